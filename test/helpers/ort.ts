@@ -1,0 +1,152 @@
+/** Test helpers: run models on onnxruntime-node and build inputs. */
+import * as ort from 'onnxruntime-node';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tensor } from '../../src/ir/tensor.js';
+import { dtypeFromName } from '../../src/ir/dtype.js';
+import type { Model } from '../../src/ir/model.js';
+
+export interface RunOutput {
+  dtype: string;
+  dims: number[];
+  bytes: Uint8Array;
+}
+
+const ORT_TO_NUMPY: Record<string, string> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool', uint8: 'uint8', int8: 'int8', float16: 'float16', int16: 'int16', uint16: 'uint16', uint32: 'uint32', uint64: 'uint64' };
+
+const sessionOptions: ort.InferenceSession.SessionOptions = {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  logSeverityLevel: 3,
+  extra: { session: { intra_op: { allow_spinning: '0' } } },
+};
+
+export async function runOnnx(model: Uint8Array | string, feeds: Map<string, Tensor>, opts: { loadOnly?: boolean } = {}): Promise<Map<string, RunOutput>> {
+  const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+  try {
+    if (opts.loadOnly) return new Map();
+    const f: Record<string, ort.Tensor> = {};
+    for (const [name, t] of feeds) f[name] = toOrt(t);
+    const out = await session.run(f);
+    const res = new Map<string, RunOutput>();
+    for (const name of session.outputNames) {
+      const o = out[name]!;
+      const data = o.data as ArrayBufferView;
+      const bytes = o.type === 'string' ? new TextEncoder().encode(JSON.stringify(o.data)) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+      res.set(name, { dtype: ORT_TO_NUMPY[o.type] ?? o.type, dims: [...o.dims], bytes });
+    }
+    return res;
+  } finally {
+    await session.release();
+  }
+}
+
+export function toOrt(t: Tensor): ort.Tensor {
+  const b = t.bytes.slice();
+  const dims = [...t.dims];
+  switch (t.dtype.name) {
+    case 'float32': return new ort.Tensor('float32', new Float32Array(b.buffer), dims);
+    case 'float64': return new ort.Tensor('float64', new Float64Array(b.buffer), dims);
+    case 'int64': return new ort.Tensor('int64', new BigInt64Array(b.buffer), dims);
+    case 'int32': return new ort.Tensor('int32', new Int32Array(b.buffer), dims);
+    case 'bool': return new ort.Tensor('bool', new Uint8Array(b.buffer), dims);
+    case 'uint8': return new ort.Tensor('uint8', new Uint8Array(b.buffer), dims);
+    case 'int8': return new ort.Tensor('int8', new Int8Array(b.buffer), dims);
+    case 'float16': return new ort.Tensor('float16', new Uint16Array(b.buffer), dims);
+    default: throw new Error(`no ORT tensor for ${t.dtype.name}`);
+  }
+}
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Seeded inputs for a model's graph inputs: symbolic dims take `dimValue` (or a per-name override), floats are
+ * uniform in [-1, 1), integers in [0, intRange).
+ */
+export function randomInputs(model: Model, seed = 1, opts: { dimValue?: number; intRange?: number; dims?: Record<string, number> } = {}): Map<string, Tensor> {
+  const next = rng(seed);
+  const feeds = new Map<string, Tensor>();
+  for (const v of model.graph.inputs) {
+    if (v.const) continue;
+    const t = v.type;
+    if (!t || t.kind !== 'tensor' || !t.dtype || !t.shape) throw new Error(`input ${v.name} has no tensor type`);
+    const dims = t.shape.map((d) => (typeof d === 'number' ? d : (typeof d === 'string' ? opts.dims?.[d] : undefined) ?? opts.dimValue ?? 2));
+    const n = dims.reduce((a, b) => a * b, 1);
+    const dtype = t.dtype;
+    const bytes = new Uint8Array(Math.ceil((n * dtype.bits) / 8));
+    const dv = new DataView(bytes.buffer);
+    const ir = opts.intRange ?? 4;
+    for (let i = 0; i < n; i++) {
+      const r = next();
+      switch (dtype.name) {
+        case 'float32': dv.setFloat32(i * 4, r * 2 - 1, true); break;
+        case 'float64': dv.setFloat64(i * 8, r * 2 - 1, true); break;
+        case 'float16': dv.setUint16(i * 2, f32ToF16(r * 2 - 1), true); break;
+        case 'int64': dv.setBigInt64(i * 8, BigInt(Math.floor(r * ir)), true); break;
+        case 'int32': dv.setInt32(i * 4, Math.floor(r * ir), true); break;
+        case 'bool': bytes[i] = r < 0.5 ? 1 : 0; break;
+        case 'uint8': bytes[i] = Math.floor(r * 256); break;
+        default: throw new Error(`randomInputs: ${dtype.name} input ${v.name}`);
+      }
+    }
+    feeds.set(v.name, Tensor.fromBytes(dtypeFromName(dtype.name)!, dims, bytes, v.name));
+  }
+  return feeds;
+}
+
+/** Where the zoo lives: MSGRAPH_ZOO, else models/.cache/zoo. */
+export const ZOO_DIR = process.env.MSGRAPH_ZOO ?? path.resolve(import.meta.dirname, '../../models/.cache/zoo');
+export const MODELS_DIR = path.resolve(import.meta.dirname, '../../models');
+export const CORPUS_DIR = process.env.MSGRAPH_CORPUS ?? path.resolve(import.meta.dirname, '../../../shared/corpus');
+
+export function zooModels(): string[] {
+  if (!fs.existsSync(ZOO_DIR)) return [];
+  return fs.readdirSync(ZOO_DIR).filter((f) => f.endsWith('.onnx')).sort().map((f) => path.join(ZOO_DIR, f));
+}
+
+export function committedModels(): string[] {
+  return fs.readdirSync(MODELS_DIR).filter((f) => f.endsWith('.onnx')).sort().map((f) => path.join(MODELS_DIR, f));
+}
+
+export function corpusModels(): string[] {
+  if (!fs.existsSync(CORPUS_DIR)) return [];
+  return fs.readdirSync(CORPUS_DIR).filter((f) => f.endsWith('.onnx')).sort().map((f) => path.join(CORPUS_DIR, f));
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** float32 -> IEEE half bits (round to nearest even). */
+export function f32ToF16(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer)[0]!;
+  const sign = (u >>> 16) & 0x8000;
+  const exp = ((u >>> 23) & 0xff) - 127 + 15;
+  let mant = u & 0x7fffff;
+  if (exp >= 31) return sign | 0x7c00 | (((u >>> 23) & 0xff) === 0xff && mant ? 0x200 : 0);
+  if (exp <= 0) {
+    if (exp < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - exp;
+    const half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (half + (rem > mid || (rem === mid && half & 1) ? 1 : 0));
+  }
+  const half = (exp << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  return sign | (half + (rem > 0x1000 || (rem === 0x1000 && half & 1) ? 1 : 0));
+}
