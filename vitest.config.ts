@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     pool: 'forks',
     reporters: ['default'],
+    globalSetup: ['test/global-setup.ts'],
   },
 });

@@ -73,7 +73,7 @@ function emitNode(n: Node, names: Namer, lines: string[], indent: string): void 
 function tensorSummary(t: Tensor): string {
   const head = `${t.dtype.name}[${t.dims.join(',')}]`;
   if (t.isString) return `${head} ${JSON.stringify(t.strings.slice(0, 4).map((s) => new TextDecoder().decode(s)))}`;
-  if (t.size <= 8 && t.isLoaded) {
+  if (t.size <= 8 && t.source === null) {
     try {
       const arr = Array.from(t.toArray() as ArrayLike<number | bigint>, (x) => String(x));
       return `${head} [${arr.join(', ')}]`;

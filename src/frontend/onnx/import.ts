@@ -30,6 +30,16 @@ class Scope {
 
 /** Builds the IR from a decoded ModelProto: inlines local functions, resolves names, orders nodes topologically. */
 export function importModel(p: ModelP, opts: ImportOptions): Model {
+  try {
+    return importModelInner(p, opts);
+  } catch (e) {
+    // Errors raised below the graph level (tensors, types, external data) learn the file here.
+    if (e instanceof MsgraphError && !e.file) e.file = opts.file ?? '<memory>';
+    throw e;
+  }
+}
+
+function importModelInner(p: ModelP, opts: ImportOptions): Model {
   const file = opts.file ?? '<memory>';
   if (!p.graph) throw new MsgraphError('model', 'the file holds no graph (is it an ONNX model?)', { file });
   const inlined = inlineFunctions(p, file);
