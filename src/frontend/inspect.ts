@@ -3,6 +3,7 @@ import type { Model } from '../ir/model.js';
 import type { Graph } from '../ir/graph.js';
 import { formatType, type ValueType } from '../ir/shape.js';
 import type { GraphP, ModelP, NodeP } from './onnx/proto.js';
+import { INLINED_FROM } from './onnx/inline.js';
 import { buildModuleTree, countModules, type ModuleInfo } from './hierarchy.js';
 
 export interface ValueSummary {
@@ -103,6 +104,15 @@ export function guessExporter(model: Model): ExporterGuess {
     ev.push(`node metadata ${torchMeta.slice(0, 3).join(', ')}`);
   }
   const libDomains = [...model.opsets.keys()].filter((d) => d.startsWith('pkg.onnxscript.torch_lib'));
+  const inlinedLib = new Set<string>();
+  for (const n of model.graph.allNodes()) {
+    const from = n.metadata.get(INLINED_FROM);
+    if (from?.startsWith('pkg.onnxscript.torch_lib')) inlinedLib.add(from.split('::')[0]!);
+  }
+  if (inlinedLib.size) {
+    dynamo = true;
+    ev.push(`local functions from ${[...inlinedLib].join(', ')}`);
+  }
   if (libDomains.length) {
     dynamo = true;
     ev.push(`opset import ${libDomains.join(', ')}`);
