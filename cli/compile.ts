@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadModelFile, saveModelFile } from '../src/frontend/onnx/node-fs.js';
 import { MsgraphError } from '../src/errors.js';
@@ -23,6 +24,7 @@ export function compileCommand(file: string, opts: CompileOptions): void {
   const model = loadModelFile(file);
   verify(model.graph);
   if (opts.printIr) process.stdout.write(printGraph(model.graph));
+  fs.mkdirSync(path.dirname(path.resolve(opts.output)), { recursive: true });
   const res = saveModelFile(model, opts.output, { externalData: opts.externalData });
   const ext = res.externalSize ? ` + ${res.externalSize} bytes of external data` : '';
   process.stderr.write(`msgraph: wrote ${opts.output} (${res.size} bytes${ext})\n`);

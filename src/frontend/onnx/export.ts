@@ -105,8 +105,6 @@ class Exporter {
   private node(n: Node): NodeP {
     const p = emptyNodeP();
     p.input = n.inputs.map((v) => (v ? this.name(v) : ''));
-    // Trailing absent inputs are dropped, as ONNX writers do.
-    while (p.input.length > 0 && p.input[p.input.length - 1] === '') p.input.pop();
     p.output = n.outputs.map((v) => (v ? this.name(v) : ''));
     p.name = n.name;
     p.opType = n.op;

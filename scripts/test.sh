@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The whole test suite. Installs what it needs: npm packages, and (as root) Debian's PyTorch + onnx for the model
+# zoo and the python cross-check. Without root it prints the install line and skips, loudly, only those parts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEB_PKGS="python3-torch python3-torchvision python3-onnx python3-numpy"
+PY=/usr/bin/python3
+ZOO_DIR="${MSGRAPH_ZOO:-models/.cache/zoo}"
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== installing npm packages"
+  npm ci --no-audit --no-fund
+fi
+
+have_py() { [ -x "$PY" ] && "$PY" -c 'import torch, torchvision, onnx, numpy' >/dev/null 2>&1; }
+
+if ! have_py; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing Debian packages: $DEB_PKGS"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq $DEB_PKGS >/dev/null
+  fi
+fi
+
+if have_py; then
+  stamp="$(cat models/zoo/*.py | sha256sum | cut -c1-16)"
+  if [ "$(cat "$ZOO_DIR/.stamp" 2>/dev/null)" != "$stamp" ]; then
+    echo "== exporting the model zoo into $ZOO_DIR"
+    rm -rf "$ZOO_DIR"
+    "$PY" models/zoo/export.py "$ZOO_DIR"
+    echo "$stamp" > "$ZOO_DIR/.stamp"
+  fi
+  export MSGRAPH_ZOO="$ZOO_DIR"
+else
+  cat >&2 <<MSG
+
+********************************************************************************
+* SKIPPING the model zoo and the python onnx cross-check: Debian's PyTorch is
+* missing and this user cannot install it. Install it with:
+*     sudo apt-get install -y $DEB_PKGS
+* Tests on the committed models in models/ and on ../shared/corpus still run.
+********************************************************************************
+
+MSG
+  export MSGRAPH_ZOO=/nonexistent
+fi
+
+echo "== type check"
+npx tsc -p tsconfig.json --noEmit
+echo "== tests"
+npx vitest run "$@"
