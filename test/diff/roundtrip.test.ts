@@ -8,30 +8,9 @@ import * as path from 'node:path';
 import { loadModelFile } from '../../src/frontend/onnx/node-fs.js';
 import { concatChunks, decodeModelBytes, encodeModelBytes } from '../../src/frontend/onnx/index.js';
 import { printGraph } from '../../src/ir/print.js';
-import { parseBundle } from '../../src/ir/bundle.js';
 import { verify } from '../../src/ir/verify.js';
 import type { Tensor } from '../../src/ir/tensor.js';
-import { committedModels, corpusModels, randomInputs, runOnnx, sameBytes, zooModels } from '../helpers/ort.js';
-
-/** Inputs that make corpus models take their real paths (sample rates, sequence lengths they accept). */
-const CORPUS_FEEDS: Record<string, { dims?: Record<string, number>; dimValue?: number; intRange?: number; fixed?: Record<string, bigint> }> = {
-  'silero-vad__silero_vad_16k_op15.onnx': { fixed: { sr: 16000n }, dims: {}, dimValue: 1 },
-  'silero-vad__silero_vad_op18_ifless.onnx': { fixed: { sr: 16000n }, dims: { batch: 1, sequence: 512 } },
-  'silero-vad__silero_vad_v4_torch1.12.onnx': { fixed: { sr: 16000n }, dimValue: 1 },
-  'silero-vad__silero_vad_v3_torch1.9.onnx': { dimValue: 1 },
-};
-
-async function inputsFor(file: string, model: ReturnType<typeof loadModelFile>): Promise<Map<string, Tensor>> {
-  const bundle = file.replace(/\.onnx$/, '.io.json');
-  if (fs.existsSync(bundle)) return parseBundle(fs.readFileSync(bundle, 'utf8'), bundle).inputs;
-  const spec = CORPUS_FEEDS[path.basename(file)] ?? {};
-  const feeds = randomInputs(model, 7, spec);
-  for (const [name, v] of Object.entries(spec.fixed ?? {})) {
-    const t = feeds.get(name);
-    if (t) new DataView(t.bytes.buffer, t.bytes.byteOffset).setBigInt64(0, v, true);
-  }
-  return feeds;
-}
+import { committedModels, corpusModels, inputElements, inputsFor, runOnnx, sameBytes, zooModels } from '../helpers/ort.js';
 
 async function tryRun(model: Uint8Array, feeds: Map<string, Tensor>) {
   try {
@@ -51,16 +30,13 @@ async function checkRoundTrip(file: string): Promise<string> {
   expect(printGraph(again.graph)).toBe(printGraph(model.graph));
   expect(sameBytes(concatChunks(encodeModelBytes(again).chunks), encoded)).toBe(true);
 
-  const inputElements = model.graph.inputs.filter((v) => !v.const).reduce((s, v) => {
-    const shape = v.type?.kind === 'tensor' ? v.type.shape ?? [] : [];
-    return s + shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 2), 1);
-  }, 0);
-  if (inputElements > MAX_INPUT_ELEMENTS) {
+  const elements = inputElements(model);
+  if (elements > MAX_INPUT_ELEMENTS) {
     // Models that take their weights as inputs (llama-7B-sized): too big to run here; both sessions must load.
     await runOnnx(encoded, new Map(), { loadOnly: true });
-    return `inputs hold ${inputElements} elements: checked by IR equality and session creation only`;
+    return `inputs hold ${elements} elements: checked by IR equality and session creation only`;
   }
-  const feeds = await inputsFor(file, model);
+  const feeds = inputsFor(file, model);
   const a = await tryRun(original, feeds);
   if (!a.ok) {
     if (/Load model|Missing opset|failed:Protobuf/i.test(a.error)) return `original not loadable by onnxruntime-node: ${a.error.slice(0, 80)}`;

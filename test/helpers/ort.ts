@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor } from '../../src/ir/tensor.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
+import { parseBundle } from '../../src/ir/bundle.js';
 import type { Model } from '../../src/ir/model.js';
 
 export interface RunOutput {
@@ -149,4 +150,33 @@ export function f32ToF16(x: number): number {
   const half = (exp << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
   return sign | (half + (rem > 0x1000 || (rem === 0x1000 && half & 1) ? 1 : 0));
+}
+
+/** Inputs that make corpus models take their real paths (sample rates, sequence lengths they accept). */
+const CORPUS_FEEDS: Record<string, { dims?: Record<string, number>; dimValue?: number; fixed?: Record<string, bigint> }> = {
+  'silero-vad__silero_vad_16k_op15.onnx': { fixed: { sr: 16000n }, dims: { batch: 1, sequence: 512 } },
+  'silero-vad__silero_vad_op18_ifless.onnx': { fixed: { sr: 16000n }, dims: { batch: 1, sequence: 512 } },
+  'silero-vad__silero_vad_v4_torch1.12.onnx': { fixed: { sr: 16000n }, dims: { batch: 1, sequence: 512 } },
+  'silero-vad__silero_vad_v3_torch1.9.onnx': { dims: { sequence: 512 } },
+};
+
+/** The model's tensor bundle inputs when it has one (zoo), else seeded random inputs tuned per corpus file. */
+export function inputsFor(file: string, model: Model): Map<string, Tensor> {
+  const bundle = file.replace(/\.onnx$/, '.io.json');
+  if (fs.existsSync(bundle)) return parseBundle(fs.readFileSync(bundle, 'utf8'), bundle).inputs;
+  const spec = CORPUS_FEEDS[path.basename(file)] ?? {};
+  const feeds = randomInputs(model, 7, spec);
+  for (const [name, v] of Object.entries(spec.fixed ?? {})) {
+    const t = feeds.get(name);
+    if (t) new DataView(t.bytes.buffer, t.bytes.byteOffset).setBigInt64(0, v, true);
+  }
+  return feeds;
+}
+
+/** Elements of all non-constant inputs, with symbolic dims counted as 2. */
+export function inputElements(model: Model): number {
+  return model.graph.inputs.filter((v) => !v.const).reduce((s, v) => {
+    const shape = v.type?.kind === 'tensor' ? v.type.shape ?? [] : [];
+    return s + shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 2), 1);
+  }, 0);
 }

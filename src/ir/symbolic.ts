@@ -1,0 +1,201 @@
+/**
+ * Symbolic dimension arithmetic. An expression is a polynomial with integer coefficients over atoms; an atom is a
+ * dim name from the model (`batch`, `seq`) or an opaque term such as `floor(height/2)`. Expressions print to a
+ * canonical string (`seq*4`, `height*2 + 1`), and strings produced here parse back to the same expression, so shapes
+ * stay plain `number | string` in the IR.
+ */
+import type { Dim } from './shape.js';
+
+/** monomial key (atoms sorted, joined by '*'; '' for the constant) -> coefficient */
+export type Poly = Map<string, number>;
+
+const interned = new Map<string, Poly>();
+
+function norm(p: Poly): Poly {
+  for (const [k, v] of p) if (v === 0) p.delete(k);
+  return p;
+}
+
+export function constPoly(n: number): Poly {
+  return norm(new Map([['', n]]));
+}
+
+export function atomPoly(name: string): Poly {
+  return new Map([[name, 1]]);
+}
+
+/** The expression a dim stands for; a string not produced by this module is an atom. */
+export function toPoly(d: number | string): Poly {
+  if (typeof d === 'number') return constPoly(d);
+  return interned.get(d) ?? atomPoly(d);
+}
+
+function monoKey(atoms: string[]): string {
+  return atoms.sort().join('*');
+}
+
+function atomsOf(key: string): string[] {
+  return key === '' ? [] : splitAtoms(key);
+}
+
+/** Atoms are joined by '*', but opaque atoms like floor(a*b/2) contain '*' inside parentheses. */
+function splitAtoms(key: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of key) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === '*' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+export function add(a: Poly, b: Poly, sign = 1): Poly {
+  const out = new Map(a);
+  for (const [k, v] of b) out.set(k, (out.get(k) ?? 0) + sign * v);
+  return norm(out);
+}
+
+export function mul(a: Poly, b: Poly): Poly {
+  const out: Poly = new Map();
+  for (const [ka, va] of a) {
+    for (const [kb, vb] of b) {
+      const k = monoKey([...atomsOf(ka), ...atomsOf(kb)]);
+      out.set(k, (out.get(k) ?? 0) + va * vb);
+    }
+  }
+  return norm(out);
+}
+
+export function isConst(p: Poly): number | null {
+  if (p.size === 0) return 0;
+  if (p.size === 1 && p.has('')) return p.get('')!;
+  return null;
+}
+
+/** Exact quotient of p by d when every term divides, else null. */
+function exactDiv(p: Poly, d: Poly): Poly | null {
+  const c = isConst(d);
+  if (c !== null) {
+    if (c === 0) return null;
+    const out: Poly = new Map();
+    for (const [k, v] of p) {
+      if (v % c !== 0) return null;
+      out.set(k, v / c);
+    }
+    return out;
+  }
+  if (d.size !== 1) return equal(p, d) ? constPoly(1) : null;
+  const [[dk, dv]] = [...d];
+  const datoms = atomsOf(dk);
+  const out: Poly = new Map();
+  for (const [k, v] of p) {
+    const atoms = atomsOf(k);
+    for (const a of datoms) {
+      const i = atoms.indexOf(a);
+      if (i < 0) return null;
+      atoms.splice(i, 1);
+    }
+    if (v % dv !== 0) return null;
+    out.set(monoKey(atoms), v / dv);
+  }
+  return out;
+}
+
+export function floorDiv(p: Poly, d: Poly): Poly {
+  const cp = isConst(p);
+  const cd = isConst(d);
+  if (cp !== null && cd !== null && cd !== 0) return constPoly(Math.floor(cp / cd));
+  toDim(p);
+  toDim(d);
+  return exactDiv(p, d) ?? atomPoly(`floor(${formatFactor(p)}/${formatFactor(d)})`);
+}
+
+export function ceilDiv(p: Poly, d: Poly): Poly {
+  const cp = isConst(p);
+  const cd = isConst(d);
+  if (cp !== null && cd !== null && cd !== 0) return constPoly(Math.ceil(cp / cd));
+  toDim(p);
+  toDim(d);
+  return exactDiv(p, d) ?? atomPoly(`ceil(${formatFactor(p)}/${formatFactor(d)})`);
+}
+
+export function equal(a: Poly, b: Poly): boolean {
+  const d = add(a, b, -1);
+  return d.size === 0;
+}
+
+function formatFactor(p: Poly): string {
+  const s = format(p);
+  return p.size > 1 || (isConst(p) ?? 0) < 0 ? `(${s})` : s;
+}
+
+export function format(p: Poly): string {
+  if (p.size === 0) return '0';
+  const terms = [...p].sort(([ka], [kb]) => {
+    const da = atomsOf(ka).length;
+    const db = atomsOf(kb).length;
+    return db - da || (ka < kb ? -1 : ka > kb ? 1 : 0);
+  });
+  let s = '';
+  terms.forEach(([k, v], i) => {
+    const neg = v < 0;
+    const mag = Math.abs(v);
+    const body = k === '' ? String(mag) : mag === 1 ? k : `${k}*${mag}`;
+    if (i === 0) s = neg ? `-${body}` : body;
+    else s += neg ? ` - ${body}` : ` + ${body}`;
+  });
+  return s;
+}
+
+/** Back to a Dim: a number when constant, else the canonical string (remembered so it parses back). */
+export function toDim(p: Poly): Dim {
+  const c = isConst(p);
+  if (c !== null) return c;
+  const s = format(p);
+  if (!interned.has(s) && !(p.size === 1 && p.get(s) === 1)) interned.set(s, p);
+  return s;
+}
+
+/** Dim-level helpers. */
+export const dim = {
+  add: (a: Dim, b: Dim): Dim => (a === null || b === null ? null : toDim(add(toPoly(a), toPoly(b)))),
+  sub: (a: Dim, b: Dim): Dim => (a === null || b === null ? null : toDim(add(toPoly(a), toPoly(b), -1))),
+  mul: (a: Dim, b: Dim): Dim => (a === null || b === null ? null : toDim(mul(toPoly(a), toPoly(b)))),
+  floorDiv: (a: Dim, b: Dim): Dim => (a === null || b === null ? null : toDim(floorDiv(toPoly(a), toPoly(b)))),
+  ceilDiv: (a: Dim, b: Dim): Dim => (a === null || b === null ? null : toDim(ceilDiv(toPoly(a), toPoly(b)))),
+  equal: (a: Dim, b: Dim): boolean => a !== null && b !== null && equal(toPoly(a), toPoly(b)),
+  product: (ds: Dim[]): Dim => ds.reduce<Dim>((acc, d) => dim.mul(acc, d), 1),
+};
+
+/** Binds symbols to numbers and evaluates; null if an atom is unbound or opaque. */
+export function evaluate(d: Dim, env: Record<string, number>): number | null {
+  if (d === null) return null;
+  if (typeof d === 'number') return d;
+  let total = 0;
+  for (const [k, v] of toPoly(d)) {
+    let term = v;
+    for (const a of atomsOf(k)) {
+      const x = evalAtom(a, env);
+      if (x === null) return null;
+      term *= x;
+    }
+    total += term;
+  }
+  return total;
+}
+
+function evalAtom(a: string, env: Record<string, number>): number | null {
+  if (a in env) return env[a]!;
+  const m = /^(floor|ceil)\((.*)\/(.+)\)$/.exec(a);
+  if (!m) return null;
+  const num = evaluate(m[2]!.replace(/^\((.*)\)$/, '$1'), env);
+  const den = evaluate(m[3]!.replace(/^\((.*)\)$/, '$1'), env);
+  if (num === null || den === null || den === 0) return null;
+  return m[1] === 'floor' ? Math.floor(num / den) : Math.ceil(num / den);
+}
