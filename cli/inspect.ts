@@ -2,12 +2,20 @@ import { loadModelFile } from '../src/frontend/onnx/node-fs.js';
 import { inspectModel, protoStats } from '../src/frontend/inspect.js';
 import { formatInspect } from '../src/frontend/inspect-format.js';
 import { MsgraphError } from '../src/errors.js';
+import { formatShapes, shapesReport } from '../src/frontend/shapes-report.js';
 
-export function inspectCommand(file: string, opts: { json?: boolean; depth: string }): void {
+export function inspectCommand(file: string, opts: { json?: boolean; depth: string; shapes?: boolean }): void {
   const depth = Number(opts.depth);
   if (!Number.isInteger(depth) || depth < 0) throw new MsgraphError('usage', `--depth must be a non-negative integer, got ${JSON.stringify(opts.depth)}`);
   let stats: ReturnType<typeof protoStats> | undefined;
   const model = loadModelFile(file, { beforeImport: (p) => (stats = protoStats(p)) });
+  // Inference first, so that the summary's inputs and outputs show the inferred types.
+  const shapes = opts.shapes ? shapesReport(model) : undefined;
   const summary = inspectModel(model, stats!, file);
-  process.stdout.write(opts.json ? JSON.stringify(summary, null, 2) + '\n' : formatInspect(summary, { depth }));
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(shapes ? { ...summary, shapes } : summary, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(formatInspect(summary, { depth }));
+  if (shapes) process.stdout.write(formatShapes(shapes));
 }

@@ -21,7 +21,8 @@ program
   .argument('<model>', 'an .onnx file')
   .option('--json', 'print one JSON object instead of text')
   .option('--depth <n>', 'levels of the module tree to print', '4')
-  .action((model: string, opts: { json?: boolean; depth: string }) => inspectCommand(model, opts));
+  .option('--shapes', 'infer and list every value with its dtype and (symbolic) shape, and the ops inference cannot handle')
+  .action((model: string, opts: { json?: boolean; depth: string; shapes?: boolean }) => inspectCommand(model, opts));
 
 program
   .command('compile')

@@ -6,7 +6,7 @@
  */
 import type { Dim } from './shape.js';
 
-/** monomial key (atoms sorted, joined by '*'; '' for the constant) -> coefficient */
+/** monomial key (JSON of the sorted atom list; '' for the constant) -> coefficient */
 export type Poly = Map<string, number>;
 
 const interned = new Map<string, Poly>();
@@ -21,7 +21,7 @@ export function constPoly(n: number): Poly {
 }
 
 export function atomPoly(name: string): Poly {
-  return new Map([[name, 1]]);
+  return new Map([[monoKey([name]), 1]]);
 }
 
 /** The expression a dim stands for; a string not produced by this module is an atom. */
@@ -31,28 +31,11 @@ export function toPoly(d: number | string): Poly {
 }
 
 function monoKey(atoms: string[]): string {
-  return atoms.sort().join('*');
+  return atoms.length === 0 ? '' : JSON.stringify([...atoms].sort());
 }
 
 function atomsOf(key: string): string[] {
-  return key === '' ? [] : splitAtoms(key);
-}
-
-/** Atoms are joined by '*', but opaque atoms like floor(a*b/2) contain '*' inside parentheses. */
-function splitAtoms(key: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const ch of key) {
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
-    if (ch === '*' && depth === 0) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out;
+  return key === '' ? [] : (JSON.parse(key) as string[]);
 }
 
 export function add(a: Poly, b: Poly, sign = 1): Poly {
@@ -146,7 +129,8 @@ export function format(p: Poly): string {
   terms.forEach(([k, v], i) => {
     const neg = v < 0;
     const mag = Math.abs(v);
-    const body = k === '' ? String(mag) : mag === 1 ? k : `${k}*${mag}`;
+    const mono = atomsOf(k).join('*');
+    const body = k === '' ? String(mag) : mag === 1 ? mono : `${mono}*${mag}`;
     if (i === 0) s = neg ? `-${body}` : body;
     else s += neg ? ` - ${body}` : ` + ${body}`;
   });
@@ -158,7 +142,8 @@ export function toDim(p: Poly): Dim {
   const c = isConst(p);
   if (c !== null) return c;
   const s = format(p);
-  if (!interned.has(s) && !(p.size === 1 && p.get(s) === 1)) interned.set(s, p);
+  // A lone atom needs no entry: an unknown string already reads back as that atom.
+  if (!interned.has(s) && !(p.size === 1 && p.get(monoKey([s])) === 1)) interned.set(s, p);
   return s;
 }
 
@@ -177,6 +162,7 @@ export const dim = {
 export function evaluate(d: Dim, env: Record<string, number>): number | null {
   if (d === null) return null;
   if (typeof d === 'number') return d;
+  if (/^-?\d+$/.test(d)) return Number(d);
   let total = 0;
   for (const [k, v] of toPoly(d)) {
     let term = v;
@@ -192,6 +178,7 @@ export function evaluate(d: Dim, env: Record<string, number>): number | null {
 
 function evalAtom(a: string, env: Record<string, number>): number | null {
   if (a in env) return env[a]!;
+  if (/^-?\d+$/.test(a)) return Number(a);
   const m = /^(floor|ceil)\((.*)\/(.+)\)$/.exec(a);
   if (!m) return null;
   const num = evaluate(m[2]!.replace(/^\((.*)\)$/, '$1'), env);

@@ -119,23 +119,23 @@ export const ELEMENTWISE: OpDef[] = [
     propagate(ctx, 'Mod');
   }, { inputs: [2, 2] }),
   def('PRelu', [7], [api(`${F}prelu`)], (ctx) => broadcastInputs(ctx), { inputs: [2, 2] }),
-  def('BitShift', [11], [decompose(['mint.mul', 'mint.floor_divide', 'mint.pow'], 'x * 2**s or x // 2**s')], (ctx) => broadcastInputs(ctx), { inputs: [2, 2] }),
+  def('BitShift', [11], [decompose(['mint.mul', 'mint.div', 'mint.pow'], "x * 2**s, or div(x, 2**s, rounding_mode='floor')")], (ctx) => broadcastInputs(ctx), { inputs: [2, 2] }),
   ...[...binary.slice(0, 5), ...compare.slice(0, 3)].map(([op, , m]) =>
     def(op, [1, 6], [api(m)], (ctx) => (ctx.attrInt('broadcast', 0) ? sameAsInput(ctx) : broadcastInputs(ctx, compare.some((c) => c[0] === op) ? boolT : undefined)), { inputs: [2, 2] })),
   ...compare.map(([op, since, m]) => def(op, [since], [api(m)], (ctx) => {
     broadcastInputs(ctx, boolT);
     propagate(ctx, op);
   }, { inputs: [2, 2] })),
-  def('Min', [8], [api('mint.minimum')], (ctx) => {
+  def('Min', [6], [api('mint.minimum')], (ctx) => {
     broadcastInputs(ctx);
     if (ctx.inputCount === 2) propagate(ctx, 'Min');
   }, { inputs: [1, Infinity] }),
-  def('Max', [8], [api('mint.maximum')], (ctx) => {
+  def('Max', [6], [api('mint.maximum')], (ctx) => {
     broadcastInputs(ctx);
     if (ctx.inputCount === 2) propagate(ctx, 'Max');
   }, { inputs: [1, Infinity] }),
-  def('Sum', [8], [decompose(['mint.add'], 'chained adds')], (ctx) => broadcastInputs(ctx), { inputs: [1, Infinity] }),
-  def('Mean', [8], [decompose(['mint.add', 'mint.div'], 'sum / n')], (ctx) => broadcastInputs(ctx), { inputs: [1, Infinity] }),
+  def('Sum', [6], [decompose(['mint.add'], 'chained adds')], (ctx) => broadcastInputs(ctx), { inputs: [1, Infinity] }),
+  def('Mean', [6], [decompose(['mint.add', 'mint.div'], 'sum / n')], (ctx) => broadcastInputs(ctx), { inputs: [1, Infinity] }),
   def('Where', [9], [api('mint.where')], (ctx) => {
     broadcastInputs(ctx, ctx.need(1).dtype);
     const [c, a, b] = [ctx.value(0), ctx.value(1), ctx.value(2)];

@@ -178,5 +178,5 @@ export const MISC: OpDef[] = [
     else out[a] = ctx.fresh('seq');
     ctx.setOutput(0, e.dtype, out);
   }),
-  def('STFT', [17], [decompose(['mint.matmul', 'mint.unfold'], 'framed DFT as a matmul')], stft, { inputs: [2, 4] }),
+  def('STFT', [17], [decompose(['mint.matmul', 'mint.narrow', 'mint.stack'], 'frames sliced and stacked, DFT as a matmul')], stft, { inputs: [2, 4] }),
 ];

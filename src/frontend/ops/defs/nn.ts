@@ -226,7 +226,7 @@ export const NN: OpDef[] = [
   def('Conv', [1], convRefs, conv, { inputs: [2, 3] }),
   def('ConvTranspose', [1], [api(`${F}conv_transpose2d`, undefined, '2-D'), api('mint.nn.ConvTranspose2d', undefined, '2-D with weights'), decompose(['ops.Conv2DTranspose', 'ops.Conv3DTranspose'], 'ops primitives', '1-D/3-D')], convTranspose, { inputs: [2, 3] }),
   def('MaxPool', [1], [api(`${F}max_pool2d`, undefined, '2-D'), decompose(['mint.unsqueeze', `${F}max_pool2d`, 'mint.squeeze'], 'as 2-D', '1-D')], pool, { outputs: [1, 2] }),
-  def('AveragePool', [1], [api(`${F}avg_pool1d`, undefined, '1-D'), api(`${F}avg_pool2d`, undefined, '2-D'), api(`${F}avg_pool3d`, '2.6.0', '3-D')], pool),
+  def('AveragePool', [1], [api(`${F}avg_pool1d`, undefined, '1-D'), api(`${F}avg_pool2d`, undefined, '2-D'), api(`${F}avg_pool3d`, '2.6.0', '3-D'), decompose([`${F}conv3d`], 'a depthwise conv3d with 1/k weights', '3-D')], pool),
   def('LpPool', [1], [decompose(['mint.pow', `${F}avg_pool2d`, 'mint.mul'], '(avg_pool(x**p) * n) ** (1/p)')], pool),
   def('GlobalAveragePool', [1], [api(`${F}adaptive_avg_pool2d`), api('mint.mean')], globalPool),
   def('GlobalMaxPool', [1], [api('mint.amax')], globalPool),
