@@ -33,6 +33,11 @@ if have_py; then
     echo "$stamp" > "$ZOO_DIR/.stamp"
   fi
   export MSGRAPH_ZOO="$ZOO_DIR"
+  NODE_TESTS="models/.cache/onnx-node-tests"
+  if [ ! -f "$NODE_TESTS/.done" ]; then
+    echo "== generating the ONNX backend node tests into $NODE_TESTS"
+    bash scripts/gen-node-tests.sh "$NODE_TESTS"
+  fi
 else
   cat >&2 <<MSG
 

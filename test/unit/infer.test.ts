@@ -53,7 +53,7 @@ describe('shape inference', () => {
     const n = b.op('FancyOp', [x], { name: 'fancy', domain: 'com.example' });
     b.output(n.output);
     const { r } = run(b);
-    expect(r.unsupported).toEqual([{ node: 'fancy', op: 'FancyOp', domain: 'com.example', opset: 1, reason: 'op is not in the tables' }]);
+    expect(r.unsupported).toEqual([{ kind: 'not-in-tables', node: 'fancy', op: 'FancyOp', domain: 'com.example', opset: 1, reason: 'op is not in the tables' }]);
     expect(r.unknown).toContain(n.output);
   });
 

@@ -16,6 +16,8 @@ import type { InferCtx, KnownValue, OpDef, TensorInfo } from './types.js';
 import { tensorValue } from './defs/misc.js';
 
 export interface UnsupportedOp {
+  /** not-in-tables: no definition for this op/opset; not-inferable: defined, but needs values known only at run time. */
+  kind: 'not-in-tables' | 'not-inferable';
   node: string;
   op: string;
   domain: string;
@@ -102,7 +104,7 @@ class Engine {
     if (!d) {
       const ranges = opRanges(n.domain, n.op);
       const reason = ranges.length ? `opset ${opset} is outside the tables' ranges (${ranges.map((r) => `${r.since}-${r.until}`).join(', ')})` : 'op is not in the tables';
-      this.unsupported.push({ node: n.name, op: n.op, domain: n.domain, opset, reason });
+      this.unsupported.push({ kind: 'not-in-tables', node: n.name, op: n.op, domain: n.domain, opset, reason });
       return;
     }
     const [imin, imax] = d.inputs;
@@ -115,7 +117,7 @@ class Engine {
       d.infer(this.ctx(n, d, opset));
     } catch (e) {
       if (e instanceof UnknownInput) {
-        this.unsupported.push({ node: n.name, op: n.op, domain: n.domain, opset, reason: e.message });
+        this.unsupported.push({ kind: 'not-inferable', node: n.name, op: n.op, domain: n.domain, opset, reason: e.message });
         return;
       }
       throw e;

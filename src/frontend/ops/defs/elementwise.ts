@@ -95,10 +95,24 @@ const NUMERIC: Record<string, (x: number, y: number) => number> = {
 
 const asRef = (m: string | ReturnType<typeof decompose>) => (typeof m === 'string' ? api(m) : m);
 
+/** Neg / Abs of known integers (shape arithmetic such as `-axis`). */
+function unaryValue(op: string) {
+  const f = op === 'Neg' ? (x: number) => -x : op === 'Abs' ? Math.abs : null;
+  return (ctx: InferCtx) => {
+    const x = ctx.need(0);
+    const v = ctx.value(0);
+    const value = f && v ? known(v.elems.map((e) => (typeof e === 'number' ? f(e) : op === 'Neg' && e !== null ? dim.sub(0, e) : null)), v.scalar) : undefined;
+    ctx.setOutput(0, x.dtype, x.shape, value);
+  };
+}
+
 export const ELEMENTWISE: OpDef[] = [
-  ...unary.map(([op, since, m]) => def(op, [since], [asRef(m)], sameAsInput)),
+  ...unary.map(([op, since, m]) => def(op, [since], [asRef(m)], unaryValue(op))),
   def('HardSigmoid', [6], [api(`${F}hardsigmoid`, undefined, 'alpha=1/6, beta=0.5'), decompose(['mint.clamp', 'mint.mul', 'mint.add'], 'clamp(alpha*x + beta, 0, 1)', 'other alpha/beta')], sameAsInput),
-  def('Identity', [1], [{ expr: 'x' }], sameAsInput),
+  def('Identity', [1], [{ expr: 'x' }], (ctx) => {
+    const x = ctx.need(0);
+    ctx.setOutput(0, x.dtype, x.shape, ctx.value(0) ?? undefined);
+  }),
   def('Dropout', [7], [{ expr: 'x (inference: dropout is the identity)' }], (ctx) => {
     sameAsInput(ctx);
     const x = ctx.need(0);

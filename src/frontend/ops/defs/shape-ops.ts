@@ -87,8 +87,10 @@ function sliceInfer(ctx: InferCtx): void {
   const old = ctx.opset < 10;
   const starts = old ? ctx.attrInts('starts') : ctx.value(1)?.elems;
   const ends = old ? ctx.attrInts('ends') : ctx.value(2)?.elems;
-  const axesRaw = old ? ctx.attrInts('axes') : ctx.input(3) ? ctx.value(3)?.elems : undefined;
-  const stepsRaw = old ? undefined : ctx.input(4) ? ctx.value(4)?.elems : undefined;
+  const axesRaw = old ? ctx.attrInts('axes') : ctx.input(3) ? ctx.value(3)?.elems ?? null : undefined;
+  const stepsRaw = old ? undefined : ctx.input(4) ? ctx.value(4)?.elems ?? null : undefined;
+  if (axesRaw === null) ctx.unknown('Slice axes are not known at compile time');
+  if (stepsRaw === null) ctx.unknown('Slice steps are not known at compile time');
   const n = old ? (starts?.length ?? 0) : (ctx.need(1).shape[0] as number);
   const axes = staticInts(ctx, axesRaw === undefined ? Array.from({ length: typeof n === 'number' ? n : 0 }, (_, i) => i) : axesRaw, 'Slice axes')!;
   const steps = staticInts(ctx, stepsRaw ?? axes.map(() => 1), 'Slice steps')!;
