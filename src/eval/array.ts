@@ -203,3 +203,11 @@ export function normAxis(a: number, rank: number): number {
   if (r < 0 || r >= Math.max(rank, 1)) throw new EvalError(`axis ${a} out of range for rank ${rank}`);
   return r;
 }
+
+/** Calls `fn` once per 1-D line along `axis`; element j of a line sits at `base + j * step`. */
+export function forEachLine(shape: readonly number[], axis: number, fn: (base: number, step: number, len: number, line: number) => void): void {
+  const len = shape[axis]!;
+  const step = size(shape.slice(axis + 1));
+  const lines = len === 0 ? 0 : size(shape) / len;
+  for (let g = 0; g < lines; g++) fn(Math.floor(g / step) * len * step + (g % step), step, len, g);
+}

@@ -12,7 +12,9 @@ import { dt, EvalError, fromTensor, make, num, toTensor, type NDArray } from './
 import type { Attrs, EvalCtx, Kernel } from './kernel.js';
 import { ELEMENTWISE_KERNELS } from './ops-elementwise.js';
 import { SHAPE_KERNELS } from './ops-shape.js';
+import { GATHER_KERNELS } from './ops-gather.js';
 import { NN_KERNELS } from './ops-nn.js';
+import { CONV_KERNELS } from './ops-conv.js';
 import { REDUCE_KERNELS } from './ops-reduce.js';
 import { RESIZE_KERNELS } from './ops-resize.js';
 import { RNN_KERNELS } from './ops-rnn.js';
@@ -23,7 +25,7 @@ const I64 = dt('int64');
 const BOOL = dt('bool');
 
 const KERNELS: Record<string, Kernel> = {
-  ...ELEMENTWISE_KERNELS, ...SHAPE_KERNELS, ...NN_KERNELS, ...REDUCE_KERNELS, ...RESIZE_KERNELS, ...RNN_KERNELS,
+  ...ELEMENTWISE_KERNELS, ...SHAPE_KERNELS, ...GATHER_KERNELS, ...NN_KERNELS, ...CONV_KERNELS, ...REDUCE_KERNELS, ...RESIZE_KERNELS, ...RNN_KERNELS,
 };
 
 /** Ops the evaluator can run (default domain), besides If and Loop. */

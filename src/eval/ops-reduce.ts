@@ -1,5 +1,5 @@
 /** Reductions, arg-reductions, CumSum, TopK and Einsum. */
-import { castValue, dt, intsOf, make, normAxis, num, size, strides, type NDArray } from './array.js';
+import { castValue, dt, forEachLine, intsOf, make, normAxis, num, size, strides, type NDArray } from './array.js';
 import type { Attrs, EvalCtx, Kernel } from './kernel.js';
 
 type Acc = { init: number; step: (acc: number, v: number) => number; done: (acc: number, n: number) => number };
@@ -50,13 +50,9 @@ function argReduce(max: boolean): Kernel {
     const ax = normAxis(a.i('axis', 0), r);
     const keep = a.i('keepdims', 1) === 1;
     const last = a.i('select_last_index', 0) === 1;
-    const len = X!.shape[ax]!;
-    const step = size(X!.shape.slice(ax + 1));
     const x = num(X!);
-    const groups = x.length / len;
-    const out = new Float64Array(groups);
-    for (let g = 0; g < groups; g++) {
-      const base = Math.floor(g / step) * len * step + (g % step);
+    const out = new Float64Array(X!.shape[ax] ? x.length / X!.shape[ax]! : 0);
+    forEachLine(X!.shape, ax, (base, step, len, g) => {
       let best = 0;
       for (let j = 1; j < len; j++) {
         const v = x[base + j * step]!;
@@ -64,7 +60,7 @@ function argReduce(max: boolean): Kernel {
         if (max ? v > b || (last && v === b) : v < b || (last && v === b)) best = j;
       }
       out[g] = best;
-    }
+    });
     const shape = keep ? X!.shape.map((d, i) => (i === ax ? 1 : d)) : X!.shape.filter((_, i) => i !== ax);
     return [make(dt('int64'), shape, out)];
   };
@@ -74,13 +70,10 @@ function cumsum([X, axA]: (NDArray | null)[], a: Attrs): NDArray[] {
   const ax = normAxis(num(axA!)[0]!, X!.shape.length);
   const exclusive = a.i('exclusive', 0) === 1;
   const reverse = a.i('reverse', 0) === 1;
-  const len = X!.shape[ax]!;
-  const step = size(X!.shape.slice(ax + 1));
   const x = num(X!);
   const out = make(X!.dtype, [...X!.shape]);
   const o = num(out);
-  for (let g = 0; g < x.length / len; g++) {
-    const base = Math.floor(g / step) * len * step + (g % step);
+  forEachLine(X!.shape, ax, (base, step, len) => {
     let s = 0;
     for (let t = 0; t < len; t++) {
       const j = reverse ? len - 1 - t : t;
@@ -93,7 +86,7 @@ function cumsum([X, axA]: (NDArray | null)[], a: Attrs): NDArray[] {
         o[base + j * step] = castValue(s, out.dtype);
       }
     }
-  }
+  });
   return [out];
 }
 
@@ -102,15 +95,11 @@ function topk([X, kA]: (NDArray | null)[], a: Attrs, ctx: EvalCtx): NDArray[] {
   const ax = normAxis(a.i('axis', -1), r);
   const k = ctx.opset < 10 ? a.i('k', 1) : num(kA!)[0]!;
   const largest = a.i('largest', 1) === 1;
-  const len = X!.shape[ax]!;
-  const step = size(X!.shape.slice(ax + 1));
   const shape = X!.shape.map((d, i) => (i === ax ? k : d));
   const vals = make(X!.dtype, shape);
   const idx = make(dt('int64'), shape);
   const x = num(X!);
-  const groups = x.length / len;
-  for (let g = 0; g < groups; g++) {
-    const base = Math.floor(g / step) * len * step + (g % step);
+  forEachLine(X!.shape, ax, (base, step, len, g) => {
     const order = Array.from({ length: len }, (_, j) => j);
     order.sort((p, q) => {
       const vp = x[base + p * step]!;
@@ -123,7 +112,7 @@ function topk([X, kA]: (NDArray | null)[], a: Attrs, ctx: EvalCtx): NDArray[] {
       num(vals)[obase + j * step] = x[base + order[j]! * step]!;
       num(idx)[obase + j * step] = order[j]!;
     }
-  }
+  });
   return [vals, idx];
 }
 

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Tensor } from '../../src/ir/tensor.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
 import { parseBundle } from '../../src/ir/bundle.js';
+import { floatToHalf } from '../../src/eval/array.js';
 import type { Model } from '../../src/ir/model.js';
 
 export interface RunOutput {
@@ -92,7 +93,7 @@ export function randomInputs(model: Model, seed = 1, opts: { dimValue?: number; 
       switch (dtype.name) {
         case 'float32': dv.setFloat32(i * 4, r * 2 - 1, true); break;
         case 'float64': dv.setFloat64(i * 8, r * 2 - 1, true); break;
-        case 'float16': dv.setUint16(i * 2, f32ToF16(r * 2 - 1), true); break;
+        case 'float16': dv.setUint16(i * 2, floatToHalf(r * 2 - 1), true); break;
         case 'int64': dv.setBigInt64(i * 8, BigInt(Math.floor(r * ir)), true); break;
         case 'int32': dv.setInt32(i * 4, Math.floor(r * ir), true); break;
         case 'bool': bytes[i] = r < 0.5 ? 1 : 0; break;
@@ -128,28 +129,6 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** float32 -> IEEE half bits (round to nearest even). */
-export function f32ToF16(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0]!;
-  const sign = (u >>> 16) & 0x8000;
-  const exp = ((u >>> 23) & 0xff) - 127 + 15;
-  let mant = u & 0x7fffff;
-  if (exp >= 31) return sign | 0x7c00 | (((u >>> 23) & 0xff) === 0xff && mant ? 0x200 : 0);
-  if (exp <= 0) {
-    if (exp < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - exp;
-    const half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    return sign | (half + (rem > mid || (rem === mid && half & 1) ? 1 : 0));
-  }
-  const half = (exp << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  return sign | (half + (rem > 0x1000 || (rem === 0x1000 && half & 1) ? 1 : 0));
 }
 
 /** Inputs that make corpus models take their real paths (sample rates, sequence lengths they accept). */
