@@ -149,8 +149,8 @@ export const ELEMENTWISE_KERNELS: Record<string, Kernel> = {
   Mean: (ins) => [nary(ins as NDArray[], (xs) => xs.reduce((s, v) => s + v, 0) / xs.length)],
   Where: ([c, x, y]) => [nary([c!, x!, y!], ([k, p, q]) => (k ? p! : q!), x!.dtype)],
   Clip: ([x, lo, hi], a, ctx) => {
-    const min = ctx.opset < 11 ? a.f('min', -Infinity) : lo ? num(lo)[0]! : -Infinity;
-    const max = ctx.opset < 11 ? a.f('max', Infinity) : hi ? num(hi)[0]! : Infinity;
+    const min = a.has('min') ? a.f('min', -Infinity) : lo ? num(lo)[0]! : -Infinity;
+    const max = a.has('max') ? a.f('max', Infinity) : hi ? num(hi)[0]! : Infinity;
     return unary((v) => Math.min(Math.max(v, min), max))([x!], a, ctx);
   },
   Cast: ([x], a) => [castTo(x!, dt(dtypeNameOf(a.i('to', 0))))],

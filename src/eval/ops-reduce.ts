@@ -17,10 +17,10 @@ const ACC: Record<string, Acc> = {
   ReduceLogSumExp: { init: 0, step: (a, v) => a + Math.exp(v), done: (a) => Math.log(a) },
 };
 
-function reduce(op: string, axesFromInput: number): Kernel {
+function reduce(op: string): Kernel {
   return ([X, axesIn], a: Attrs, ctx: EvalCtx) => {
     const r = X!.shape.length;
-    const raw = ctx.opset >= axesFromInput ? (axesIn ? intsOf(axesIn) : []) : a.ints('axes') ?? [];
+    const raw = a.ints('axes') ?? (axesIn ? intsOf(axesIn) : []);
     const keep = a.i('keepdims', 1) === 1;
     if (raw.length === 0 && a.i('noop_with_empty_axes', 0) === 1) return [X!];
     const axes = new Set((raw.length ? raw : X!.shape.map((_, i) => i)).map((q) => normAxis(q, r)));
@@ -93,7 +93,7 @@ function cumsum([X, axA]: (NDArray | null)[], a: Attrs): NDArray[] {
 function topk([X, kA]: (NDArray | null)[], a: Attrs, ctx: EvalCtx): NDArray[] {
   const r = X!.shape.length;
   const ax = normAxis(a.i('axis', -1), r);
-  const k = ctx.opset < 10 ? a.i('k', 1) : num(kA!)[0]!;
+  const k = a.has('k') ? a.i('k', 1) : num(kA!)[0]!;
   const largest = a.i('largest', 1) === 1;
   const shape = X!.shape.map((d, i) => (i === ax ? k : d));
   const vals = make(X!.dtype, shape);
@@ -160,7 +160,7 @@ function einsum(ins: (NDArray | null)[], a: Attrs): NDArray[] {
 }
 
 export const REDUCE_KERNELS: Record<string, Kernel> = {
-  ...Object.fromEntries(Object.keys(ACC).map((op) => [op, reduce(op, op === 'ReduceSum' ? 13 : 18)])),
+  ...Object.fromEntries(Object.keys(ACC).map((op) => [op, reduce(op)])),
   ArgMax: argReduce(true),
   ArgMin: argReduce(false),
   CumSum: cumsum,

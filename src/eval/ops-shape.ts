@@ -22,7 +22,7 @@ export function mapCoords(x: NDArray, shape: number[], src: (c: number[]) => num
 const reshaped = (x: NDArray, shape: number[]): NDArray => ({ dtype: x.dtype, shape, data: x.data });
 
 function reshape([x, s]: (NDArray | null)[], a: Attrs, ctx: EvalCtx): NDArray[] {
-  const target = ctx.opset < 5 ? a.ints('shape')! : intsOf(s);
+  const target = a.ints('shape') ?? intsOf(s);
   const allowzero = a.i('allowzero', 0) === 1;
   const out = target.map((d, i) => (d === 0 && !allowzero ? x!.shape[i]! : d));
   const m = out.indexOf(-1);
@@ -57,10 +57,10 @@ function concat(ins: (NDArray | null)[], a: Attrs): NDArray[] {
 
 function sliceK([x, st, en, ax, sp]: (NDArray | null)[], a: Attrs, ctx: EvalCtx): NDArray[] {
   const r = x!.shape.length;
-  const starts = ctx.opset < 10 ? a.ints('starts')! : intsOf(st);
-  const ends = ctx.opset < 10 ? a.ints('ends')! : intsOf(en);
-  const axes = (ctx.opset < 10 ? a.ints('axes') : ax ? intsOf(ax) : undefined) ?? starts.map((_, i) => i);
-  const steps = ctx.opset < 10 || !sp ? axes.map(() => 1) : intsOf(sp);
+  const starts = a.ints('starts') ?? intsOf(st);
+  const ends = a.ints('ends') ?? intsOf(en);
+  const axes = a.ints('axes') ?? (ax ? intsOf(ax) : starts.map((_, i) => i));
+  const steps = a.ints('steps') ?? (sp ? intsOf(sp) : axes.map(() => 1));
   const picks = x!.shape.map((d) => Array.from({ length: d }, (_, i) => i));
   axes.forEach((a0, k) => {
     const axis = normAxis(a0, r);
@@ -106,8 +106,8 @@ function tile([x, r]: (NDArray | null)[]): NDArray[] {
 
 function pad([x, p, cv, axesIn]: (NDArray | null)[], a: Attrs, ctx: EvalCtx): NDArray[] {
   const r = x!.shape.length;
-  const raw = ctx.opset < 11 ? a.ints('pads')! : intsOf(p);
-  const axes = axesIn ? intsOf(axesIn).map((q) => normAxis(q, r)) : Array.from({ length: r }, (_, i) => i);
+  const raw = a.ints('pads') ?? intsOf(p);
+  const axes = (a.ints('axes') ?? (axesIn ? intsOf(axesIn) : null))?.map((q) => normAxis(q, r)) ?? Array.from({ length: r }, (_, i) => i);
   const begin = new Array<number>(r).fill(0);
   const end = new Array<number>(r).fill(0);
   axes.forEach((ax, k) => {
@@ -115,7 +115,7 @@ function pad([x, p, cv, axesIn]: (NDArray | null)[], a: Attrs, ctx: EvalCtx): ND
     end[ax] = raw[k + axes.length]!;
   });
   const mode = a.s('mode', 'constant');
-  const value = ctx.opset < 11 ? a.f('value', 0) : cv ? num(cv)[0]! : 0;
+  const value = a.has('value') ? a.f('value', 0) : cv ? num(cv)[0]! : 0;
   const shape = x!.shape.map((d, i) => d + begin[i]! + end[i]!);
   const is = strides(x!.shape);
   const n = size(shape);
@@ -150,7 +150,7 @@ function split([x, sp]: (NDArray | null)[], a: Attrs, ctx: EvalCtx): NDArray[] {
   const ax = normAxis(a.i('axis', 0), r);
   const d = x!.shape[ax]!;
   const n = ctx.outputs;
-  let sizes = ctx.opset < 13 ? a.ints('split') : sp ? intsOf(sp) : undefined;
+  let sizes = a.ints('split') ?? (sp ? intsOf(sp) : undefined);
   if (!sizes) {
     const chunk = Math.ceil(d / n);
     sizes = Array.from({ length: n }, (_, i) => (i < n - 1 ? chunk : d - chunk * (n - 1)));
@@ -167,13 +167,13 @@ function split([x, sp]: (NDArray | null)[], a: Attrs, ctx: EvalCtx): NDArray[] {
 
 function squeeze([x, ax]: (NDArray | null)[], a: Attrs, ctx: EvalCtx): NDArray[] {
   const r = x!.shape.length;
-  const axes = (ctx.opset < 13 ? a.ints('axes') : ax ? intsOf(ax) : undefined)?.map((q) => normAxis(q, r));
+  const axes = (a.ints('axes') ?? (ax ? intsOf(ax) : undefined))?.map((q) => normAxis(q, r));
   const shape = x!.shape.filter((d, i) => (axes ? !axes.includes(i) : d !== 1));
   return [reshaped(x!, shape)];
 }
 
 function unsqueeze([x, ax]: (NDArray | null)[], a: Attrs, ctx: EvalCtx): NDArray[] {
-  const axesRaw = ctx.opset < 13 ? a.ints('axes')! : intsOf(ax);
+  const axesRaw = a.ints('axes') ?? intsOf(ax);
   const rank = x!.shape.length + axesRaw.length;
   const axes = axesRaw.map((q) => normAxis(q, rank));
   const shape: number[] = [];

@@ -1,14 +1,14 @@
 /** Reductions, arg-reductions, cumulative sums and top-k. */
 import type { Dim } from '../../../ir/shape.js';
 import type { InferCtx, OpDef } from '../types.js';
-import { api, axis, decompose, def, i64, staticInts } from '../helpers.js';
+import { api, axis, decompose, def, i64, intsFrom, staticInts } from '../helpers.js';
 
 /** Axes from the attribute (old form) or the second input (ReduceSum from 13, the others from 18). */
-function reduce(inputFrom: number) {
+function reduce() {
   return (ctx: InferCtx) => {
     const x = ctx.need(0);
     const r = x.shape.length;
-    const raw = ctx.opset >= inputFrom ? (ctx.input(1) ? ctx.value(1)?.elems ?? null : undefined) : ctx.attrInts('axes');
+    const raw = intsFrom(ctx, 1, 'axes');
     const keep = ctx.attrInt('keepdims', 1) === 1;
     let axes = staticInts(ctx, raw, `${ctx.node.op} axes`);
     if (!axes || axes.length === 0) {
@@ -38,7 +38,7 @@ function argReduce(ctx: InferCtx): void {
 function topk(ctx: InferCtx): void {
   const x = ctx.need(0);
   const a = axis(ctx, ctx.attrInt('axis', -1), x.shape.length);
-  const k: Dim = ctx.opset < 10 ? ctx.attrInt('k', 0) : (ctx.value(1)?.elems[0] ?? ctx.fresh('topk'));
+  const k: Dim = ctx.hasAttr('k') ? ctx.attrInt('k', 0) : (ctx.value(1)?.elems[0] ?? ctx.fresh('topk'));
   const out = x.shape.map((d, i) => (i === a ? k : d));
   ctx.setOutput(0, x.dtype, out);
   ctx.setOutput(1, i64, out);
@@ -57,8 +57,8 @@ export const REDUCE: OpDef[] = [
   ...reductions.flatMap(([op, m, inputFrom]) => {
     const ref = typeof m === 'string' ? api(m) : m;
     return [
-      def(op, [1, inputFrom - 1], [ref], reduce(inputFrom)),
-      def(op, [inputFrom], [ref], reduce(inputFrom), { inputs: [1, 2] }),
+      def(op, [1, inputFrom - 1], [ref], reduce()),
+      def(op, [inputFrom], [ref], reduce(), { inputs: [1, 2] }),
     ];
   }),
   def('ArgMax', [1], [api('mint.argmax')], argReduce),

@@ -84,11 +84,11 @@ function concat(ctx: InferCtx): void {
 
 function sliceInfer(ctx: InferCtx): void {
   const x = ctx.need(0);
-  const old = ctx.opset < 10;
-  const starts = old ? ctx.attrInts('starts') : ctx.value(1)?.elems;
-  const ends = old ? ctx.attrInts('ends') : ctx.value(2)?.elems;
-  const axesRaw = old ? ctx.attrInts('axes') : ctx.input(3) ? ctx.value(3)?.elems ?? null : undefined;
-  const stepsRaw = old ? undefined : ctx.input(4) ? ctx.value(4)?.elems ?? null : undefined;
+  const old = ctx.hasAttr('starts');
+  const starts = intsFrom(ctx, 1, 'starts') ?? undefined;
+  const ends = intsFrom(ctx, 2, 'ends') ?? undefined;
+  const axesRaw = intsFrom(ctx, 3, 'axes');
+  const stepsRaw = intsFrom(ctx, 4, 'steps');
   if (axesRaw === null) ctx.unknown('Slice axes are not known at compile time');
   if (stepsRaw === null) ctx.unknown('Slice steps are not known at compile time');
   const n = old ? (starts?.length ?? 0) : (ctx.need(1).shape[0] as number);
@@ -149,14 +149,14 @@ function indices(lo: number, hi: number, step: number): number[] {
 
 function reshape(ctx: InferCtx): void {
   const x0 = ctx.input(0);
-  const sv0 = ctx.opset < 5 ? null : ctx.value(1);
+  const sv0 = ctx.hasAttr('shape') ? known(ctx.attrInts('shape')!) : ctx.value(1);
   // A target without 0 or -1 entries fixes the output even when the input's shape is unknown.
   if (x0 && x0.shape === null && sv0 && sv0.elems.every((d) => d !== 0 && d !== -1 && d !== null)) {
     ctx.setOutput(0, x0.dtype, sv0.elems);
     return;
   }
   const x = ctx.need(0);
-  const sv = ctx.opset < 5 ? (ctx.attrInts('shape') ? known(ctx.attrInts('shape')!) : null) : ctx.value(1);
+  const sv = sv0;
   const allowzero = ctx.attrInt('allowzero', 0) === 1;
   if (!sv) {
     const n = ctx.need(1).shape[0];
@@ -205,7 +205,7 @@ function split(ctx: InferCtx): void {
   const x = ctx.need(0);
   const ax = axis(ctx, ctx.attrInt('axis', 0), x.shape.length);
   const n = ctx.node.outputs.length;
-  const sizes = ctx.opset < 13 ? ctx.attrInts('split') : ctx.input(1) ? ctx.value(1)?.elems ?? null : undefined;
+  const sizes = intsFrom(ctx, 1, 'split');
   const d = x.shape[ax]!;
   for (let i = 0; i < n; i++) {
     let size: Dim;
@@ -230,8 +230,9 @@ function tile(ctx: InferCtx): void {
 function pad(ctx: InferCtx): void {
   const x = ctx.need(0);
   const r = x.shape.length;
-  const pads = ctx.opset < 11 ? ctx.attrInts('pads') : ctx.value(1)?.elems;
-  const axes = ctx.opset >= 18 && ctx.input(3) ? staticInts(ctx, ctx.value(3)?.elems ?? null, 'Pad axes')!.map((a) => axis(ctx, a, r)) : Array.from({ length: r }, (_, i) => i);
+  const pads = intsFrom(ctx, 1, 'pads') ?? undefined;
+  const padAxes = staticInts(ctx, intsFrom(ctx, 3, 'axes'), 'Pad axes');
+  const axes = padAxes ? padAxes.map((a) => axis(ctx, a, r)) : Array.from({ length: r }, (_, i) => i);
   const out = [...x.shape];
   axes.forEach((a, k) => {
     const b = pads?.[k];
