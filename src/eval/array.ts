@@ -154,12 +154,20 @@ export function toTensor(a: NDArray, name = ''): Tensor {
       case 'uint16': dv.setUint16(i * 2, castValue(x, a.dtype), true); break;
       case 'int32': dv.setInt32(i * 4, castValue(x, a.dtype), true); break;
       case 'uint32': dv.setUint32(i * 4, castValue(x, a.dtype), true); break;
-      case 'int64': dv.setBigInt64(i * 8, BigInt(Math.max(Math.min(Math.trunc(x), 2 ** 63 - 1), -(2 ** 63))), true); break;
+      case 'int64': dv.setBigInt64(i * 8, toInt64(x), true); break;
       case 'uint64': dv.setBigUint64(i * 8, BigInt.asUintN(64, BigInt(Math.trunc(x))), true); break;
       default: throw new EvalError(`the evaluator does not handle ${a.dtype.name}`);
     }
   }
   return Tensor.fromBytes(a.dtype, a.shape, bytes, name);
+}
+
+/** A double as int64, saturating: 2^63 and above (INT64_MAX sentinels read as doubles) become INT64_MAX. */
+function toInt64(x: number): bigint {
+  if (Number.isNaN(x)) return 0n;
+  if (x >= 2 ** 63) return 2n ** 63n - 1n;
+  if (x <= -(2 ** 63)) return -(2n ** 63n);
+  return BigInt(Math.trunc(x));
 }
 
 /** Numpy broadcasting: the output shape and, per input, a function from output index to input index. */

@@ -10,6 +10,7 @@ import type { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import { dt, EvalError, fromTensor, make, num, toTensor, type NDArray } from './array.js';
 import type { Attrs, EvalCtx, Kernel } from './kernel.js';
+import { MINT_DOMAIN, onnxOpOf } from '../frontend/dialect/names.js';
 import { ELEMENTWISE_KERNELS } from './ops-elementwise.js';
 import { SHAPE_KERNELS } from './ops-shape.js';
 import { GATHER_KERNELS } from './ops-gather.js';
@@ -29,7 +30,11 @@ const KERNELS: Record<string, Kernel> = {
 };
 
 /** Ops the evaluator can run (default domain), besides If and Loop. */
-export function hasKernel(domain: string, op: string): boolean {
+export function hasKernel(domain: string, op: string, opset = 17): boolean {
+  if (domain === MINT_DOMAIN) {
+    const onnx = onnxOpOf(op, opset);
+    return onnx !== undefined && hasKernel('', onnx);
+  }
   return (domain === '' || domain === 'ai.onnx') && (op in KERNELS || op === 'If' || op === 'Loop');
 }
 
@@ -131,20 +136,24 @@ export class Evaluator {
   }
 
   node(n: Node, ins: (NDArray | null)[], scope: Scope | null): (NDArray | null)[] {
-    if (n.domain !== '' && n.domain !== 'ai.onnx') throw new EvalError(`no kernel for ${n.domain}::${n.op}`);
+    const dialect = n.domain === MINT_DOMAIN;
+    if (!dialect && n.domain !== '' && n.domain !== 'ai.onnx') throw new EvalError(`no kernel for ${n.domain}::${n.op}`);
+    const op = dialect ? onnxOpOf(n.op, this.opset('')) : n.op;
+    if (!op) throw new EvalError(`no kernel for ${n.op}`);
     const a = attrs(n);
     const ctx: EvalCtx = {
       opset: this.opset(''),
+      dialect,
       outputs: n.outputs.length,
       run: (g, args) => this.graph(g, args, scope),
     };
-    if (n.op === 'If') {
+    if (op === 'If') {
       const taken = num(ins[0]!)[0] ? a.g('then_branch')! : a.g('else_branch')!;
       return ctx.run(taken, []);
     }
-    if (n.op === 'Loop') return this.loop(n, ins, a, ctx);
-    const k = KERNELS[n.op];
-    if (!k) throw new EvalError(`no kernel for ${n.op}`);
+    if (op === 'Loop') return this.loop(n, ins, a, ctx);
+    const k = KERNELS[op];
+    if (!k) throw new EvalError(`no kernel for ${op}`);
     return k(ins, a, ctx);
   }
 

@@ -16,6 +16,8 @@ export interface Attrs {
 
 export interface EvalCtx {
   opset: number;
+  /** A mint dialect node: run-time operands sit at their newest-form positions. */
+  dialect: boolean;
   outputs: number;
   /** Runs a subgraph with its formal inputs bound to `inputs`; outer values stay visible. */
   run(g: Graph, inputs: (NDArray | null)[]): NDArray[];

@@ -104,9 +104,10 @@ function softmaxLike(kind: 'softmax' | 'log' | 'hard'): Kernel {
     const out = make(X!.dtype, [...X!.shape]);
     const o = num(out);
     // Before opset 13 the input is coerced to 2-D at `axis` (default 1); from 13 it works along one axis (default -1).
-    const ax = normAxis(a.i('axis', ctx.opset < 13 ? 1 : -1), r);
-    const lineShape = ctx.opset < 13 ? [size(X!.shape.slice(0, ax)), size(X!.shape.slice(ax))] : X!.shape;
-    forEachLine(lineShape, ctx.opset < 13 ? 1 : ax, (base, step, len) => {
+    const coerce = a.has('coerce_2d') ? a.i('coerce_2d', 0) === 1 : ctx.opset < 13;
+    const ax = normAxis(a.i('axis', coerce ? 1 : -1), r);
+    const lineShape = coerce ? [size(X!.shape.slice(0, ax)), size(X!.shape.slice(ax))] : X!.shape;
+    forEachLine(lineShape, coerce ? 1 : ax, (base, step, len) => {
       let mx = -Infinity;
       let arg = 0;
       for (let j = 0; j < len; j++) if (x[base + j * step]! > mx) { mx = x[base + j * step]!; arg = j; }
@@ -230,7 +231,7 @@ export const NN_KERNELS: Record<string, Kernel> = {
     normalizeRows(num(X!), n * groups, (c / groups) * inner, eps, o);
     const [sd, bd] = [num(s!), num(b!)];
     // Opset 18 had per-group scale/bias; 21 per-channel.
-    const perGroup = ctx.opset < 21 && sd.length === groups;
+    const perGroup = (a.has('affine_per_group') ? a.i('affine_per_group', 0) === 1 : ctx.opset < 21) && sd.length === groups;
     for (let i = 0; i < o.length; i++) {
       const ch = Math.floor(i / inner) % c;
       const k = perGroup ? Math.floor(ch / (c / groups)) : ch;

@@ -1,5 +1,5 @@
 /** Resize / Upsample with every mode and coordinate transformation ONNX defines (antialias excepted). */
-import { castValue, EvalError, intsOf, make, num, strides, type NDArray } from './array.js';
+import { castValue, EvalError, make, num, strides, type NDArray } from './array.js';
 import type { Attrs, EvalCtx, Kernel } from './kernel.js';
 
 type Contribution = [index: number, weight: number][];
@@ -49,8 +49,8 @@ function cubicWeights(t: number, A: number): number[] {
 
 function contributions(a: Attrs, legacy: boolean, lenIn: number, lenOut: number, scale: number, roi: [number, number], fromScales: boolean): (Contribution | null)[] {
   const mode = a.s('mode', 'nearest');
-  const coord = legacy ? 'asymmetric' : a.s('coordinate_transformation_mode', 'half_pixel');
-  const nearest = legacy ? 'floor' : a.s('nearest_mode', 'round_prefer_floor');
+  const coord = a.s('coordinate_transformation_mode', legacy ? 'asymmetric' : 'half_pixel');
+  const nearest = a.s('nearest_mode', legacy ? 'floor' : 'round_prefer_floor');
   const A = a.f('cubic_coeff_a', -0.75);
   const exclude = a.i('exclude_outside', 0) === 1;
   const out: (Contribution | null)[] = [];
@@ -94,17 +94,19 @@ function resize(ins: (NDArray | null)[], a: Attrs, ctx: EvalCtx, upsample: boole
   if (a.i('antialias', 0)) throw new EvalError('Resize antialias is not implemented in the reference evaluator');
   const r = X.shape.length;
   const legacy = upsample || ctx.opset < 11;
+  const newest = ctx.dialect || !legacy;
   const axes = a.ints('axes')?.map((q) => (q < 0 ? q + r : q)) ?? X.shape.map((_, i) => i);
   let scales: number[] | null = null;
   let sizes: number[] | null = null;
   let roiArr: number[] = [];
-  if (upsample && ctx.opset < 9) scales = a.floats('scales') ?? null;
-  else if (legacy) scales = Array.from(num(ins[1]!));
-  else {
-    roiArr = ins[1] && ins[1].data.length ? Array.from(num(ins[1])) : [];
-    if (ins[2] && ins[2].data.length) scales = Array.from(num(ins[2]));
-    if (ins[3] && ins[3].data.length) sizes = intsOf(ins[3]);
-  }
+  const pick = (attr: number[] | undefined, input: NDArray | null | undefined) => attr ?? (input && input.data.length ? Array.from(num(input)) : null);
+  if (newest) {
+    roiArr = pick(a.floats('roi'), ins[1]) ?? [];
+    scales = pick(a.floats('scales'), ins[2]);
+    sizes = pick(a.ints('sizes'), ins[3]);
+  } else scales = pick(a.floats('scales'), ins[1]);
+  if (scales && scales.length === 0) scales = null;
+  if (sizes && sizes.length === 0) sizes = null;
   const full = (vals: number[], fill: number) => {
     const o = new Array<number>(r).fill(fill);
     axes.forEach((ax, k) => (o[ax] = vals[k]!));

@@ -209,7 +209,10 @@ function spaceDepth(toSpace: boolean): Kernel {
 
 export const SHAPE_KERNELS: Record<string, Kernel> = {
   Identity: ([x]) => [x!],
-  Dropout: ([x], _a, ctx) => {
+  Dropout: ([x, ratioIn, trainingIn], a, ctx) => {
+    const training = a.has('training_mode') ? a.i('training_mode', 0) === 1 : trainingIn ? num(trainingIn)[0] !== 0 : false;
+    const ratio = a.has('ratio') ? a.f('ratio', 0.5) : ratioIn ? num(ratioIn)[0]! : 0.5;
+    if (training && ratio > 0) throw new EvalError('training-mode Dropout draws random masks; not implemented in the reference evaluator');
     const out: NDArray[] = [x!];
     if (ctx.outputs > 1) out.push(make(dt('bool'), [...x!.shape], new Float64Array(size(x!.shape)).fill(1)));
     return out;

@@ -3,12 +3,17 @@ import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import { formatType } from '../ir/shape.js';
 import { inferShapes, type UnsupportedOp } from './ops/infer.js';
+import type { Node } from '../ir/node.js';
+import { dialectName } from './dialect/names.js';
+import { spatialRank } from './dialect/to-mint.js';
 
 export interface ValueShape {
   name: string;
   type: string;
   /** `op` of the producing node, or 'input' / 'constant'. */
   producer: string;
+  /** The mint dialect op the producing node becomes, when the tables know it. */
+  mint?: string;
   node?: string;
   /** Compile-time known elements (shape arithmetic), when any. */
   known?: (number | string | null)[];
@@ -32,7 +37,8 @@ export function shapesReport(model: Model): ShapesReport {
       for (const o of n.outputs) {
         if (!o) continue;
         const k = r.known.get(o);
-        values.push({ name: o.name, type: formatType(o.type), producer: n.qualifiedOp, node: n.name, depth, ...(k ? { known: k.elems } : {}) });
+        const mint = n.domain === '' ? mintName(n) : undefined;
+        values.push({ name: o.name, type: formatType(o.type), producer: n.qualifiedOp, node: n.name, depth, ...(mint ? { mint } : {}), ...(k ? { known: k.elems } : {}) });
       }
       for (const sg of n.subgraphs()) if (!r.dead.has(sg)) visit(sg, depth + 1);
     }
@@ -41,13 +47,17 @@ export function shapesReport(model: Model): ShapesReport {
   return { values, unsupported: r.unsupported, unknownCount: r.unknown.length, deadSubgraphs: r.dead.size };
 }
 
+function mintName(n: Node): string | undefined {
+  return dialectName(n, spatialRank(n));
+}
+
 export function formatShapes(s: ShapesReport): string {
   const L: string[] = [];
   const q = (x: string) => (/^[\x21-\x7e]*$/.test(x) && !x.includes('"') ? x : JSON.stringify(x));
   L.push(`  values       ${s.values.length} (${s.unknownCount} not fully known)${s.deadSubgraphs ? `; ${s.deadSubgraphs} subgraphs never run (condition known)` : ''}`);
   for (const v of s.values) {
     const known = v.known ? `  = [${v.known.map((e) => (e === null ? '?' : String(e))).join(', ')}]` : '';
-    const from = v.producer === 'input' ? 'input' : `${q(v.producer)}${v.node ? ` ${q(v.node)}` : ''}`;
+    const from = v.producer === 'input' ? 'input' : `${q(v.producer)}${v.node ? ` ${q(v.node)}` : ''}${v.mint ? ` (${v.mint})` : ''}`;
     L.push(`    ${'  '.repeat(v.depth)}${q(v.name)}: ${v.type}${known}  <- ${from}`);
   }
   if (s.unsupported.length) {

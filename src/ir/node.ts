@@ -89,6 +89,11 @@ export class Node {
     value?.addUse(this, this.inputList.length - 1);
   }
 
+  /** Drops trailing absent inputs (ONNX writes no empty names past the last present input). */
+  trimInputs(): void {
+    while (this.inputList.length > 0 && this.inputList[this.inputList.length - 1] === null) this.inputList.pop();
+  }
+
   /** Creates a fresh output value at the end. */
   appendOutput(name = '', type: ValueType | null = null): Value {
     const v = new Value(name, type);

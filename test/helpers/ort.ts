@@ -23,8 +23,13 @@ const sessionOptions: ort.InferenceSession.SessionOptions = {
   extra: { session: { intra_op: { allow_spinning: '0' } } },
 };
 
-export async function runOnnx(model: Uint8Array | string, feeds: Map<string, Tensor>, opts: { loadOnly?: boolean } = {}): Promise<Map<string, RunOutput>> {
-  const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+/**
+ * `unoptimized` turns onnxruntime's graph rewrites off, so that two graphs computing the same ops in the same
+ * order give bitwise equal outputs even when their constants are spelled differently (initializers vs Constant).
+ */
+export async function runOnnx(model: Uint8Array | string, feeds: Map<string, Tensor>, opts: { loadOnly?: boolean; unoptimized?: boolean } = {}): Promise<Map<string, RunOutput>> {
+  const o = opts.unoptimized ? { ...sessionOptions, graphOptimizationLevel: 'disabled' as const } : sessionOptions;
+  const session = typeof model === 'string' ? await ort.InferenceSession.create(model, o) : await ort.InferenceSession.create(model, o);
   try {
     if (opts.loadOnly) return new Map();
     const f: Record<string, ort.Tensor> = {};

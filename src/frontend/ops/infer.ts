@@ -12,6 +12,7 @@ import type { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import type { DType } from '../../ir/dtype.js';
 import { lookupOp, opRanges } from './registry.js';
+import { MINT_DOMAIN, onnxOpOf } from '../dialect/names.js';
 import type { InferCtx, KnownValue, OpDef, TensorInfo } from './types.js';
 import { tensorValue } from './defs/misc.js';
 
@@ -99,8 +100,11 @@ class Engine {
   }
 
   private node(n: Node): void {
-    const opset = this.opset(n.domain);
-    const d = lookupOp(n.domain, n.op, opset);
+    // Dialect nodes are inferred by the definition of the ONNX op they stand for (the tables read operands
+    // from attributes when present, so the normalised form needs nothing else).
+    const dialect = n.domain === MINT_DOMAIN;
+    const opset = this.opset(dialect ? '' : n.domain);
+    const d = dialect ? lookupDialect(n.op, opset) : lookupOp(n.domain, n.op, opset);
     if (!d) {
       const ranges = opRanges(n.domain, n.op);
       const reason = ranges.length ? `opset ${opset} is outside the tables' ranges (${ranges.map((r) => `${r.since}-${r.until}`).join(', ')})` : 'op is not in the tables';
@@ -109,12 +113,13 @@ class Engine {
     }
     const [imin, imax] = d.inputs;
     const [omin, omax] = d.outputs;
+    // Dialect nodes hold constant operands as attributes, so only ONNX nodes are checked for arity.
     const nin = n.inputs.length;
-    if (nin < imin || nin > imax) this.fail(n, d, opset, `takes ${imin === imax ? imin : `${imin} to ${imax}`} inputs, got ${nin}`);
+    if (!dialect && (nin < imin || nin > imax)) this.fail(n, d, opset, `takes ${imin === imax ? imin : `${imin} to ${imax}`} inputs, got ${nin}`);
     const nout = n.outputs.length;
     if (nout < omin || nout > omax) this.fail(n, d, opset, `has ${omin === omax ? omin : `${omin} to ${omax}`} outputs, got ${nout}`);
     try {
-      d.infer(this.ctx(n, d, opset));
+      d.infer(this.ctx(n, d, opset, dialect));
     } catch (e) {
       if (e instanceof UnknownInput) {
         this.unsupported.push({ kind: 'not-inferable', node: n.name, op: n.op, domain: n.domain, opset, reason: e.message });
@@ -129,7 +134,7 @@ class Engine {
     throw new MsgraphError('model', `${n.qualifiedOp} (opset ${opset}): ${msg}; inputs (${shapes})`, { node: n.name || n.op });
   }
 
-  private ctx(n: Node, d: OpDef, opset: number): InferCtx {
+  private ctx(n: Node, d: OpDef, opset: number, dialect: boolean): InferCtx {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const eng: Engine = this;
     const tensorInfo = (i: number): TensorInfo | null => {
@@ -143,6 +148,7 @@ class Engine {
     const ctx: InferCtx = {
       node: n,
       opset,
+      dialect,
       inputCount: n.inputs.length,
       input: tensorInfo,
       need(i) {
@@ -198,7 +204,7 @@ class Engine {
         const o = n.outputs[i];
         if (!o) return;
         o.type = mergeWithFile(t, o.type, (m) => eng.fail(n, d, opset, m));
-        if (n.op === 'Constant' && i === 0) {
+        if ((n.op === 'Constant' || n.op === 'msgraph.constant') && i === 0) {
           const ct = attr('value');
           if (ct?.type === 'tensor') eng.constants.set(o, ct.value);
         }
@@ -220,6 +226,11 @@ class Engine {
     };
     return ctx;
   }
+}
+
+function lookupDialect(name: string, opset: number): OpDef | undefined {
+  const op = onnxOpOf(name, opset);
+  return op ? lookupOp('', op, opset) : undefined;
 }
 
 /**

@@ -41,6 +41,8 @@ export interface TensorInfo {
 export interface InferCtx {
   readonly node: Node;
   readonly opset: number;
+  /** A mint dialect node: run-time operands sit at their newest-form positions. */
+  readonly dialect: boolean;
   readonly inputCount: number;
   /** Tensor dtype/shape of input i; null when the input is absent. */
   input(i: number): TensorInfo | null;

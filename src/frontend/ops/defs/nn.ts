@@ -168,8 +168,9 @@ function resize(ctx: InferCtx): void {
   const r = x.shape.length;
   const axesAttr = ctx.attrInts('axes');
   const axes = axesAttr ? axesAttr.map((a) => axis(ctx, a, r)) : Array.from({ length: r }, (_, i) => i);
-  const sizesIdx = ctx.opset >= 11 ? 3 : -1;
-  const scalesIdx = ctx.node.op === 'Upsample' && ctx.opset < 9 ? -1 : ctx.opset >= 11 ? 2 : 1;
+  const newest = ctx.dialect || ctx.opset >= 11;
+  const sizesIdx = newest ? 3 : -1;
+  const scalesIdx = newest ? 2 : ctx.node.op === 'Upsample' && ctx.opset < 9 ? -1 : 1;
   const out = [...x.shape];
   const sizes = sizesIdx >= 0 && ctx.input(sizesIdx) ? ctx.value(sizesIdx) : null;
   if (sizes) {
@@ -177,9 +178,17 @@ function resize(ctx: InferCtx): void {
     ctx.setOutput(0, x.dtype, out);
     return;
   }
-  let scales: number[] | null = null;
-  if (scalesIdx < 0) scales = ctx.node.attrs.get('scales')?.value as number[] | null;
-  else if (ctx.input(scalesIdx)) {
+  let scales: number[] | null = (ctx.node.attrs.get('scales')?.value as number[] | undefined) ?? null;
+  if (scales && scales.length === 0) scales = null;
+  const sizesAttr = ctx.node.attrs.get('sizes')?.value as number[] | undefined;
+  if (sizesAttr && sizesAttr.length) {
+    axes.forEach((a, k) => (out[a] = sizesAttr[k] ?? ctx.fresh('resize')));
+    ctx.setOutput(0, x.dtype, out);
+    return;
+  }
+  if (scales || scalesIdx < 0) {
+    /* scales came from the attribute */
+  } else if (ctx.input(scalesIdx)) {
     const t = ctx.constant(scalesIdx);
     if (t && t.size > 0) scales = Array.from(t.toArray() as Float32Array);
   }

@@ -1,0 +1,127 @@
+/**
+ * ONNX -> mint dialect. Nodes of the default domain that the op tables know become `mint` nodes named after their
+ * MindSpore API, with normalised attributes: constant operands as attributes whatever the opset form, run-time
+ * operands at their newest-form position, and opset-dependent semantics spelled out (`coerce_2d` for Softmax before
+ * opset 13, `affine_per_group` for GroupNormalization before 21, explicit legacy Resize modes). Value identities,
+ * names and metadata are kept; ops outside the tables stay as they are and are reported by inference.
+ */
+import type { Graph } from '../../ir/graph.js';
+import type { Model } from '../../ir/model.js';
+import type { Node } from '../../ir/node.js';
+import type { Tensor } from '../../ir/tensor.js';
+import type { Value } from '../../ir/value.js';
+import { fromTensor, num } from '../../eval/array.js';
+import { lookupOp } from '../ops/registry.js';
+import { dialectName, MINT_DOMAIN } from './names.js';
+import { OPERANDS, operandIndex, type Operand } from './operands.js';
+
+export interface ToMintStats {
+  converted: number;
+  /** Nodes left in their ONNX form (outside the tables), by op. */
+  kept: Map<string, number>;
+}
+
+export function toMint(model: Model): ToMintStats {
+  const opset = model.opset('') ?? 1;
+  const stats: ToMintStats = { converted: 0, kept: new Map() };
+  const constants = new Map<Value, Tensor>();
+  const visit = (g: Graph) => {
+    for (const n of g) {
+      if (n.op === 'Constant' && n.domain === '' && n.outputs[0]) {
+        const t = n.attrs.get('value');
+        if (t?.type === 'tensor') constants.set(n.outputs[0], t.value);
+      }
+      for (const sg of n.subgraphs()) visit(sg);
+      if (n.domain !== '' || !lookupOp('', n.op, opset)) {
+        if (n.domain !== MINT_DOMAIN) stats.kept.set(n.qualifiedOp, (stats.kept.get(n.qualifiedOp) ?? 0) + 1);
+        continue;
+      }
+      convert(n, opset, (v) => v.const ?? constants.get(v) ?? null);
+      stats.converted++;
+    }
+  };
+  visit(model.graph);
+  model.opsets.set(MINT_DOMAIN, 1);
+  return stats;
+}
+
+/** Spatial rank of a convolution or pooling node (selects conv1d/2d/3d and the like). */
+export function spatialRank(n: Node): number | null {
+  const w = n.inputs[1]?.type;
+  if ((n.op === 'Conv' || n.op === 'ConvTranspose') && w?.kind === 'tensor' && w.shape) return w.shape.length - 2;
+  const k = n.attrs.get('kernel_shape');
+  if (k?.type === 'ints') return k.value.length;
+  const x = n.inputs[0]?.type;
+  return x?.kind === 'tensor' && x.shape ? x.shape.length - 2 : null;
+}
+
+function convert(n: Node, opset: number, constantOf: (v: Value) => Tensor | null): void {
+  const onnxOp = n.op;
+  const name = dialectName(n, spatialRank(n));
+  if (!name) return;
+  for (const o of OPERANDS[onnxOp] ?? []) normaliseOperand(n, o, opset, constantOf);
+  semantics(n, onnxOp, opset);
+  n.domain = MINT_DOMAIN;
+  // A CastLike whose target type is known is a plain cast.
+  n.op = onnxOp === 'CastLike' && n.attrs.has('to') ? 'ops.cast' : name;
+  n.trimInputs();
+}
+
+function normaliseOperand(n: Node, o: Operand, opset: number, constantOf: (v: Value) => Tensor | null): void {
+  if (opset < o.inputFrom) return;
+  const slot = operandIndex(o, opset);
+  const v = n.inputs[slot];
+  if (!v) return;
+  const t = constantOf(v);
+  if (t) {
+    const vals = Array.from(num(fromTensor(t)));
+    n.setAttr(o.attr, o.kind === 'ints' ? { type: 'ints', value: vals } : o.kind === 'floats' ? { type: 'floats', value: vals } : o.kind === 'int' ? { type: 'int', value: vals[0] ?? 0 } : { type: 'float', value: vals[0] ?? 0 });
+    n.replaceInput(slot, null);
+  } else if (slot !== o.index) {
+    n.replaceInput(slot, null);
+    while (n.inputs.length <= o.index) n.appendInput(null);
+    n.replaceInput(o.index, v);
+  }
+}
+
+function semantics(n: Node, op: string, opset: number): void {
+  const setIfAbsent = (k: string, a: Parameters<Node['setAttr']>[1]) => {
+    if (!n.attrs.has(k)) n.setAttr(k, a);
+  };
+  switch (op) {
+    case 'Softmax':
+    case 'LogSoftmax':
+    case 'Hardmax':
+      setIfAbsent('axis', { type: 'int', value: opset < 13 ? 1 : -1 });
+      if (opset < 13) n.setAttr('coerce_2d', { type: 'int', value: 1 });
+      break;
+    case 'GroupNormalization':
+      if (opset < 21) n.setAttr('affine_per_group', { type: 'int', value: 1 });
+      break;
+    case 'Upsample':
+    case 'Resize':
+      if (op === 'Upsample' || opset < 11) {
+        setIfAbsent('mode', { type: 'string', value: 'nearest' });
+        n.setAttr('coordinate_transformation_mode', { type: 'string', value: 'asymmetric' });
+        n.setAttr('nearest_mode', { type: 'string', value: 'floor' });
+      }
+      break;
+    case 'CastLike': {
+      const like = n.inputs[1]?.type;
+      const dtype = like?.kind === 'tensor' ? like.dtype : null;
+      if (dtype) {
+        n.setAttr('to', { type: 'int', value: dtype.onnx });
+        n.replaceInput(1, null);
+      }
+      break;
+    }
+    case 'Conv':
+    case 'ConvTranspose':
+      setIfAbsent('group', { type: 'int', value: 1 });
+      break;
+    case 'Gemm':
+      for (const [k, d] of [['alpha', 1], ['beta', 1]] as const) setIfAbsent(k, { type: 'float', value: d });
+      for (const k of ['transA', 'transB']) setIfAbsent(k, { type: 'int', value: 0 });
+      break;
+  }
+}
