@@ -39,7 +39,7 @@ function asRun(t: Tensor): RunOutput {
 
 const RTOL = 1e-3;
 const ATOL = 1e-5;
-const FEEDABLE = new Set(['float32', 'float64', 'int64', 'int32', 'bool', 'uint8', 'int8', 'float16']);
+const FEEDABLE = new Set(['float32', 'float64', 'int64', 'int32', 'int16', 'uint16', 'uint32', 'uint64', 'bool', 'uint8', 'int8', 'float16', 'string']);
 
 function readTensor(file: string): Tensor | null {
   const bytes = new Uint8Array(fs.readFileSync(file));

@@ -19,7 +19,7 @@ const ORT_TO_NUMPY: Record<string, string> = { float32: 'float32', float64: 'flo
 const sessionOptions: ort.InferenceSession.SessionOptions = {
   intraOpNumThreads: 1,
   interOpNumThreads: 1,
-  logSeverityLevel: 3,
+  logSeverityLevel: 4,
   extra: { session: { intra_op: { allow_spinning: '0' } } },
 };
 
@@ -49,9 +49,14 @@ export async function runOnnx(model: Uint8Array | string, feeds: Map<string, Ten
 }
 
 export function toOrt(t: Tensor): ort.Tensor {
-  const b = t.bytes.slice();
   const dims = [...t.dims];
+  if (t.isString) return new ort.Tensor('string', t.strings.map((s) => new TextDecoder().decode(s)), dims);
+  const b = t.bytes.slice();
   switch (t.dtype.name) {
+    case 'int16': return new ort.Tensor('int16', new Int16Array(b.buffer), dims);
+    case 'uint16': return new ort.Tensor('uint16', new Uint16Array(b.buffer), dims);
+    case 'uint32': return new ort.Tensor('uint32', new Uint32Array(b.buffer), dims);
+    case 'uint64': return new ort.Tensor('uint64', new BigUint64Array(b.buffer), dims);
     case 'float32': return new ort.Tensor('float32', new Float32Array(b.buffer), dims);
     case 'float64': return new ort.Tensor('float64', new Float64Array(b.buffer), dims);
     case 'int64': return new ort.Tensor('int64', new BigInt64Array(b.buffer), dims);
