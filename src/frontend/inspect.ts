@@ -130,8 +130,8 @@ export function guessExporter(model: Model): ExporterGuess {
   if (dynamo) return { kind: 'torch.onnx dynamo', evidence: [`producer ${model.producerName || '(empty)'}${version}`, ...ev] };
   if (producer === 'pytorch') {
     ev.push(`producer pytorch${version}`);
-    if (scoped > 0) ev.push(`${scoped}/${total} nodes have scoped names (/module/.../Op), as torch >= 2.0 writes them`);
-    else if (opN > 0) ev.push(`${opN}/${total} nodes are named Op_N, as torch < 2.0 writes them`);
+    if (scoped > 0) ev.push(`${scoped}/${total} nodes have module-scoped names (/module/.../Op)`);
+    else if (opN > 0) ev.push(`${opN}/${total} nodes are named Op_N (older exporters name nodes so)`);
     return { kind: 'torch.onnx TorchScript', evidence: ev };
   }
   if (model.producerName) return { kind: 'other', evidence: [`producer ${model.producerName}${version}`] };
