@@ -19,6 +19,7 @@ import { CONV_KERNELS } from './ops-conv.js';
 import { REDUCE_KERNELS } from './ops-reduce.js';
 import { RESIZE_KERNELS } from './ops-resize.js';
 import { RNN_KERNELS } from './ops-rnn.js';
+import { SAMPLE_KERNELS } from './ops-sample.js';
 
 export { EvalError } from './array.js';
 
@@ -26,7 +27,7 @@ const I64 = dt('int64');
 const BOOL = dt('bool');
 
 const KERNELS: Record<string, Kernel> = {
-  ...ELEMENTWISE_KERNELS, ...SHAPE_KERNELS, ...GATHER_KERNELS, ...NN_KERNELS, ...CONV_KERNELS, ...REDUCE_KERNELS, ...RESIZE_KERNELS, ...RNN_KERNELS,
+  ...ELEMENTWISE_KERNELS, ...SHAPE_KERNELS, ...GATHER_KERNELS, ...NN_KERNELS, ...CONV_KERNELS, ...REDUCE_KERNELS, ...RESIZE_KERNELS, ...RNN_KERNELS, ...SAMPLE_KERNELS,
 };
 
 /** Ops the evaluator can run (default domain), besides If and Loop. */
