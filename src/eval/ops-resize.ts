@@ -37,7 +37,8 @@ function nearestIndex(x: number, mode: string): number {
   }
 }
 
-function cubicWeights(t: number, A: number): number[] {
+/** Keys cubic convolution weights for the four taps around a fractional position `t`. */
+export function cubicWeights(t: number, A: number): number[] {
   const w = (d: number) => {
     const x = Math.abs(d);
     if (x <= 1) return ((A + 2) * x - (A + 3)) * x * x + 1;

@@ -1,6 +1,7 @@
 /** GridSample and STFT kernels. */
 import { castValue, EvalError, make, num, strides, type NDArray } from './array.js';
 import type { Attrs, Kernel } from './kernel.js';
+import { cubicWeights } from './ops-resize.js';
 
 function reflect(x: number, lo: number, hi: number): number {
   const span = hi - lo;
@@ -8,17 +9,6 @@ function reflect(x: number, lo: number, hi: number): number {
   let d = Math.abs(x - lo) % (2 * span);
   if (d > span) d = 2 * span - d;
   return lo + d;
-}
-
-function cubic(t: number): number[] {
-  const A = -0.75;
-  const w = (d: number) => {
-    const x = Math.abs(d);
-    if (x <= 1) return ((A + 2) * x - (A + 3)) * x * x + 1;
-    if (x < 2) return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
-    return 0;
-  };
-  return [w(t + 1), w(t), w(1 - t), w(2 - t)];
 }
 
 /** 2-D GridSample (opset 16): bilinear / nearest / bicubic, zeros / border / reflection padding, align_corners. */
@@ -75,8 +65,8 @@ function gridSample([X, G]: (NDArray | null)[], a: Attrs): NDArray[] {
           } else if (mode === 'bicubic' || mode === 'cubic') {
             const x0 = Math.floor(px);
             const y0 = Math.floor(py);
-            const wx = cubic(px - x0);
-            const wy = cubic(py - y0);
+            const wx = cubicWeights(px - x0, -0.75);
+            const wy = cubicWeights(py - y0, -0.75);
             v = 0;
             for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) v += wy[dy]! * wx[dx]! * at(b, ch, y0 - 1 + dy, x0 - 1 + dx);
           } else throw new EvalError(`unknown GridSample mode ${mode}`);

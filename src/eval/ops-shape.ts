@@ -10,11 +10,12 @@ export function mapCoords(x: NDArray, shape: number[], src: (c: number[]) => num
   const n = size(shape);
   const os = strides(shape);
   const c = new Array<number>(shape.length);
-  const xs = x.data;
+  const from = x.data as ArrayLike<number | string>;
   const out: NDArray = x.data instanceof Float64Array ? make(x.dtype, shape) : make(x.dtype, shape, new Array<string>(n));
+  const to = out.data as { [i: number]: number | string };
   for (let o = 0; o < n; o++) {
     for (let k = 0; k < shape.length; k++) c[k] = Math.floor(o / os[k]!) % shape[k]!;
-    (out.data as unknown as (number | string)[])[o] = (xs as unknown as (number | string)[])[src(c)]!;
+    to[o] = from[src(c)]!;
   }
   return out;
 }
