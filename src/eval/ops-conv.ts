@@ -184,6 +184,10 @@ function pool(kind: 'max' | 'avg' | 'lp'): Kernel {
     const xs = strides(X!.shape);
     const kpts = [...box(kernel)];
     const storage = a.i('storage_order', 0);
+    const inStrides = strides(inSp);
+    // count_include_pad counts padding cells, but not cells past the explicit end padding (ceil mode).
+    const explicitPads = a.ints('pads') ?? [];
+    const padEnd = kernel.map((_, d) => explicitPads[d + kernel.length] ?? 0);
     let q = 0;
     for (const [bn, ch] of box([n, c])) {
       for (const op of box(g.outSpatial)) {
@@ -199,9 +203,7 @@ function pool(kind: 'max' | 'avg' | 'lp'): Kernel {
           for (let d = 0; d < kernel.length; d++) {
             const pos = op[d]! * g.strides[d]! - g.padBegin[d]! + kp[d]! * g.dil[d]!;
             if (pos < 0 || pos >= inSp[d]!) inside = false;
-            // count_include_pad counts padding cells but not cells past the explicit padding (ceil mode).
-            const padEnd = (a.ints('pads') ?? [])[d + kernel.length] ?? 0;
-            if (pos >= inSp[d]! + padEnd) inPadded = false;
+            if (pos >= inSp[d]! + padEnd[d]!) inPadded = false;
             xo += pos * xs[d + 2]!;
           }
           if (inPadded) padCount++;
@@ -213,7 +215,7 @@ function pool(kind: 'max' | 'avg' | 'lp'): Kernel {
             let flat = 0;
             const ps: number[] = [];
             for (let d = 0; d < kernel.length; d++) ps.push(op[d]! * g.strides[d]! - g.padBegin[d]! + kp[d]! * g.dil[d]!);
-            if (storage === 0) flat = ((bn! * c + ch!) * size(inSp)) + ps.reduce((s, v2, d) => s + v2 * strides(inSp)[d]!, 0);
+            if (storage === 0) flat = ((bn! * c + ch!) * size(inSp)) + ps.reduce((s, v2, d) => s + v2 * inStrides[d]!, 0);
             else flat = ((bn! * c + ch!) * size(inSp)) + ps.reduceRight((s, v2, d) => s * inSp[d]! + v2, 0);
             bestIdx = flat;
           }

@@ -5,13 +5,16 @@ import type { Kernel } from './kernel.js';
 
 const isInt = (a: NDArray) => a.dtype.kind === 'int' || a.dtype.kind === 'uint' || a.dtype.kind === 'bool';
 
+/** Applies `f` to every element, rounding to the input's dtype. */
+function mapValues(x: NDArray, f: (v: number) => number): NDArray {
+  const d = num(x);
+  const out = new Float64Array(d.length);
+  for (let i = 0; i < d.length; i++) out[i] = castValue(f(d[i]!), x.dtype);
+  return make(x.dtype, [...x.shape], out);
+}
+
 function unary(f: (x: number) => number): Kernel {
-  return ([x]) => {
-    const d = num(x!);
-    const out = new Float64Array(d.length);
-    for (let i = 0; i < d.length; i++) out[i] = castValue(f(d[i]!), x!.dtype);
-    return [make(x!.dtype, [...x!.shape], out)];
-  };
+  return ([x]) => [mapValues(x!, f)];
 }
 
 function nary(ins: NDArray[], f: (xs: number[]) => number, outDtype = ins[0]!.dtype): NDArray {
@@ -91,29 +94,43 @@ export const ELEMENTWISE_KERNELS: Record<string, Kernel> = {
   Softplus: unary((x) => (x > 20 ? x : Math.log1p(Math.exp(x)))),
   Mish: unary((x) => x * Math.tanh(x > 20 ? x : Math.log1p(Math.exp(x)))),
   HardSwish: unary((x) => x * Math.max(0, Math.min(1, x / 6 + 0.5))),
-  BitwiseNot: ([x]) => unary((v) => (x!.dtype.kind === 'uint' ? ~v >>> 0 : ~v))([x!], null!, null!),
-  LeakyRelu: ([x], a) => unary((v) => (v < 0 ? a.f('alpha', 0.01) * v : v))([x!], a, null!),
-  Elu: ([x], a) => unary((v) => (v < 0 ? a.f('alpha', 1) * (Math.exp(v) - 1) : v))([x!], a, null!),
+  BitwiseNot: ([x]) => [mapValues(x!, x!.dtype.kind === 'uint' ? (v) => ~v >>> 0 : (v) => ~v)],
+  LeakyRelu: ([x], a) => {
+    const al = a.f('alpha', 0.01);
+    return [mapValues(x!, (v) => (v < 0 ? al * v : v))];
+  },
+  Elu: ([x], a) => {
+    const al = a.f('alpha', 1);
+    return [mapValues(x!, (v) => (v < 0 ? al * (Math.exp(v) - 1) : v))];
+  },
   Celu: ([x], a) => {
     const al = a.f('alpha', 1);
-    return unary((v) => Math.max(0, v) + Math.min(0, al * (Math.exp(v / al) - 1)))([x!], a, null!);
+    return [mapValues(x!, (v) => Math.max(0, v) + Math.min(0, al * (Math.exp(v / al) - 1)))];
   },
   Selu: ([x], a) => {
     const al = a.f('alpha', 1.67326319217681884765625);
     const g = a.f('gamma', 1.05070102214813232421875);
-    return unary((v) => (v > 0 ? g * v : g * (al * Math.exp(v) - al)))([x!], a, null!);
+    return [mapValues(x!, (v) => (v > 0 ? g * v : g * (al * Math.exp(v) - al)))];
   },
-  ThresholdedRelu: ([x], a) => unary((v) => (v > a.f('alpha', 1) ? v : 0))([x!], a, null!),
-  HardSigmoid: ([x], a) => unary((v) => Math.max(0, Math.min(1, a.f('alpha', 0.2) * v + a.f('beta', 0.5))))([x!], a, null!),
+  ThresholdedRelu: ([x], a) => {
+    const al = a.f('alpha', 1);
+    return [mapValues(x!, (v) => (v > al ? v : 0))];
+  },
+  HardSigmoid: ([x], a) => {
+    const al = a.f('alpha', 0.2);
+    const be = a.f('beta', 0.5);
+    return [mapValues(x!, (v) => Math.max(0, Math.min(1, al * v + be)))];
+  },
   Shrink: ([x], a) => {
     const l = a.f('lambd', 0.5);
     const b = a.f('bias', 0);
-    return unary((v) => (v < -l ? v + b : v > l ? v - b : 0))([x!], a, null!);
+    return [mapValues(x!, (v) => (v < -l ? v + b : v > l ? v - b : 0))];
   },
-  Gelu: ([x], a) =>
-    unary(a.s('approximate', 'none') === 'tanh'
+  Gelu: ([x], a) => [
+    mapValues(x!, a.s('approximate', 'none') === 'tanh'
       ? (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)))
-      : (v) => 0.5 * v * (1 + erf(v / Math.SQRT2)))([x!], a, null!),
+      : (v) => 0.5 * v * (1 + erf(v / Math.SQRT2))),
+  ],
   IsNaN: ([x]) => [nary([x!], ([v]) => +Number.isNaN(v!), dt('bool'))],
   IsInf: ([x], a) => {
     const pos = a.i('detect_positive', 1);
@@ -148,10 +165,10 @@ export const ELEMENTWISE_KERNELS: Record<string, Kernel> = {
   Sum: (ins) => [nary(ins as NDArray[], (xs) => xs.reduce((s, v) => s + v, 0))],
   Mean: (ins) => [nary(ins as NDArray[], (xs) => xs.reduce((s, v) => s + v, 0) / xs.length)],
   Where: ([c, x, y]) => [nary([c!, x!, y!], ([k, p, q]) => (k ? p! : q!), x!.dtype)],
-  Clip: ([x, lo, hi], a, ctx) => {
+  Clip: ([x, lo, hi], a) => {
     const min = a.has('min') ? a.f('min', -Infinity) : lo ? num(lo)[0]! : -Infinity;
     const max = a.has('max') ? a.f('max', Infinity) : hi ? num(hi)[0]! : Infinity;
-    return unary((v) => Math.min(Math.max(v, min), max))([x!], a, ctx);
+    return [mapValues(x!, (v) => Math.min(Math.max(v, min), max))];
   },
   Cast: ([x], a) => [castTo(x!, dt(dtypeNameOf(a.i('to', 0))))],
   CastLike: ([x, like]) => [castTo(x!, like!.dtype)],

@@ -90,23 +90,18 @@ function exactDiv(p: Poly, d: Poly): Poly | null {
   return out;
 }
 
-export function floorDiv(p: Poly, d: Poly): Poly {
+function roundedDiv(kind: 'floor' | 'ceil', p: Poly, d: Poly): Poly {
   const cp = isConst(p);
   const cd = isConst(d);
-  if (cp !== null && cd !== null && cd !== 0) return constPoly(Math.floor(cp / cd));
+  if (cp !== null && cd !== null && cd !== 0) return constPoly(Math[kind](cp / cd));
+  // Intern both sides so that the opaque term evaluates back (see evaluate()).
   toDim(p);
   toDim(d);
-  return exactDiv(p, d) ?? atomPoly(`floor(${formatFactor(p)}/${formatFactor(d)})`);
+  return exactDiv(p, d) ?? atomPoly(`${kind}(${formatFactor(p)}/${formatFactor(d)})`);
 }
 
-export function ceilDiv(p: Poly, d: Poly): Poly {
-  const cp = isConst(p);
-  const cd = isConst(d);
-  if (cp !== null && cd !== null && cd !== 0) return constPoly(Math.ceil(cp / cd));
-  toDim(p);
-  toDim(d);
-  return exactDiv(p, d) ?? atomPoly(`ceil(${formatFactor(p)}/${formatFactor(d)})`);
-}
+export const floorDiv = (p: Poly, d: Poly): Poly => roundedDiv('floor', p, d);
+export const ceilDiv = (p: Poly, d: Poly): Poly => roundedDiv('ceil', p, d);
 
 export function equal(a: Poly, b: Poly): boolean {
   const d = add(a, b, -1);

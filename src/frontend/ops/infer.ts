@@ -86,7 +86,7 @@ class Engine {
 
   opset(domain: string): number {
     // Files from before opset imports (IR < 3) are opset 1.
-    return this.model.opset(domain) ?? (domain === '' ? 1 : 1);
+    return this.model.opset(domain) ?? 1;
   }
 
   graph(g: Graph): void {
@@ -115,11 +115,11 @@ class Engine {
     const [omin, omax] = d.outputs;
     // Dialect nodes hold constant operands as attributes, so only ONNX nodes are checked for arity.
     const nin = n.inputs.length;
-    if (!dialect && (nin < imin || nin > imax)) this.fail(n, d, opset, `takes ${imin === imax ? imin : `${imin} to ${imax}`} inputs, got ${nin}`);
+    if (!dialect && (nin < imin || nin > imax)) this.fail(n, opset, `takes ${imin === imax ? imin : `${imin} to ${imax}`} inputs, got ${nin}`);
     const nout = n.outputs.length;
-    if (nout < omin || nout > omax) this.fail(n, d, opset, `has ${omin === omax ? omin : `${omin} to ${omax}`} outputs, got ${nout}`);
+    if (nout < omin || nout > omax) this.fail(n, opset, `has ${omin === omax ? omin : `${omin} to ${omax}`} outputs, got ${nout}`);
     try {
-      d.infer(this.ctx(n, d, opset, dialect));
+      d.infer(this.ctx(n, opset, dialect));
     } catch (e) {
       if (e instanceof UnknownInput) {
         this.unsupported.push({ kind: 'not-inferable', node: n.name, op: n.op, domain: n.domain, opset, reason: e.message });
@@ -129,13 +129,12 @@ class Engine {
     }
   }
 
-  fail(n: Node, d: OpDef | null, opset: number, msg: string): never {
+  fail(n: Node, opset: number, msg: string): never {
     const shapes = n.inputs.map((v) => (v ? formatType(v.type) : '_')).join(', ');
     throw new MsgraphError('model', `${n.qualifiedOp} (opset ${opset}): ${msg}; inputs (${shapes})`, { node: n.name || n.op });
   }
 
-  private ctx(n: Node, d: OpDef, opset: number, dialect: boolean): InferCtx {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
+  private ctx(n: Node, opset: number, dialect: boolean): InferCtx {
     const eng: Engine = this;
     const tensorInfo = (i: number): TensorInfo | null => {
       const v = n.inputs[i];
@@ -153,7 +152,7 @@ class Engine {
       input: tensorInfo,
       need(i) {
         const t = tensorInfo(i);
-        if (!t) eng.fail(n, d, opset, `input ${i} is required`);
+        if (!t) eng.fail(n, opset, `input ${i} is required`);
         if (t.shape === null) throw new UnknownInput(`input ${i} (${n.inputs[i]!.name || '?'}) has an unknown shape`);
         return { dtype: t.dtype, shape: t.shape };
       },
@@ -173,13 +172,13 @@ class Engine {
       attrInt(name: string, dflt?: number) {
         const a = attr(name);
         if (!a) return dflt as number;
-        if (a.type !== 'int') eng.fail(n, d, opset, `attribute ${name} must be an int`);
+        if (a.type !== 'int') eng.fail(n, opset, `attribute ${name} must be an int`);
         return Number(a.value);
       },
       attrInts(name) {
         const a = attr(name);
         if (!a) return undefined;
-        if (a.type !== 'ints') eng.fail(n, d, opset, `attribute ${name} must be ints`);
+        if (a.type !== 'ints') eng.fail(n, opset, `attribute ${name} must be ints`);
         return a.value.map(Number);
       },
       attrFloat(name, dflt) {
@@ -203,7 +202,7 @@ class Engine {
       setOutputType(i, t) {
         const o = n.outputs[i];
         if (!o) return;
-        o.type = mergeWithFile(t, o.type, (m) => eng.fail(n, d, opset, m));
+        o.type = mergeWithFile(t, o.type, (m) => eng.fail(n, opset, m));
         if ((n.op === 'Constant' || n.op === 'msgraph.constant') && i === 0) {
           const ct = attr('value');
           if (ct?.type === 'tensor') eng.constants.set(o, ct.value);
@@ -212,11 +211,11 @@ class Engine {
       },
       fresh: (hint) => eng.fresh(hint),
       subgraph(g, inputs) {
-        g.inputs.forEach((v, k) => (v.type = mergeWithFile(inputs[k] ?? null, v.type, (m) => eng.fail(n, d, opset, m))));
+        g.inputs.forEach((v, k) => (v.type = mergeWithFile(inputs[k] ?? null, v.type, (m) => eng.fail(n, opset, m))));
         eng.graph(g);
         return g.outputs.map((v) => v.type);
       },
-      fail: (m) => eng.fail(n, d, opset, m),
+      fail: (m) => eng.fail(n, opset, m),
       unknown(m) {
         throw new UnknownInput(m);
       },

@@ -172,33 +172,19 @@ function resize(ctx: InferCtx): void {
   const sizesIdx = newest ? 3 : -1;
   const scalesIdx = newest ? 2 : ctx.node.op === 'Upsample' && ctx.opset < 9 ? -1 : 1;
   const out = [...x.shape];
-  const sizes = sizesIdx >= 0 && ctx.input(sizesIdx) ? ctx.value(sizesIdx) : null;
-  if (sizes) {
-    axes.forEach((a, k) => (out[a] = sizes.elems[k] ?? ctx.fresh('resize')));
-    ctx.setOutput(0, x.dtype, out);
-    return;
-  }
-  let scales: number[] | null = (ctx.node.attrs.get('scales')?.value as number[] | undefined) ?? null;
-  if (scales && scales.length === 0) scales = null;
-  const sizesAttr = ctx.node.attrs.get('sizes')?.value as number[] | undefined;
-  if (sizesAttr && sizesAttr.length) {
-    axes.forEach((a, k) => (out[a] = sizesAttr[k] ?? ctx.fresh('resize')));
-    ctx.setOutput(0, x.dtype, out);
-    return;
-  }
-  if (scales || scalesIdx < 0) {
-    /* scales came from the attribute */
-  } else if (ctx.input(scalesIdx)) {
+  // Sizes or scales: the dialect's attribute when present, else the input of this opset's form.
+  const nonEmpty = <T,>(v: T[] | undefined | null) => (v && v.length ? v : null);
+  const sizes: Dim[] | null = nonEmpty(ctx.attrInts('sizes')) ?? (sizesIdx >= 0 && ctx.input(sizesIdx) ? nonEmpty(ctx.value(sizesIdx)?.elems) : null);
+  let scales = nonEmpty(ctx.node.attrs.get('scales')?.value as number[] | undefined);
+  if (!scales && scalesIdx >= 0 && ctx.input(scalesIdx)) {
     const t = ctx.constant(scalesIdx);
     if (t && t.size > 0) scales = Array.from(t.toArray() as Float32Array);
   }
-  if (!scales && sizesIdx >= 0 && ctx.input(sizesIdx)) {
-    axes.forEach((a) => (out[a] = ctx.fresh('resize')));
-  } else if (!scales) {
-    axes.forEach((a) => (out[a] = ctx.fresh('resize')));
-  } else {
-    axes.forEach((a, k) => (out[a] = scaleDim(out[a]!, scales![k]!)));
-  }
+  axes.forEach((a, k) => {
+    if (sizes) out[a] = sizes[k] ?? null;
+    else if (scales) out[a] = scaleDim(out[a]!, scales[k]!);
+    else out[a] = null;
+  });
   ctx.setOutput(0, x.dtype, out.map((d) => d ?? ctx.fresh('resize')));
 }
 

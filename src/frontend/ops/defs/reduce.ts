@@ -3,29 +3,27 @@ import type { Dim } from '../../../ir/shape.js';
 import type { InferCtx, OpDef } from '../types.js';
 import { api, axis, decompose, def, i64, intsFrom, staticInts } from '../helpers.js';
 
-/** Axes from the attribute (old form) or the second input (ReduceSum from 13, the others from 18). */
-function reduce() {
-  return (ctx: InferCtx) => {
-    const x = ctx.need(0);
-    const r = x.shape.length;
-    const raw = intsFrom(ctx, 1, 'axes');
-    const keep = ctx.attrInt('keepdims', 1) === 1;
-    let axes = staticInts(ctx, raw, `${ctx.node.op} axes`);
-    if (!axes || axes.length === 0) {
-      if (ctx.attrInt('noop_with_empty_axes', 0) === 1) {
-        ctx.setOutput(0, x.dtype, x.shape);
-        return;
-      }
-      axes = Array.from({ length: r }, (_, i) => i);
+/** Axes from the attribute (old form, and the dialect) or the second input (ReduceSum from 13, the others from 18). */
+function reduce(ctx: InferCtx): void {
+  const x = ctx.need(0);
+  const r = x.shape.length;
+  const raw = intsFrom(ctx, 1, 'axes');
+  const keep = ctx.attrInt('keepdims', 1) === 1;
+  let axes = staticInts(ctx, raw, `${ctx.node.op} axes`);
+  if (!axes || axes.length === 0) {
+    if (ctx.attrInt('noop_with_empty_axes', 0) === 1) {
+      ctx.setOutput(0, x.dtype, x.shape);
+      return;
     }
-    const set = new Set(axes.map((a) => axis(ctx, a, r)));
-    const out: Dim[] = [];
-    x.shape.forEach((d, i) => {
-      if (!set.has(i)) out.push(d);
-      else if (keep) out.push(1);
-    });
-    ctx.setOutput(0, x.dtype, out);
-  };
+    axes = Array.from({ length: r }, (_, i) => i);
+  }
+  const set = new Set(axes.map((a) => axis(ctx, a, r)));
+  const out: Dim[] = [];
+  x.shape.forEach((d, i) => {
+    if (!set.has(i)) out.push(d);
+    else if (keep) out.push(1);
+  });
+  ctx.setOutput(0, x.dtype, out);
 }
 
 function argReduce(ctx: InferCtx): void {
@@ -57,8 +55,8 @@ export const REDUCE: OpDef[] = [
   ...reductions.flatMap(([op, m, inputFrom]) => {
     const ref = typeof m === 'string' ? api(m) : m;
     return [
-      def(op, [1, inputFrom - 1], [ref], reduce()),
-      def(op, [inputFrom], [ref], reduce(), { inputs: [1, 2] }),
+      def(op, [1, inputFrom - 1], [ref], reduce),
+      def(op, [inputFrom], [ref], reduce, { inputs: [1, 2] }),
     ];
   }),
   def('ArgMax', [1], [api('mint.argmax')], argReduce),
