@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isMsgraphError } from '../src/errors.js';
 import { inspectCommand } from './inspect.js';
-import { compileCommand } from './compile.js';
+import { compileCommand, type CompileOptions } from './compile.js';
 import { VERSION } from '../src/version.js';
 
 const program = new Command();
@@ -26,16 +26,18 @@ program
 
 program
   .command('compile')
-  .description('compile a model for a target')
+  .description('compile a model: optimised ONNX (--target onnx) or a MindSpore package (--target mindspore)')
   .argument('<model>', 'an .onnx file')
-  .addOption(new Option('--target <target>', 'what to produce').choices(['onnx']).default('onnx'))
-  .requiredOption('-o, --output <path>', 'output file')
+  .addOption(new Option('--target <target>', 'what to produce').choices(['onnx', 'mindspore']).default('onnx'))
+  .requiredOption('-o, --output <path>', 'output file (onnx) or directory (mindspore)')
   .option('--passes <list>', "'none' (a pure round trip) or a comma-separated list of passes", 'none')
-  .option('--external-data', 'store tensors of 1 KiB and more in <output>.data (automatic past 2 GiB)')
+  .option('--external-data', 'onnx: store tensors of 1 KiB and more in <output>.data (automatic past 2 GiB)')
+  .addOption(new Option('--weights <format>', 'mindspore: weight file format').choices(['safetensors', 'ckpt']).default('safetensors'))
+  .option('--ms-version <version>', 'mindspore: MindSpore version the code must run on', '2.6.0')
+  .addOption(new Option('--attention <path>', 'mindspore: attention helper default path').choices(['math', 'flash']).default('math'))
+  .option('--strict', 'mindspore: fail (exit 2) instead of emitting fallbacks for unmapped ops (exit 3)')
   .option('--print-ir', 'print the IR before writing')
-  .action((model: string, opts: { target: string; output: string; passes: string; externalData?: boolean; printIr?: boolean }) =>
-    compileCommand(model, opts),
-  );
+  .action((model: string, opts: CompileOptions) => compileCommand(model, opts));
 
 function fail(e: unknown): never {
   const debug = process.argv.includes('--debug');

@@ -1,0 +1,1046 @@
+/**
+ * The MindSpore backend: a model in the mint dialect becomes a Python package a user would have written by hand.
+ *
+ * 1. Layers (`mint.nn.Conv2d`, `Linear`, `GroupNorm`, ...) are recognised and placed at their module path.
+ * 2. The module tree comes from the model's own names; each module whose nodes can be collapsed into one call
+ *    becomes an `nn.Cell` with its own `construct()`, the others stay containers (their layers keep their names)
+ *    and their nodes are emitted in the parent. Numbered children become `nn.CellList`s.
+ * 3. Shape arithmetic stays on the host as Python ints and tuples read from `x.shape`, never frozen numbers unless
+ *    the dim is static.
+ * 4. Classes with identical text are emitted once.
+ */
+import { MsgraphError } from '../../errors.js';
+import type { Model } from '../../ir/model.js';
+import type { Node } from '../../ir/node.js';
+import type { Dim } from '../../ir/shape.js';
+import { Tensor } from '../../ir/tensor.js';
+import type { Value } from '../../ir/value.js';
+import { dtypeFromName } from '../../ir/dtype.js';
+import { fromTensor, num } from '../../eval/array.js';
+import { nodeScope } from '../../frontend/hierarchy.js';
+import { toMint } from '../../frontend/dialect/to-mint.js';
+import { MINT_DOMAIN, onnxOpOf } from '../../frontend/dialect/names.js';
+import { inferShapes } from '../../frontend/ops/infer.js';
+import type { KnownValue } from '../../frontend/ops/types.js';
+import { findLayers, fmt, type Layer, type LayerParam } from './layers.js';
+import { ALIAS_OPS, HOST_OPS, NoMapping, OP_EMITTERS, hostExpr, type OpCtx } from './ops.js';
+import { HELPERS } from './helpers.js';
+import { CodeWriter, Namer, className, identifier, pyComment, pyFloat, pyString } from './python.js';
+import { ApiChecker } from './api.js';
+import { attentionHelper } from './attention.js';
+
+export interface MindSporeOptions {
+  msVersion?: string;
+  attention?: 'math' | 'flash';
+  /** Name of the source file, for the docstring. */
+  source?: string;
+  /** Python class name of the top-level Cell. */
+  className?: string;
+}
+
+export interface ParamRecord {
+  /** Cell parameter path (`down_blocks.0.resnets.0.conv1.weight`). */
+  name: string;
+  source: string;
+  dims: number[];
+  dtype: string;
+  bytes: Uint8Array;
+  transform?: string;
+  kind: 'layer' | 'constant';
+}
+
+export interface Fallback {
+  node: string;
+  op: string;
+  reason: string;
+}
+
+export interface EmitResult {
+  code: string;
+  params: ParamRecord[];
+  fallbacks: Fallback[];
+  /** ONNX op -> what it became (`mint.nn.Conv2d`, `mint.matmul`, `host`, `fallback`, ...) -> count. */
+  mapping: Map<string, Map<string, number>>;
+  warnings: string[];
+  classes: string[];
+  msVersion: string;
+  topClass: string;
+  inputs: { name: string; pyName: string; dtype: string | null; shape: Dim[] | null }[];
+  outputs: { name: string; dtype: string | null; shape: Dim[] | null }[];
+}
+
+type Item =
+  | { kind: 'node'; node: Node; index: number; mod: Mod }
+  | { kind: 'layer'; layer: Layer; index: number; mod: Mod };
+
+interface Buffer {
+  value: Value;
+  tensor: Tensor;
+  owner: Mod;
+  attr: string;
+  /** When the constant is a layer's parameter already (tied weights), the layer module and attribute. */
+  alias?: { mod: Mod; attr: string };
+}
+
+class Mod {
+  readonly children = new Map<string, Mod>();
+  items: Item[] = [];
+  layer: Layer | null = null;
+  buffers: Buffer[] = [];
+  flat = false;
+  attr = '';
+  cellList = false;
+  cls = '';
+  classHint: string | undefined;
+  /** Subtree items, sorted by index. */
+  subtree: Item[] = [];
+  inputs: Value[] = [];
+  outputs: Value[] = [];
+  constructor(readonly seg: string, readonly path: string[], readonly parent: Mod | null) {}
+  get first(): number {
+    return this.subtree[0]?.index ?? Infinity;
+  }
+}
+
+const PATH_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
+const NUMERIC = /^\d+$/;
+
+function dtypeName(v: Value | null | undefined): string | null {
+  return v?.type?.kind === 'tensor' ? (v.type.dtype?.name ?? null) : null;
+}
+function shapeOf(v: Value | null | undefined): Dim[] | null {
+  return v?.type?.kind === 'tensor' ? v.type.shape : null;
+}
+
+export function emitMindSpore(model: Model, opts: MindSporeOptions = {}): EmitResult {
+  return new Emitter(model, opts).run();
+}
+
+class Emitter {
+  private readonly msVersion: string;
+  private readonly api: ApiChecker;
+  private readonly constants = new Map<Value, Tensor>();
+  private known = new Map<Value, KnownValue>();
+  private readonly host = new Set<Value>();
+  private readonly itemOfNode = new Map<Node, Item>();
+  private readonly producer = new Map<Value, Item>();
+  private readonly consumers = new Map<Value, Item[]>();
+  private readonly items: Item[] = [];
+  private readonly root = new Mod('', [], null);
+  private readonly modByPath = new Map<string, Mod>([['', this.root]]);
+  private readonly buffers = new Map<Value, Buffer>();
+  private readonly layerParamOf = new Map<Value, { mod: Mod; attr: string }>();
+  private readonly helpersUsed = new Set<string>();
+  private readonly globals = Namer.module();
+  private readonly fallbacks: Fallback[] = [];
+  private readonly mapping = new Map<string, Map<string, number>>();
+  private readonly warnings = new Set<string>();
+  private opset = 17;
+
+  constructor(private readonly model: Model, private readonly opts: MindSporeOptions) {
+    this.msVersion = opts.msVersion ?? '2.6.0';
+    this.api = new ApiChecker(this.msVersion);
+    for (const h of Object.keys(HELPERS)) this.globals.reserve(h);
+    this.globals.reserve('scaled_dot_product_attention');
+    this.globals.reserve('ATTENTION_BACKEND');
+  }
+
+  run(): EmitResult {
+    const model = this.model;
+    if (!model.opsets.has(MINT_DOMAIN)) toMint(model);
+    this.opset = model.opset('') ?? 17;
+    this.known = inferShapes(model).known;
+    const g = model.graph;
+    for (const v of g.initializers) if (v.const) this.constants.set(v, v.const);
+    for (const n of g) {
+      const out = n.outputs[0];
+      if (!out) continue;
+      const op = this.onnxOp(n);
+      if (op === 'Constant') {
+        const t = constantTensor(n);
+        if (t) this.constants.set(out, t);
+        continue;
+      }
+      // Exporters alias shared initializers through Identity (the alias carries the state_dict name) and reshape
+      // weights with Unsqueeze/Reshape; those are constants too (same bytes, new dims).
+      const data = n.inputs[0] ? this.constants.get(n.inputs[0]) : undefined;
+      if (!data || n.outputs.length !== 1 || !n.inputs.slice(1).every((v) => !v || this.constants.has(v))) continue;
+      const shape = shapeOf(out);
+      if (op === 'Identity') this.constants.set(out, data);
+      else if (['Unsqueeze', 'Squeeze', 'Reshape', 'Flatten'].includes(op) && shape && shape.every((d) => typeof d === 'number')) {
+        this.constants.set(out, Tensor.fromBytes(data.dtype, shape as number[], data.bytes, out.name));
+      }
+    }
+    const nodes = [...g].filter((n) => !this.constants.has(n.outputs[0]!));
+    const layers = findLayers(nodes, (v) => (v ? this.constants.get(v) ?? null : null), {
+      msVersion: this.msVersion, versionAtLeast: (v) => this.api.atLeast(v),
+    });
+    // Live items: walk back from the outputs through layers (absorbed nodes are not traversed).
+    const layerOfNode = new Map<Node, Layer>();
+    for (const l of layers) for (const n of l.nodes) layerOfNode.set(n, l);
+    const liveNodes = new Set<Node>();
+    const liveLayers = new Set<Layer>();
+    const stack = [...g.outputs];
+    const seen = new Set<Value>();
+    while (stack.length) {
+      const v = stack.pop()!;
+      if (seen.has(v)) continue;
+      seen.add(v);
+      const p = v.producer;
+      if (!p || this.constants.has(v)) continue;
+      const l = layerOfNode.get(p);
+      if (l) {
+        if (l.output !== v) throw new Error(`internal: layer ${l.cls} exposes an inner value ${v.name}`);
+        if (!liveLayers.has(l)) {
+          liveLayers.add(l);
+          stack.push(l.input);
+        }
+        continue;
+      }
+      if (!liveNodes.has(p)) {
+        liveNodes.add(p);
+        for (const i of p.inputs) if (i) stack.push(i);
+        for (const sg of p.subgraphs()) for (const i of outerRefs(sg)) stack.push(i);
+      }
+    }
+    // Items in graph order; a layer sits at its first node.
+    let index = 0;
+    const placed = new Set<Layer>();
+    for (const n of nodes) {
+      const l = layerOfNode.get(n);
+      if (l) {
+        if (!liveLayers.has(l) || placed.has(l)) continue;
+        placed.add(l);
+        const it: Item = { kind: 'layer', layer: l, index: index++, mod: this.root };
+        this.items.push(it);
+        this.producer.set(l.output, it);
+        this.addUse(l.input, it);
+        continue;
+      }
+      if (!liveNodes.has(n)) continue;
+      const it: Item = { kind: 'node', node: n, index: index++, mod: this.root };
+      this.items.push(it);
+      this.itemOfNode.set(n, it);
+      for (const o of n.outputs) if (o) this.producer.set(o, it);
+      for (const i of n.inputs) if (i) this.addUse(i, it);
+      for (const sg of n.subgraphs()) for (const i of outerRefs(sg)) this.addUse(i, it);
+    }
+    this.findHost();
+    this.buildTree();
+    this.placeBuffers();
+    this.analyseModules(this.root);
+    return this.emit();
+  }
+
+  private addUse(v: Value, it: Item): void {
+    const list = this.consumers.get(v) ?? [];
+    if (!list.includes(it)) list.push(it);
+    this.consumers.set(v, list);
+  }
+
+  private onnxOp(n: Node): string {
+    if (n.domain === MINT_DOMAIN) {
+      if (n.op === 'ops.cast') return 'Cast';
+      return onnxOpOf(n.op, this.opset) ?? n.op;
+    }
+    return n.domain ? `${n.domain}.${n.op}` : n.op;
+  }
+
+  // ---- host (shape arithmetic) values --------------------------------------------------------------------------
+
+  private findHost(): void {
+    for (const it of this.items) {
+      if (it.kind !== 'node') continue;
+      const n = it.node;
+      const op = this.onnxOp(n);
+      if (!HOST_OPS.has(op) || n.outputs.length !== 1 || !n.outputs[0]) continue;
+      const out = n.outputs[0];
+      const dt = dtypeName(out);
+      const shape = shapeOf(out);
+      if (!dt || !/int|bool/.test(dt) || !shape || shape.length > 1) continue;
+      if (op === 'Shape' || op === 'Size') {
+        this.host.add(out);
+        continue;
+      }
+      const ok = n.inputs.every((v, i) => !v || this.host.has(v) || (this.constants.has(v) && this.smallInt(v)) || (op === 'Where' && i === 0 && this.host.has(v)));
+      if (ok && n.inputs.some((v) => v && this.host.has(v))) this.host.add(out);
+    }
+  }
+
+  private smallInt(v: Value): boolean {
+    const t = this.constants.get(v);
+    return !!t && t.size <= 64 && t.dims.length <= 1 && /int|bool/.test(t.dtype.name);
+  }
+
+  // ---- module tree --------------------------------------------------------------------------------------------
+
+  private mod(path: string[]): Mod {
+    let cur = this.root;
+    for (let i = 0; i < path.length; i++) {
+      let m = cur.children.get(path[i]!);
+      if (!m) {
+        m = new Mod(path[i]!, path.slice(0, i + 1), cur);
+        cur.children.set(path[i]!, m);
+        this.modByPath.set(m.path.join('.'), m);
+      }
+      cur = m;
+    }
+    return cur;
+  }
+
+  private buildTree(): void {
+    const scopeOf = (n: Node) => nodeScope(n);
+    // Node scopes first (so a layer can tell whether its scope holds other work).
+    const nodeCount = new Map<string, number>();
+    for (const it of this.items) if (it.kind === 'node') {
+      const key = (scopeOf(it.node)?.path ?? []).join('.');
+      nodeCount.set(key, (nodeCount.get(key) ?? 0) + 1);
+    }
+    const layerAt = new Map<string, Layer>();
+    for (const it of this.items) {
+      if (it.kind !== 'layer') continue;
+      const l = it.layer;
+      let path = l.path;
+      if (!l.named) {
+        const key = path.join('.');
+        const sameScope = this.items.filter((o) => o.kind === 'layer' && o !== it && !o.layer.named && o.layer.path.join('.') === key).length;
+        if ((nodeCount.get(key) ?? 0) > 0 || sameScope > 0) path = [...path, identifier(l.cls.split('.').pop()!)];
+      }
+      let key = path.join('.');
+      if (layerAt.has(key) || this.hasLayerPrefix(layerAt, path)) {
+        // Tied weights or an unnamed clash: the later layer goes next to the first, suffixed.
+        let i = 1;
+        while (layerAt.has(`${key}_${i}`)) i++;
+        path = [...path.slice(0, -1), `${path[path.length - 1]}_${i}`];
+        key = path.join('.');
+      }
+      layerAt.set(key, l);
+      const m = this.mod(path);
+      m.layer = l;
+      it.mod = m;
+      for (const p of l.params) {
+        const src = l.nodes.flatMap((n) => n.inputs).find((v) => v && v.name === p.source && !p.transform);
+        if (src && !this.layerParamOf.has(src)) this.layerParamOf.set(src, { mod: m, attr: p.attr });
+      }
+    }
+    for (const it of this.items) {
+      if (it.kind !== 'node') continue;
+      const sc = scopeOf(it.node);
+      let path = sc?.path ?? [];
+      // Work scoped inside a layer's own module belongs to the layer's parent.
+      for (let k = path.length; k > 0; k--) if (layerAt.has(path.slice(0, k).join('.'))) {
+        path = path.slice(0, k - 1);
+        break;
+      }
+      it.mod = this.mod(path);
+      it.mod.items.push(it);
+      if (sc?.classes) sc.classes.forEach((c, i) => {
+        const m = this.modByPath.get(path.slice(0, i + 1).join('.'));
+        if (m && c && !m.classHint) m.classHint = c.split('.').pop();
+      });
+    }
+    for (const it of this.items) if (it.kind === 'layer') it.mod.items.push(it);
+  }
+
+  private hasLayerPrefix(layerAt: Map<string, Layer>, path: string[]): boolean {
+    for (let k = 1; k < path.length; k++) if (layerAt.has(path.slice(0, k).join('.'))) return true;
+    return false;
+  }
+
+  /** Constants that are neither literals nor layer parameters become non-trainable Parameters. */
+  private placeBuffers(): void {
+    for (const it of this.items) {
+      const inputs = it.kind === 'node' ? it.node.inputs : [it.layer.input];
+      for (const v of inputs) {
+        if (!v || !this.constants.has(v) || this.buffers.has(v) || this.isLiteral(v)) continue;
+        const t = this.constants.get(v)!;
+        const alias = this.layerParamOf.get(v);
+        if (alias) {
+          this.buffers.set(v, { value: v, tensor: t, owner: alias.mod, attr: alias.attr, alias });
+          continue;
+        }
+        let owner: Mod;
+        let attr: string;
+        if (PATH_NAME.test(v.name) && !this.modByPath.get(v.name)) {
+          const parts = v.name.split('.');
+          owner = this.mod(parts.slice(0, -1));
+          if (owner.layer) owner = owner.parent ?? this.root;
+          attr = parts[parts.length - 1]!;
+        } else {
+          owner = it.mod.layer ? (it.mod.parent ?? this.root) : it.mod;
+          attr = v.name.replace(/^onnx::/, '').replace(/^.*\//, '') || 'constant';
+        }
+        if (owner.cellList || [...owner.children.keys()].every((k) => NUMERIC.test(k)) && owner.children.size > 0) owner = owner.parent ?? this.root;
+        const b: Buffer = { value: v, tensor: t, owner, attr };
+        owner.buffers.push(b);
+        this.buffers.set(v, b);
+      }
+    }
+  }
+
+  /** A constant rendered inline: one element, or a small integer vector. */
+  private isLiteral(v: Value): boolean {
+    const t = this.constants.get(v);
+    if (!t) return false;
+    return t.size === 1 && t.dims.length <= 1 ? !t.isString : this.smallInt(v) && t.size <= 16;
+  }
+
+  private analyseModules(m: Mod): void {
+    for (const c of m.children.values()) this.analyseModules(c);
+    const sub: Item[] = [...m.items];
+    for (const c of m.children.values()) sub.push(...c.subtree);
+    sub.sort((a, b) => a.index - b.index);
+    m.subtree = sub;
+    const kids = [...m.children.keys()];
+    m.cellList = kids.length > 0 && kids.every((k) => NUMERIC.test(k)) && m !== this.root && !m.layer;
+    if (m === this.root || m.layer) return;
+    if (m.cellList || sub.length === 0) {
+      m.flat = true;
+      return;
+    }
+    const inSub = new Set(sub);
+    const inputs = new Set<Value>();
+    const outputs = new Set<Value>();
+    const graphOutputs = new Set(this.model.graph.outputs);
+    for (const it of sub) {
+      const ins = it.kind === 'node' ? [...it.node.inputs, ...it.node.subgraphs().flatMap(outerRefs)] : [it.layer.input];
+      for (const v of ins) {
+        if (!v) continue;
+        const p = this.producer.get(v);
+        if (p && inSub.has(p)) continue;
+        if (this.constants.has(v) && (this.isLiteral(v) || this.accessible(v, m))) continue;
+        inputs.add(v);
+      }
+      const outs = it.kind === 'node' ? it.node.outputs : [it.layer.output];
+      for (const o of outs) {
+        if (!o) continue;
+        if (graphOutputs.has(o) || (this.consumers.get(o) ?? []).some((c) => !inSub.has(c))) outputs.add(o);
+      }
+    }
+    if (outputs.size === 0 || this.cyclic(sub, inSub)) {
+      m.flat = true;
+      return;
+    }
+    const order = (v: Value) => this.producer.get(v)?.index ?? -1 - this.model.graph.inputs.indexOf(v);
+    m.inputs = [...inputs].sort((a, b) => order(a) - order(b));
+    m.outputs = [...outputs].sort((a, b) => order(a) - order(b));
+  }
+
+  /** True when some item outside the module both depends on it and feeds it. */
+  private cyclic(sub: Item[], inSub: Set<Item>): boolean {
+    const max = sub[sub.length - 1]!.index;
+    const seen = new Set<Item>();
+    const queue: Item[] = [];
+    const outsOf = (it: Item) => (it.kind === 'node' ? it.node.outputs : [it.layer.output]);
+    for (const it of sub) for (const o of outsOf(it)) if (o) for (const c of this.consumers.get(o) ?? []) if (!inSub.has(c) && !seen.has(c)) {
+      seen.add(c);
+      queue.push(c);
+    }
+    while (queue.length) {
+      const it = queue.pop()!;
+      if (it.index > max) continue;
+      for (const o of outsOf(it)) if (o) for (const c of this.consumers.get(o) ?? []) {
+        if (inSub.has(c)) return true;
+        if (!seen.has(c)) {
+          seen.add(c);
+          queue.push(c);
+        }
+      }
+    }
+    return false;
+  }
+
+  private accessible(v: Value, m: Mod): boolean {
+    const b = this.buffers.get(v);
+    if (!b) return false;
+    return isWithin(b.owner, m);
+  }
+
+  // ---- emission -----------------------------------------------------------------------------------------------
+
+  private emit(): EmitResult {
+    this.assignAttrs(this.root);
+    const classCode = new Map<string, string>();
+    const classOrder: string[] = [];
+    const usedClassNames = new Set<string>();
+    const stem = this.opts.source?.replace(/^.*[\\/]/, '').replace(/\.onnx$/i, '');
+    const topName = className(this.opts.className ?? stem ?? this.model.graph.name ?? 'Model', 'Model');
+    const top = this.globals.has(topName) ? `${topName}Model` : topName;
+    this.globals.reserve(top);
+    usedClassNames.add(top);
+    const emitClass = (m: Mod): string => {
+      for (const c of m.children.values()) if (!c.layer) emitClass(c);
+      if (m.cellList || m.layer) return '';
+      const body = this.classBody(m);
+      const key = body;
+      const existing = classCode.get(key);
+      if (existing && m !== this.root) {
+        m.cls = existing;
+        return existing;
+      }
+      let name = m === this.root ? top : this.classNameFor(m);
+      if (m !== this.root) {
+        let k = 2;
+        const base = name;
+        while (usedClassNames.has(name) || this.globals.has(name)) name = `${base}${k++}`;
+        usedClassNames.add(name);
+        this.globals.reserve(name);
+        classCode.set(key, name);
+      }
+      m.cls = name;
+      classOrder.push(name);
+      this.classTexts.set(name, { body, mods: [m] });
+      return name;
+    };
+    emitClass(this.root);
+    for (const [name, entry] of this.classTexts) {
+      for (const m of this.allMods(this.root)) if (m.cls === name && !entry.mods.includes(m)) entry.mods.push(m);
+    }
+    const w = new CodeWriter();
+    this.header(w, top);
+    for (const h of [...this.helpersUsed].sort()) {
+      w.line();
+      w.line();
+      for (const l of (h === 'scaled_dot_product_attention' ? attentionHelper(this.opts.attention ?? 'math') : HELPERS[h]!.code).split('\n')) w.line(l);
+    }
+    for (const name of classOrder) {
+      const entry = this.classTexts.get(name)!;
+      w.line();
+      w.line();
+      w.line(`class ${name}(nn.Cell):`);
+      w.indent(() => {
+        const where = entry.mods.map((m) => m.path.join('.') || '(model)');
+        const doc = entry.mods[0] === this.root ? this.topDoc() : `${pyComment(where.slice(0, 4).join(', '), 100)}${where.length > 4 ? ` and ${where.length - 4} more` : ''}`;
+        w.line(`"""${doc}"""`);
+        for (const l of entry.body.split('\n')) w.line(l);
+      });
+    }
+    const params = this.collectParams();
+    for (const [op, m] of this.mapping) if (m.size === 0) this.mapping.delete(op);
+    return {
+      code: w.toString(),
+      params,
+      fallbacks: this.fallbacks,
+      mapping: this.mapping,
+      warnings: [...this.warnings],
+      classes: classOrder,
+      msVersion: this.msVersion,
+      topClass: top,
+      inputs: this.model.graph.inputs.filter((v) => !v.const).map((v) => ({ name: v.name, pyName: this.inputNames.get(v)!, dtype: dtypeName(v), shape: shapeOf(v) })),
+      outputs: this.model.graph.outputs.map((v) => ({ name: v.name, dtype: dtypeName(v), shape: shapeOf(v) })),
+    };
+  }
+
+  private readonly classTexts = new Map<string, { body: string; mods: Mod[] }>();
+  private readonly inputNames = new Map<Value, string>();
+
+  private *allMods(m: Mod): Generator<Mod> {
+    yield m;
+    for (const c of m.children.values()) yield* this.allMods(c);
+  }
+
+  private classNameFor(m: Mod): string {
+    if (m.classHint) return className(m.classHint);
+    let seg = m.seg;
+    if (NUMERIC.test(seg) && m.parent) {
+      seg = m.parent.seg.replace(/_?(list|layers)$/i, '').replace(/ies$/, 'y').replace(/([^s])s$/, '$1') || m.parent.seg;
+      if (seg === '') seg = 'Block';
+    }
+    return className(seg, 'Block');
+  }
+
+  private header(w: CodeWriter, top: string): void {
+    const src = pyComment(this.opts.source ?? 'model.onnx', 80);
+    const producer = pyComment(`${this.model.producerName ?? ''} ${this.model.producerVersion ?? ''}`.trim() || 'unknown producer', 60);
+    w.line(`"""${top}: MindSpore port of ${src}, generated by msgraph.`);
+    w.line();
+    w.line(`Source: ${src} (${producer}, opset ${this.opset}).`);
+    w.line(`Target: MindSpore ${this.msVersion} (mint API), GRAPH_MODE or PYNATIVE_MODE.`);
+    w.line('Weights: model.safetensors or model.ckpt; weight_map.json maps each ONNX initializer to its parameter.');
+    if (this.fallbacks.length) w.line(`PARTIAL: ${this.fallbacks.length} op(s) have no mapping and raise NotImplementedError (see report.md).`);
+    w.line('"""');
+    w.line('import mindspore as ms');
+    w.line('from mindspore import mint, nn, ops  # noqa: F401');
+    if (this.helpersUsed.has('scaled_dot_product_attention')) {
+      w.line();
+      w.line('# "math" runs anywhere; "flash" uses ops.flash_attention_score (Ascend, fp16/bf16 only).');
+      w.line(`ATTENTION_BACKEND = ${pyString(this.opts.attention ?? 'math')}`);
+    }
+  }
+
+  private topDoc(): string {
+    const ins = this.model.graph.inputs.filter((v) => !v.const).map((v) => `${this.inputNames.get(v) ?? identifier(v.name)}${fmtShape(shapeOf(v))}`);
+    const outs = this.model.graph.outputs.map((v) => `${pyComment(v.name, 40)}${fmtShape(shapeOf(v))}`);
+    return `The model: ${pyComment(ins.join(', '), 200)} -> ${pyComment(outs.join(', '), 200)}.`;
+  }
+
+  /** Attribute names: the source's own where they are identifiers (state_dict names survive). */
+  private assignAttrs(m: Mod): void {
+    const namer = new Namer(['training', 'construct', 'cells', 'parameters', 'cls_name', 'phase']);
+    const ordered = [...m.children.values()].sort((a, b) => a.first - b.first || a.seg.localeCompare(b.seg));
+    for (const c of [...m.children.values()]) {
+      c.attr = m.cellList ? c.seg : namer.exact(c.seg, 'block');
+      if (!m.cellList && c.attr !== c.seg) this.warnings.add(`module "${pyComment(c.path.join('.'), 80)}" is named ${c.attr} in the Cell (not a Python identifier)`);
+    }
+    for (const b of m.buffers) {
+      if (b.alias) continue;
+      b.attr = PATH_NAME.test(b.value.name) ? namer.exact(b.attr, 'constant') : namer.take(b.attr, 'constant');
+    }
+    for (const c of ordered) this.assignAttrs(c);
+  }
+
+  /** `self.a.b[0].c` from module `from` to module `to` (a descendant). */
+  private access(from: Mod, to: Mod): string {
+    const chain: Mod[] = [];
+    for (let cur: Mod | null = to; cur && cur !== from; cur = cur.parent) chain.unshift(cur);
+    let s = 'self';
+    for (const c of chain) s += c.parent?.cellList ? `[${c.seg}]` : `.${c.attr}`;
+    return s;
+  }
+
+  private classBody(m: Mod): string {
+    const w = new CodeWriter();
+    w.line('def __init__(self):');
+    w.indent(() => {
+      w.line('super().__init__()');
+      const entries = this.initEntries(m);
+      for (const e of entries) w.line(e);
+    });
+    if (!m.flat) {
+      w.line();
+      this.construct(m, w);
+    }
+    return w.toString().replace(/\n$/, '');
+  }
+
+  private initEntries(m: Mod): string[] {
+    const lines: string[] = [];
+    const kids = [...m.children.values()].sort((a, b) => a.first - b.first || a.seg.localeCompare(b.seg));
+    const render = (c: Mod): string => {
+      if (c.layer) return this.layerCtor(c.layer);
+      if (c.cellList) {
+        const idx = [...c.children.keys()].map(Number);
+        const max = Math.max(...idx);
+        const parts: string[] = [];
+        for (let i = 0; i <= max; i++) {
+          const k = c.children.get(String(i));
+          parts.push(k ? render(k) : this.api.call('mint.nn.Identity'));
+        }
+        return `nn.CellList([${parts.join(', ')}])`;
+      }
+      return `${c.cls}()`;
+    };
+    for (const c of kids) lines.push(`self.${c.attr} = ${render(c)}`);
+    for (const b of m.buffers) {
+      if (b.alias) continue;
+      const t = b.tensor;
+      const ms = t.dtype.ms ?? 'ms.float32';
+      const shape = t.dims.length === 1 ? `(${t.dims[0]},)` : `(${t.dims.join(', ')})`;
+      lines.push(`self.${b.attr} = ms.Parameter(${this.api.call('mint.zeros', shape, `dtype=${ms}`)}, requires_grad=False)`);
+    }
+    if (lines.length === 0) lines.push('pass');
+    return lines.filter((l) => l !== 'super().__init__()');
+  }
+
+  private layerCtor(l: Layer): string {
+    const args = [...l.args.map(String), ...l.kwargs.map(([k, v]) => `${k}=${v}`)];
+    return this.api.call(l.cls, ...args);
+  }
+
+  // ---- construct ----------------------------------------------------------------------------------------------
+
+  private construct(m: Mod, w: CodeWriter): void {
+    const scope = new Namer(['self', ...this.globalNames()]);
+    const expr = new Map<Value, string>();
+    const params: string[] = [];
+    if (m === this.root) {
+      for (const v of this.model.graph.inputs) {
+        if (v.const) continue;
+        const name = scope.take(v.name, 'input');
+        this.inputNames.set(v, name);
+        expr.set(v, name);
+        params.push(name);
+      }
+    } else {
+      m.inputs.forEach((v, i) => {
+        const isGraphInput = this.model.graph.inputs.includes(v) && !v.const;
+        const name = scope.take(isGraphInput ? v.name : m.inputs.length === 1 ? 'x' : `x${i}`, 'x');
+        expr.set(v, name);
+        params.push(name);
+      });
+    }
+    w.line(`def construct(self, ${params.join(', ')}):`);
+    w.indent(() => {
+      const body = new CodeWriter();
+      this.constructBody(m, scope, expr, body);
+      const text = body.toString().replace(/\n$/, '');
+      for (const l of text.split('\n')) if (l) w.line(l);
+      const outs = m === this.root ? this.model.graph.outputs : m.outputs;
+      const rendered = outs.map((o) => this.ref(o, m, expr, 'tensor'));
+      w.line(`return ${rendered.join(', ')}`);
+    });
+  }
+
+  private globalNames(): string[] {
+    return [...Object.keys(HELPERS), 'scaled_dot_product_attention', 'ATTENTION_BACKEND', 'ms', 'mint', 'nn', 'ops'];
+  }
+
+  /** Statements of one construct(): direct items and calls of child Cells, in dependency order. */
+  private constructBody(m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
+    type Unit = { kind: 'item'; item: Item } | { kind: 'call'; mod: Mod };
+    const units: Unit[] = [];
+    const unitOf = new Map<Item, Unit>();
+    const calls = new Map<Mod, Unit>();
+    for (const it of m.subtree) {
+      let target: Mod | null = null;
+      const chain: Mod[] = [];
+      for (let cur: Mod | null = it.mod; cur && cur !== m; cur = cur.parent) chain.unshift(cur);
+      for (const c of chain) if (!c.flat && !c.layer) {
+        target = c;
+        break;
+      }
+      if (target) {
+        let u = calls.get(target);
+        if (!u) {
+          u = { kind: 'call', mod: target };
+          calls.set(target, u);
+          units.push(u);
+        }
+        unitOf.set(it, u);
+      } else {
+        const u: Unit = { kind: 'item', item: it };
+        units.push(u);
+        unitOf.set(it, u);
+      }
+    }
+    // Kahn's order over units, earliest source position first.
+    const deps = new Map<Unit, Set<Unit>>();
+    const users = new Map<Unit, Set<Unit>>();
+    const first = (u: Unit) => (u.kind === 'item' ? u.item.index : u.mod.first);
+    for (const u of units) {
+      deps.set(u, new Set());
+      users.set(u, new Set());
+    }
+    for (const it of m.subtree) {
+      const u = unitOf.get(it)!;
+      const ins = it.kind === 'node' ? [...it.node.inputs, ...it.node.subgraphs().flatMap(outerRefs)] : [it.layer.input];
+      for (const v of ins) {
+        const p = v ? this.producer.get(v) : undefined;
+        const pu = p ? unitOf.get(p) : undefined;
+        if (pu && pu !== u) {
+          deps.get(u)!.add(pu);
+          users.get(pu)!.add(u);
+        }
+      }
+    }
+    const ready = units.filter((u) => deps.get(u)!.size === 0);
+    const done = new Set<Unit>();
+    while (ready.length) {
+      ready.sort((a, b) => first(a) - first(b));
+      const u = ready.shift()!;
+      done.add(u);
+      if (u.kind === 'item') this.emitItem(u.item, m, scope, expr, w);
+      else this.emitCall(u.mod, m, scope, expr, w);
+      for (const x of users.get(u)!) {
+        const d = deps.get(x)!;
+        d.delete(u);
+        if (d.size === 0 && !done.has(x)) ready.push(x);
+      }
+    }
+    if (done.size !== units.length) throw new Error(`internal: module ${m.path.join('.') || '(root)'}: cyclic units`);
+  }
+
+  private emitCall(c: Mod, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
+    const args = c.inputs.map((v) => this.ref(v, m, expr, this.host.has(v) ? 'host' : 'tensor'));
+    const base = c.parent?.cellList ? `${c.parent.attr || c.parent.seg}_${c.seg}` : c.attr;
+    const names = c.outputs.map((o, i) => scope.take(c.outputs.length === 1 ? base : `${base}_${i}`, 'out'));
+    c.outputs.forEach((o, i) => expr.set(o, names[i]!));
+    w.line(`${names.join(', ')} = ${this.access(m, c)}(${args.join(', ')})`);
+    this.count('(cell)', c.cls);
+  }
+
+  private count(op: string, what: string): void {
+    const m = this.mapping.get(op) ?? new Map<string, number>();
+    m.set(what, (m.get(what) ?? 0) + 1);
+    this.mapping.set(op, m);
+  }
+
+  /** Python text for a value inside module `m`. */
+  private ref(v: Value, m: Mod, expr: Map<Value, string>, want: 'tensor' | 'host'): string {
+    const known = this.numericKnown(v);
+    if (want === 'host' && known) return known;
+    const e = expr.get(v);
+    if (e !== undefined) {
+      if (want === 'tensor' && this.host.has(v)) return this.hostToTensor(v, e);
+      return e;
+    }
+    const t = this.constants.get(v);
+    if (t) {
+      const b = this.buffers.get(v);
+      if (b && isWithin(b.owner, m)) return `${this.access(m, b.owner)}.${b.attr}`;
+      if (want === 'host') return literalHost(t);
+      return this.literalTensor(t);
+    }
+    if (known) return want === 'tensor' ? this.hostToTensor(v, known) : known;
+    throw new Error(`internal: value ${v.name} is used before it is defined in ${m.path.join('.') || 'the model'}`);
+  }
+
+  private numericKnown(v: Value): string | null {
+    const k = this.known.get(v);
+    if (!k || !k.elems.every((d) => typeof d === 'number')) return null;
+    const xs = k.elems as number[];
+    if (k.scalar) return String(xs[0]);
+    return xs.length === 1 ? `(${xs[0]},)` : `(${xs.join(', ')})`;
+  }
+
+  private hostToTensor(v: Value, e: string): string {
+    const dt = dtypeName(v) ?? 'int64';
+    const ms = dtypeFromName(dt)?.ms ?? 'ms.int64';
+    return `ms.Tensor(${e}, ${ms})`;
+  }
+
+  private literalTensor(t: Tensor): string {
+    const vals = Array.from(num(fromTensor(t)));
+    const ms = t.dtype.ms ?? 'ms.float32';
+    const lit = (x: number) => (t.dtype.kind === 'float' ? pyFloat(x) : t.dtype.kind === 'bool' ? (x ? 'True' : 'False') : String(x));
+    if (t.dims.length === 0) return `ms.Tensor(${lit(vals[0]!)}, ${ms})`;
+    return `ms.Tensor(${vals.length === 1 ? `(${lit(vals[0]!)},)` : `(${vals.map(lit).join(', ')})`}, ${ms})`;
+  }
+
+  private emitItem(it: Item, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
+    if (it.kind === 'layer') {
+      const l = it.layer;
+      const lm = it.mod;
+      const name = scope.take(lm.parent?.cellList ? `${lm.parent.attr || lm.parent.seg}_${lm.seg}` : lm.attr || lm.seg, 'layer');
+      w.line(`${name} = ${this.access(m, lm)}(${this.ref(l.input, m, expr, 'tensor')})`);
+      expr.set(l.output, name);
+      for (const n of l.nodes) this.count(this.onnxOp(n), l.cls);
+      return;
+    }
+    const n = it.node;
+    const op = this.onnxOp(n);
+    const out = n.outputs[0];
+    if (ALIAS_OPS.has(op) && out && n.inputs[0]) {
+      expr.set(out, expr.get(n.inputs[0]) ?? this.ref(n.inputs[0], m, expr, this.host.has(n.inputs[0]) ? 'host' : 'tensor'));
+      if (this.host.has(n.inputs[0])) this.host.add(out);
+      for (const o of n.outputs.slice(1)) if (o && o.uses.length) this.fallback(n, op, 'Dropout mask output', scope, expr, w);
+      this.count(op, 'alias');
+      return;
+    }
+    const ctx = this.ctx(n, op, m, expr);
+    if (out && this.host.has(out)) {
+      const known = this.numericKnown(out);
+      const e = known ?? hostExpr(op, ctx, (i) => !!n.inputs[i] && this.host.has(n.inputs[i]!), (shapeOf(out)?.length ?? 1) === 0);
+      if (e !== null) {
+        const uses = this.consumers.get(out) ?? [];
+        const inline = known !== null || (uses.length === 1 && e.length <= 48 && !this.model.graph.outputs.includes(out) && uses.every((u) => unitIsDirect(u, m)));
+        if (inline) expr.set(out, e);
+        else {
+          const sym = this.known.get(out);
+          const dimName = sym?.scalar && typeof sym.elems[0] === 'string' && /^[A-Za-z_]\w*$/.test(sym.elems[0]) ? sym.elems[0] : null;
+          const name = scope.take(dimName ?? this.varHint(n, op), 'v');
+          w.line(`${name} = ${e}`);
+          expr.set(out, name);
+        }
+        this.count(op, 'host');
+        return;
+      }
+      this.host.delete(out);
+    }
+    const emitter = OP_EMITTERS[op];
+    if (!emitter) return this.fallback(n, op, n.domain && n.domain !== MINT_DOMAIN ? `domain ${n.domain} is not supported` : 'no mapping', scope, expr, w);
+    let text: string;
+    try {
+      text = emitter(ctx);
+    } catch (e) {
+      if (e instanceof NoMapping) return this.fallback(n, op, e.message, scope, expr, w);
+      if (e instanceof MsgraphError && e.code === 'unsupported') return this.fallback(n, op, e.message, scope, expr, w);
+      throw e;
+    }
+    const used = (o: Value | null | undefined) => !!o && (o.uses.length > 0 || this.model.graph.outputs.includes(o));
+    const tupleSize = ctx.tupleSize;
+    if (tupleSize === null && n.outputs.slice(1).some(used)) return this.fallback(n, op, 'extra outputs are not supported', scope, expr, w);
+    const outs = tupleSize === null ? n.outputs.slice(0, 1) : [...n.outputs, ...new Array(Math.max(0, tupleSize - n.outputs.length)).fill(null)].slice(0, tupleSize);
+    const names = outs.map((o, i) => (used(o) ? scope.take(outs.length === 1 ? this.varHint(n, op) : `${this.varHint(n, op)}_${i}`, 'v') : '_'));
+    if (names.every((x) => x === '_')) return;
+    w.line(`${names.join(', ')} = ${text}`);
+    outs.forEach((o, i) => o && names[i] !== '_' && expr.set(o, names[i]!));
+    this.count(op, ctx.lastApi ?? 'python');
+  }
+
+  private varHint(n: Node, op: string): string {
+    const short: Record<string, string> = {
+      MatMul: 'matmul', Gemm: 'linear', Softmax: 'softmax', ReduceMean: 'mean', Transpose: 'permute', Unsqueeze: 'unsqueeze', Concat: 'cat',
+      Shape: 'shape', Gather: 'gather', Reshape: 'reshape', ConstantOfShape: 'full', Range: 'arange', Where: 'where',
+    };
+    return short[op] ?? identifier(op.split('.').pop()!, 'v');
+  }
+
+  private fallback(n: Node, op: string, reason: string, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
+    this.helpersUsed.add('unsupported');
+    this.fallbacks.push({ node: n.name, op, reason });
+    const names = n.outputs.map((o, i) => (o ? scope.take(`${identifier(op, 'op')}${n.outputs.length > 1 ? `_${i}` : ''}`, 'v') : '_'));
+    w.line(`${names.join(', ')} = unsupported(${pyString(op)}, ${pyString(n.name)})${n.outputs.length > 1 ? '' : ''}`);
+    n.outputs.forEach((o, i) => o && expr.set(o, names[i]!));
+    this.count(op, 'fallback');
+  }
+
+  private ctx(n: Node, op: string, m: Mod, expr: Map<Value, string>): OpCtx & { lastApi: string | null; tupleSize: number | null } {
+    const self = this;
+    const attr = (k: string) => n.attrs.get(k);
+    const c: OpCtx & { lastApi: string | null; tupleSize: number | null } = {
+      node: n, op, lastApi: null, tupleSize: null,
+      multi: (k) => {
+        c.tupleSize = k;
+      },
+      t: (i) => self.ref(n.inputs[i]!, m, expr, 'tensor'),
+      opnd: (i) => {
+        const s = c.scalar(i) ?? c.t(i);
+        return /^[\w.]+(\[[^\]]*\])?$|^\d/.test(s) && !s.startsWith('-') ? s : `(${s})`;
+      },
+      scalar: (i) => {
+        const v = n.inputs[i];
+        const t = v ? self.constants.get(v) : undefined;
+        if (!t || t.size !== 1 || t.isString) return null;
+        if (t.dims.length > 0) {
+          // A one-element vector only acts as a scalar against an operand of rank >= 1.
+          const others = n.inputs.filter((o, j) => o && j !== i).map((o) => shapeOf(o)?.length ?? 0);
+          if (!others.some((r) => r >= t.dims.length)) return null;
+        }
+        const x = num(fromTensor(t))[0]!;
+        if (t.dtype.kind === 'float') return pyFloat(x);
+        if (t.dtype.kind === 'bool') return x ? 'True' : 'False';
+        return String(x);
+      },
+      host: (i) => self.ref(n.inputs[i]!, m, expr, 'host'),
+      ints: (i) => {
+        const v = n.inputs[i];
+        if (!v) return null;
+        const t = self.constants.get(v);
+        if (t && /int/.test(t.dtype.name)) return Array.from(num(fromTensor(t)));
+        const k = self.known.get(v);
+        return k && k.elems.every((d) => typeof d === 'number') ? (k.elems as number[]) : null;
+      },
+      noZeroDims: (i) => {
+        const k = n.inputs[i] ? self.known.get(n.inputs[i]!) : undefined;
+        return !!k && k.elems.every((d) => d !== 0 && d !== null);
+      },
+      has: (i) => !!n.inputs[i],
+      rank: (i) => shapeOf(n.inputs[i])?.length ?? null,
+      shape: (i) => shapeOf(n.inputs[i]),
+      dtype: (i) => dtypeName(n.inputs[i]),
+      outDtype: (i) => dtypeName(n.outputs[i]),
+      outRank: (i) => shapeOf(n.outputs[i])?.length ?? null,
+      attrInt: (k, d) => {
+        const a = attr(k);
+        return a && (a.type === 'int' || a.type === 'float') ? Number(a.value) : d;
+      },
+      attrFloat: (k, d) => {
+        const a = attr(k);
+        return a && (a.type === 'int' || a.type === 'float') ? Number(a.value) : d;
+      },
+      attrInts: (k) => {
+        const a = attr(k);
+        return a?.type === 'ints' ? a.value.map(Number) : undefined;
+      },
+      attrStr: (k, d) => {
+        const a = attr(k);
+        return a?.type === 'string' ? a.value : d;
+      },
+      call: (api, ...args) => {
+        c.lastApi = api;
+        return self.api.call(api, ...args.map((a) => a ?? 'None'));
+      },
+      helper: (name) => {
+        for (const a of HELPERS[name]!.apis) self.api.require(a);
+        self.helpersUsed.add(name);
+        c.lastApi = `helper ${name}`;
+        if (name === 'scatter_nd') self.warnings.add('ScatterND uses tensor item assignment (needs jit_syntax_level LAX in GRAPH_MODE)');
+        return name;
+      },
+      msType: (d) => dtypeFromName(d)?.ms ?? 'ms.float32',
+    };
+    return c;
+  }
+
+  // ---- weights --------------------------------------------------------------------------------------------------
+
+  private collectParams(): ParamRecord[] {
+    const out: ParamRecord[] = [];
+    const walk = (m: Mod, prefix: string) => {
+      const kids = [...m.children.values()].sort((a, b) => a.first - b.first || a.seg.localeCompare(b.seg));
+      for (const c of kids) {
+        const p = prefix + (m.cellList ? c.seg : c.attr);
+        if (c.layer) {
+          for (const lp of c.layer.params) out.push(this.record(`${p}.${lp.attr}`, lp));
+        } else walk(c, p + '.');
+      }
+      for (const b of m.buffers) {
+        if (b.alias) continue;
+        out.push({ name: prefix + b.attr, source: b.value.name, dims: [...b.tensor.dims], dtype: b.tensor.dtype.name, bytes: b.tensor.bytes, kind: 'constant' });
+      }
+    };
+    walk(this.root, '');
+    return out;
+  }
+
+  private record(name: string, lp: LayerParam): ParamRecord {
+    const dtype = (lp as LayerParam & { dtype?: string }).dtype ?? lp.tensor.dtype.name;
+    return { name, source: lp.source, dims: lp.dims, dtype, bytes: lp.bytes, transform: lp.transform, kind: 'layer' };
+  }
+}
+
+function unitIsDirect(u: { mod: Mod }, m: Mod): boolean {
+  for (let cur: Mod | null = u.mod; cur && cur !== m; cur = cur.parent) if (!cur.flat && !cur.layer) return false;
+  return true;
+}
+
+function isWithin(a: Mod, m: Mod): boolean {
+  for (let cur: Mod | null = a; cur; cur = cur.parent) if (cur === m) return true;
+  return false;
+}
+
+function fmtShape(s: Dim[] | null): string {
+  return s ? `[${s.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : '';
+}
+
+function literalHost(t: Tensor): string {
+  const vals = Array.from(num(fromTensor(t)));
+  if (t.dims.length === 0) return String(vals[0]);
+  return vals.length === 1 ? `(${vals[0]},)` : `(${vals.join(', ')})`;
+}
+
+/** The tensor of a Constant node, whatever attribute holds it. */
+function constantTensor(n: Node): Tensor | null {
+  const a = n.attrs.get('value');
+  if (a?.type === 'tensor') return a.value;
+  const f = n.attrs.get('value_float');
+  if (f?.type === 'float') return Tensor.fromArray(dtypeFromName('float32')!, [], new Float32Array([Number(f.value)]));
+  const fs = n.attrs.get('value_floats');
+  if (fs?.type === 'floats') return Tensor.fromArray(dtypeFromName('float32')!, [fs.value.length], new Float32Array(fs.value.map(Number)));
+  const i = n.attrs.get('value_int');
+  if (i?.type === 'int') return Tensor.fromArray(dtypeFromName('int64')!, [], new BigInt64Array([BigInt(i.value)]));
+  const is = n.attrs.get('value_ints');
+  if (is?.type === 'ints') return Tensor.fromArray(dtypeFromName('int64')!, [is.value.length], new BigInt64Array(is.value.map((x) => BigInt(x))));
+  return null;
+}
+
+/** Values a subgraph reads from enclosing scopes. */
+function outerRefs(g: import('../../ir/graph.js').Graph): Value[] {
+  const out: Value[] = [];
+  const visit = (sg: import('../../ir/graph.js').Graph) => {
+    for (const n of sg) {
+      for (const v of n.inputs) if (v && v.graph !== sg && !isInside(v, g)) out.push(v);
+      for (const s of n.subgraphs()) visit(s);
+    }
+  };
+  visit(g);
+  return out;
+}
+
+function isInside(v: Value, g: import('../../ir/graph.js').Graph): boolean {
+  for (let cur = v.graph; cur; cur = cur.parent?.graph ?? null) if (cur === g) return true;
+  return false;
+}
+
+export { fmt };

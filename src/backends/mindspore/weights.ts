@@ -1,0 +1,69 @@
+/**
+ * Weight files for the emitted package: safetensors (the default; MindSpore >= 2.4 loads it with
+ * `load_checkpoint(..., format="safetensors")`) and MindSpore's own `.ckpt` protobuf (one `Checkpoint` message per
+ * parameter, concatenated; `Checkpoint.value{tag=1, tensor=2{dims=1, tensor_type=2, tensor_content=3}}`).
+ */
+import { MsgraphError } from '../../errors.js';
+import type { DType } from '../../ir/dtype.js';
+import { Writer } from '../../frontend/onnx/protobuf.js';
+
+export interface WeightEntry {
+  /** Parameter path in the Cell (`down_blocks.0.resnets.0.conv1.weight`). */
+  name: string;
+  dtype: DType;
+  dims: readonly number[];
+  /** C-order little-endian bytes. */
+  bytes: Uint8Array;
+}
+
+const SAFETENSORS_DTYPE: Record<string, string> = {
+  float64: 'F64', float32: 'F32', float16: 'F16', bfloat16: 'BF16', int64: 'I64', int32: 'I32', int16: 'I16',
+  int8: 'I8', uint8: 'U8', uint16: 'U16', uint32: 'U32', uint64: 'U64', bool: 'BOOL',
+};
+
+const CKPT_DTYPE: Record<string, string> = {
+  float64: 'Float64', float32: 'Float32', float16: 'Float16', bfloat16: 'BFloat16', int64: 'Int64', int32: 'Int32',
+  int16: 'Int16', int8: 'Int8', uint8: 'UInt8', uint16: 'UInt16', uint32: 'UInt32', uint64: 'UInt64', bool: 'Bool',
+};
+
+function unsupported(e: WeightEntry, format: string): never {
+  throw new MsgraphError('unsupported', `parameter ${e.name}: dtype ${e.dtype.name} cannot be stored in ${format}`);
+}
+
+/** A safetensors file as chunks: 8-byte header length, JSON header (8-byte aligned), then the tensors in order. */
+export function safetensorsChunks(entries: readonly WeightEntry[], metadata: Record<string, string> = {}): Uint8Array[] {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header['__metadata__'] = metadata;
+  let offset = 0;
+  for (const e of entries) {
+    const dtype = SAFETENSORS_DTYPE[e.dtype.name] ?? unsupported(e, 'safetensors');
+    header[e.name] = { dtype, shape: [...e.dims], data_offsets: [offset, offset + e.bytes.length] };
+    offset += e.bytes.length;
+  }
+  let json = JSON.stringify(header);
+  const pad = (8 - ((json.length + 8) % 8)) % 8;
+  json += ' '.repeat(pad);
+  const head = new TextEncoder().encode(json);
+  const len = new Uint8Array(8);
+  new DataView(len.buffer).setBigUint64(0, BigInt(head.length), true);
+  return [len, head, ...entries.map((e) => e.bytes)];
+}
+
+/** A MindSpore .ckpt file as chunks. Scalars are written with dims [0], as MindSpore does. */
+export function ckptChunks(entries: readonly WeightEntry[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const e of entries) {
+    const tensor = new Writer();
+    const dims = e.dims.length === 0 ? [0] : e.dims;
+    for (const d of dims) tensor.int64(1, d);
+    tensor.string(2, CKPT_DTYPE[e.dtype.name] ?? unsupported(e, 'a .ckpt checkpoint'));
+    tensor.bytes(3, e.bytes);
+    const value = new Writer();
+    value.string(1, e.name);
+    value.message(2, tensor);
+    const ckpt = new Writer();
+    ckpt.message(1, value);
+    out.push(...ckpt.finish());
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+/**
+ * Runs emitted MindSpore packages under the torch-backed stand-in (test/standin/mindspore — NOT MindSpore) with
+ * Debian's /usr/bin/python3, and compares outputs.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { formatBundle, parseBundle } from '../../src/ir/bundle.js';
+import { Tensor } from '../../src/ir/tensor.js';
+import { fromTensor, num } from '../../src/eval/array.js';
+import { dtypeFromName } from '../../src/ir/dtype.js';
+import type { RunOutput } from './ort.js';
+
+export const PY = '/usr/bin/python3';
+export const STANDIN_DIR = path.resolve(import.meta.dirname, '../standin');
+
+const probe = spawnSync(PY, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+export const HAS_TORCH = probe.status === 0;
+
+export interface StandinRun {
+  outputs: Map<string, Tensor>;
+  notLoaded: string[];
+  unused: string[];
+  parameters: string[];
+}
+
+export function writePackage(files: [string, Uint8Array[]][], dir?: string): string {
+  const d = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-ms-'));
+  fs.mkdirSync(d, { recursive: true });
+  for (const [name, chunks] of files) fs.writeFileSync(path.join(d, name), Buffer.concat(chunks));
+  return d;
+}
+
+export function runStandin(dir: string, feeds: Map<string, Tensor>, env: Record<string, string> = {}): StandinRun {
+  const inFile = path.join(dir, 'inputs.io.json');
+  const outFile = path.join(dir, 'standin-outputs.json');
+  fs.writeFileSync(inFile, formatBundle({ inputs: feeds }));
+  const r = spawnSync(PY, [path.join(STANDIN_DIR, 'run_package.py'), dir, inFile, outFile], {
+    encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20,
+  });
+  if (r.status !== 0) throw new Error(`stand-in run failed:\n${r.stderr.split('\n').slice(-8).join('\n')}`);
+  const out = JSON.parse(fs.readFileSync(outFile, 'utf8')) as { outputs: unknown; not_loaded: string[]; unused: string[]; parameters: string[] };
+  return { outputs: parseBundle(JSON.stringify({ outputs: out.outputs })).outputs, notLoaded: out.not_loaded, unused: out.unused, parameters: out.parameters };
+}
+
+/** Max |a - b| relative to max |a| (absolute when a is all zeros); NaN and infinities must match exactly. */
+export function relError(expected: Tensor | RunOutput, got: Tensor): number {
+  const a = expected instanceof Tensor ? expected : Tensor.fromBytes(dtypeFromName(expected.dtype)!, expected.dims, expected.bytes);
+  const x = num(fromTensor(a));
+  const y = num(fromTensor(got));
+  if (x.length !== y.length) return Infinity;
+  let mx = 0;
+  let d = 0;
+  for (let i = 0; i < x.length; i++) {
+    const u = x[i]!;
+    const v = y[i]!;
+    if (Number.isNaN(u) !== Number.isNaN(v)) return Infinity;
+    if (Number.isNaN(u)) continue;
+    if (!Number.isFinite(u) || !Number.isFinite(v)) {
+      if (u !== v) return Infinity;
+      continue;
+    }
+    mx = Math.max(mx, Math.abs(u));
+    d = Math.max(d, Math.abs(u - v));
+  }
+  return mx > 0 ? d / mx : d;
+}
