@@ -11,11 +11,12 @@
  */
 import { MsgraphError } from '../../errors.js';
 import type { Model } from '../../ir/model.js';
+import type { Graph } from '../../ir/graph.js';
 import type { Node } from '../../ir/node.js';
 import type { Dim } from '../../ir/shape.js';
 import { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
-import { dtypeFromName } from '../../ir/dtype.js';
+import { dtypeFromName, dtypeFromOnnx } from '../../ir/dtype.js';
 import { fromTensor, num } from '../../eval/array.js';
 import { nodeScope } from '../../frontend/hierarchy.js';
 import { toMint } from '../../frontend/dialect/to-mint.js';
@@ -136,6 +137,7 @@ class Emitter {
   private readonly mapping = new Map<string, Map<string, number>>();
   private readonly warnings = new Set<string>();
   private opset = 17;
+  private dead = new Set<Graph>();
 
   constructor(private readonly model: Model, private readonly opts: MindSporeOptions) {
     this.msVersion = opts.msVersion ?? '2.6.0';
@@ -149,10 +151,20 @@ class Emitter {
     const model = this.model;
     if (!model.opsets.has(MINT_DOMAIN)) toMint(model);
     this.opset = model.opset('') ?? 17;
-    this.known = inferShapes(model).known;
+    const inferred = inferShapes(model);
+    this.known = inferred.known;
+    this.dead = inferred.dead;
     const g = model.graph;
-    for (const v of g.initializers) if (v.const) this.constants.set(v, v.const);
-    for (const n of g) {
+    const subgraphs: Graph[] = [];
+    const collect = (graph: Graph) => {
+      for (const n of graph) for (const sg of n.subgraphs()) {
+        subgraphs.push(sg);
+        collect(sg);
+      }
+    };
+    collect(g);
+    for (const graph of [g, ...subgraphs]) for (const v of graph.initializers) if (v.const) this.constants.set(v, v.const);
+    for (const n of [...g, ...subgraphs.flatMap((sg) => [...sg])]) {
       const out = n.outputs[0];
       if (!out) continue;
       const op = this.onnxOp(n);
@@ -225,7 +237,8 @@ class Emitter {
       for (const i of n.inputs) if (i) this.addUse(i, it);
       for (const sg of n.subgraphs()) for (const i of outerRefs(sg)) this.addUse(i, it);
     }
-    this.findHost();
+    this.findHost(this.items.filter((it) => it.kind === 'node').map((it) => (it as { node: Node }).node));
+    for (const sg of subgraphs) this.findHost([...sg].filter((n) => !n.outputs[0] || !this.constants.has(n.outputs[0])));
     this.buildTree();
     this.placeBuffers();
     this.analyseModules(this.root);
@@ -248,20 +261,18 @@ class Emitter {
 
   // ---- host (shape arithmetic) values --------------------------------------------------------------------------
 
-  private findHost(): void {
-    for (const it of this.items) {
-      if (it.kind !== 'node') continue;
-      const n = it.node;
+  private findHost(nodes: Node[]): void {
+    for (const n of nodes) {
       const op = this.onnxOp(n);
       if (!HOST_OPS.has(op) || n.outputs.length !== 1 || !n.outputs[0]) continue;
       const out = n.outputs[0];
-      const dt = dtypeName(out);
-      const shape = shapeOf(out);
-      if (!dt || !/int|bool/.test(dt) || !shape || shape.length > 1) continue;
       if (op === 'Shape' || op === 'Size') {
         this.host.add(out);
         continue;
       }
+      const dt = dtypeName(out);
+      const shape = shapeOf(out);
+      if (!dt || !/int|bool/.test(dt) || !shape || shape.length > 1) continue;
       const ok = n.inputs.every((v, i) => !v || this.host.has(v) || (this.constants.has(v) && this.smallInt(v)) || (op === 'Where' && i === 0 && this.host.has(v)));
       if (ok && n.inputs.some((v) => v && this.host.has(v))) this.host.add(out);
     }
@@ -350,7 +361,7 @@ class Emitter {
   /** Constants that are neither literals nor layer parameters become non-trainable Parameters. */
   private placeBuffers(): void {
     for (const it of this.items) {
-      const inputs = it.kind === 'node' ? it.node.inputs : [it.layer.input];
+      const inputs = it.kind === 'node' ? [...it.node.inputs, ...it.node.subgraphs().flatMap(allInputs)] : [it.layer.input];
       for (const v of inputs) {
         if (!v || !this.constants.has(v) || this.buffers.has(v) || this.isLiteral(v)) continue;
         const t = this.constants.get(v)!;
@@ -800,11 +811,10 @@ class Emitter {
   }
 
   private literalTensor(t: Tensor): string {
-    const vals = Array.from(num(fromTensor(t)));
+    const vals = literals(t);
     const ms = t.dtype.ms ?? 'ms.float32';
-    const lit = (x: number) => (t.dtype.kind === 'float' ? pyFloat(x) : t.dtype.kind === 'bool' ? (x ? 'True' : 'False') : String(x));
-    if (t.dims.length === 0) return `ms.Tensor(${lit(vals[0]!)}, ${ms})`;
-    return `ms.Tensor(${vals.length === 1 ? `(${lit(vals[0]!)},)` : `(${vals.map(lit).join(', ')})`}, ${ms})`;
+    if (t.dims.length === 0) return `ms.Tensor(${vals[0]}, ${ms})`;
+    return `ms.Tensor(${vals.length === 1 ? `(${vals[0]},)` : `(${vals.join(', ')})`}, ${ms})`;
   }
 
   private emitItem(it: Item, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
@@ -827,13 +837,15 @@ class Emitter {
       this.count(op, 'alias');
       return;
     }
+    if (op === 'If') return this.emitIf(n, m, scope, expr, w);
+    if (op === 'Loop') return this.emitLoop(n, m, scope, expr, w);
     const ctx = this.ctx(n, op, m, expr);
     if (out && this.host.has(out)) {
       const known = this.numericKnown(out);
       const e = known ?? hostExpr(op, ctx, (i) => !!n.inputs[i] && this.host.has(n.inputs[i]!), (shapeOf(out)?.length ?? 1) === 0);
       if (e !== null) {
         const uses = this.consumers.get(out) ?? [];
-        const inline = known !== null || (uses.length === 1 && e.length <= 48 && !this.model.graph.outputs.includes(out) && uses.every((u) => unitIsDirect(u, m)));
+        const inline = known !== null || (uses.length === 1 && e.length <= 48 && !out.graph?.outputs.includes(out) && uses.every((u) => unitIsDirect(u, m)));
         if (inline) expr.set(out, e);
         else {
           const sym = this.known.get(out);
@@ -857,7 +869,12 @@ class Emitter {
       if (e instanceof MsgraphError && e.code === 'unsupported') return this.fallback(n, op, e.message, scope, expr, w);
       throw e;
     }
-    const used = (o: Value | null | undefined) => !!o && (o.uses.length > 0 || this.model.graph.outputs.includes(o));
+    if (n.outputs.length === 1 && out && n.inputs[0] && text === expr.get(n.inputs[0])) {
+      expr.set(out, text); // a no-op (Cast to the same type, identity Transpose, ...)
+      this.count(op, 'alias');
+      return;
+    }
+    const used = (o: Value | null | undefined) => !!o && (o.uses.length > 0 || !!o.graph?.outputs.includes(o));
     const tupleSize = ctx.tupleSize;
     if (tupleSize === null && n.outputs.slice(1).some(used)) return this.fallback(n, op, 'extra outputs are not supported', scope, expr, w);
     const outs = tupleSize === null ? n.outputs.slice(0, 1) : [...n.outputs, ...new Array(Math.max(0, tupleSize - n.outputs.length)).fill(null)].slice(0, tupleSize);
@@ -866,6 +883,84 @@ class Emitter {
     w.line(`${names.join(', ')} = ${text}`);
     outs.forEach((o, i) => o && names[i] !== '_' && expr.set(o, names[i]!));
     this.count(op, ctx.lastApi ?? 'python');
+  }
+
+  /** ONNX If as a Python if/else (GRAPH_MODE compiles both branches); a branch known dead is left out. */
+  private emitIf(n: Node, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
+    const thenG = n.attrs.get('then_branch');
+    const elseG = n.attrs.get('else_branch');
+    if (thenG?.type !== 'graph' || elseG?.type !== 'graph') return this.fallback(n, 'If', 'If without both branches', scope, expr, w);
+    const names = n.outputs.map((o, i) => (o ? scope.take(`if_${i}`, 'v') : '_'));
+    const branch = (g: Graph) => {
+      for (const sn of g) {
+        if (sn.outputs[0] && this.constants.has(sn.outputs[0])) continue;
+        this.emitItem({ kind: 'node', node: sn, index: -1, mod: m }, m, scope, expr, w);
+      }
+      g.outputs.forEach((o, i) => {
+        if (names[i] !== '_') w.line(`${names[i]} = ${this.ref(o, m, expr, this.host.has(o) ? 'host' : 'tensor')}`);
+      });
+    };
+    const live = [thenG.value, elseG.value].filter((g) => !this.dead.has(g));
+    if (live.length === 1) branch(live[0]!);
+    else {
+      const cond = this.ref(n.inputs[0]!, m, expr, this.host.has(n.inputs[0]!) ? 'host' : 'tensor');
+      w.line(`if ${cond}:`);
+      w.indent(() => branch(thenG.value));
+      w.line('else:');
+      w.indent(() => branch(elseG.value));
+    }
+    n.outputs.forEach((o, i) => {
+      if (!o) return;
+      expr.set(o, names[i]!);
+      const branchOut = thenG.value.outputs[i];
+      if (branchOut && this.host.has(branchOut) && elseG.value.outputs[i] && this.host.has(elseG.value.outputs[i]!)) this.host.add(o);
+    });
+    this.count('If', live.length === 1 ? 'resolved branch' : 'python if');
+  }
+
+  /** ONNX Loop as a Python while loop; scan outputs are stacked after it. */
+  private emitLoop(n: Node, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
+    const body = n.attrs.get('body');
+    if (body?.type !== 'graph') return this.fallback(n, 'Loop', 'Loop without a body', scope, expr, w);
+    const g = body.value;
+    const carried = n.inputs.length - 2;
+    const scans = g.outputs.length - 1 - carried;
+    const it = scope.take('i', 'i');
+    const cond = scope.take('cond', 'cond');
+    const vars = g.inputs.slice(2).map((v) => scope.take(v.name || 'state', 'state'));
+    const scanLists = Array.from({ length: scans }, (_, k) => scope.take(`scan_${k}`, 'scan'));
+    w.line(`${it} = ms.Tensor(0, ms.int64)`);
+    w.line(`${cond} = ${n.inputs[1] ? this.ref(n.inputs[1], m, expr, 'tensor') : 'True'}`);
+    n.inputs.slice(2).forEach((v, k) => w.line(`${vars[k]} = ${this.ref(v!, m, expr, this.host.has(v!) ? 'host' : 'tensor')}`));
+    for (const l of scanLists) w.line(`${l} = []`);
+    const tripConst = n.inputs[0] ? this.constants.get(n.inputs[0]) : undefined;
+    const unbounded = tripConst && tripConst.size === 1 && Number(literals(tripConst)[0]) >= 2 ** 62;
+    const trip = n.inputs[0] && !unbounded ? this.ref(n.inputs[0], m, expr, 'tensor') : null;
+    w.line(`while ${trip ? `${it} < ${trip} and ` : ''}${cond}:`);
+    w.indent(() => {
+      if (g.inputs[0]) expr.set(g.inputs[0], it);
+      if (g.inputs[1]) expr.set(g.inputs[1], cond);
+      g.inputs.slice(2).forEach((v, k) => expr.set(v, vars[k]!));
+      for (const sn of g) {
+        if (sn.outputs[0] && this.constants.has(sn.outputs[0])) continue;
+        this.emitItem({ kind: 'node', node: sn, index: -1, mod: m }, m, scope, expr, w);
+      }
+      const outs = g.outputs.map((o) => this.ref(o, m, expr, this.host.has(o) ? 'host' : 'tensor'));
+      w.line(`${[cond, ...vars].join(', ')} = ${outs.slice(0, 1 + carried).join(', ')}`);
+      scanLists.forEach((l, k) => w.line(`${l}.append(${outs[1 + carried + k]})`));
+      w.line(`${it} = ${it} + 1`);
+    });
+    n.outputs.forEach((o, k) => {
+      if (!o) return;
+      if (k < carried) expr.set(o, vars[k]!);
+      else {
+        const name = scope.take(`${scanLists[k - carried]}_stacked`, 'v');
+        w.line(`${name} = ${this.api.call('mint.stack', scanLists[k - carried]!, 'dim=0')}`);
+        expr.set(o, name);
+      }
+    });
+    if (scans) this.warnings.add('Loop scan outputs are collected with list appends (needs jit_syntax_level LAX in GRAPH_MODE)');
+    this.count('Loop', 'python while');
   }
 
   private varHint(n: Node, op: string): string {
@@ -907,10 +1002,7 @@ class Emitter {
           const others = n.inputs.filter((o, j) => o && j !== i).map((o) => shapeOf(o)?.length ?? 0);
           if (!others.some((r) => r >= t.dims.length)) return null;
         }
-        const x = num(fromTensor(t))[0]!;
-        if (t.dtype.kind === 'float') return pyFloat(x);
-        if (t.dtype.kind === 'bool') return x ? 'True' : 'False';
-        return String(x);
+        return literals(t)[0]!;
       },
       host: (i) => self.ref(n.inputs[i]!, m, expr, 'host'),
       ints: (i) => {
@@ -959,6 +1051,7 @@ class Emitter {
         return name;
       },
       msType: (d) => dtypeFromName(d)?.ms ?? 'ms.float32',
+      dtypeOfOnnx: (code) => dtypeFromOnnx(code)?.name ?? null,
     };
     return c;
   }
@@ -1004,8 +1097,15 @@ function fmtShape(s: Dim[] | null): string {
   return s ? `[${s.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : '';
 }
 
-function literalHost(t: Tensor): string {
+/** Python literals of a tensor's elements; 64-bit integers are read exactly. */
+function literals(t: Tensor): string[] {
+  if (t.dtype.name === 'int64' || t.dtype.name === 'uint64') return Array.from(t.toArray() as BigInt64Array, (x) => String(x));
   const vals = Array.from(num(fromTensor(t)));
+  return vals.map((x) => (t.dtype.kind === 'float' ? pyFloat(x) : t.dtype.kind === 'bool' ? (x ? 'True' : 'False') : String(x)));
+}
+
+function literalHost(t: Tensor): string {
+  const vals = literals(t);
   if (t.dims.length === 0) return String(vals[0]);
   return vals.length === 1 ? `(${vals[0]},)` : `(${vals.join(', ')})`;
 }
@@ -1025,10 +1125,20 @@ function constantTensor(n: Node): Tensor | null {
   return null;
 }
 
-/** Values a subgraph reads from enclosing scopes. */
-function outerRefs(g: import('../../ir/graph.js').Graph): Value[] {
+/** Every input of every node in a subgraph (nested ones included). */
+function allInputs(g: Graph): Value[] {
   const out: Value[] = [];
-  const visit = (sg: import('../../ir/graph.js').Graph) => {
+  for (const n of g) {
+    for (const v of n.inputs) if (v) out.push(v);
+    for (const s of n.subgraphs()) out.push(...allInputs(s));
+  }
+  return out;
+}
+
+/** Values a subgraph reads from enclosing scopes. */
+function outerRefs(g: Graph): Value[] {
+  const out: Value[] = [];
+  const visit = (sg: Graph) => {
     for (const n of sg) {
       for (const v of n.inputs) if (v && v.graph !== sg && !isInside(v, g)) out.push(v);
       for (const s of n.subgraphs()) visit(s);
@@ -1038,7 +1148,7 @@ function outerRefs(g: import('../../ir/graph.js').Graph): Value[] {
   return out;
 }
 
-function isInside(v: Value, g: import('../../ir/graph.js').Graph): boolean {
+function isInside(v: Value, g: Graph): boolean {
   for (let cur = v.graph; cur; cur = cur.parent?.graph ?? null) if (cur === g) return true;
   return false;
 }

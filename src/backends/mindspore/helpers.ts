@@ -75,6 +75,15 @@ export const HELPERS: Record<string, Helper> = {
     values, indices = mint.sort(x, dim=dim, descending=largest, stable=True)
     return mint.narrow(values, dim, 0, k), mint.narrow(indices, dim, 0, k)`,
   },
+  pad_last_dims: {
+    apis: ['mint.nn.functional.pad'],
+    code: `def pad_last_dims(x, pads, mode):
+    \"\"\"Reflect/replicate padding of the last len(pads) // 2 dims of a tensor of any rank.\"\"\"
+    k = len(pads) // 2
+    lead = x.shape[:x.ndim - k]
+    y = mint.nn.functional.pad(x.reshape((-1, 1) + x.shape[x.ndim - k:]), pads, mode=mode)
+    return y.reshape(lead + y.shape[2:])`,
+  },
   gather_nd: {
     apis: [],
     code: `def gather_nd(x, indices):

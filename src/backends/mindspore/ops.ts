@@ -44,6 +44,8 @@ export interface OpCtx {
   multi(count: number): void;
   /** Registers a module-level helper and returns its name. */
   helper(name: string): string;
+  /** The IR dtype name of an ONNX TensorProto data type code. */
+  dtypeOfOnnx(code: number): string | null;
   /** `ms.<dtype>` for an IR dtype name. */
   msType(dtype: string): string;
 }
@@ -362,8 +364,10 @@ function transpose(c: OpCtx): string {
 
 function unsqueeze(c: OpCtx): string {
   const axes = axesOf(c, 1);
-  const r = c.outRank(0);
+  const inRank = c.rank(0);
+  const r = c.outRank(0) ?? (inRank !== null && axes ? inRank + axes.length : null);
   if (!axes) throw new NoMapping('Unsqueeze axes known only at run time');
+  if (r === null && axes.length === 1) return c.call('mint.unsqueeze', c.t(0), String(axes[0]));
   const sorted = axes.map((a) => (r !== null ? norm(a, r) : a)).sort((a, b) => a - b);
   if (sorted.some((a) => a < 0)) throw new NoMapping('Unsqueeze with negative axes and unknown rank');
   let e = c.t(0);
@@ -430,7 +434,11 @@ function pad(c: OpCtx): string {
     if (c.has(2) && c.attrFloat('value', NaN) !== c.attrFloat('value', NaN)) args.push(`value=${c.scalar(2) ?? c.t(2)}`);
     else if (value !== 0) args.push(`value=${fmt(value)}`);
   } else if (mode === 'reflect' || mode === 'edge') {
-    args.push(`mode=${pyString(mode === 'edge' ? 'replicate' : 'reflect')}`);
+    const k = tp.length / 2;
+    const m = pyString(mode === 'edge' ? 'replicate' : 'reflect');
+    // Reflect/replicate padding takes (N, C, *spatial) inputs: other ranks go through a reshape.
+    if (r !== k + 2) return `${c.helper('pad_last_dims')}(${c.t(0)}, ${tuple(tp)}, ${m})`;
+    args.push(`mode=${m}`);
   } else throw new NoMapping(`Pad mode ${mode}`);
   return c.call('mint.nn.functional.pad', ...args);
 }
@@ -445,7 +453,8 @@ function clip(c: OpCtx): string {
 }
 
 function cast(c: OpCtx): string {
-  const to = c.outDtype(0);
+  const code = c.attrInt('to', 0);
+  const to = c.outDtype(0) ?? (code ? c.dtypeOfOnnx(code) : null);
   if (!to) throw new NoMapping('Cast to an unknown type');
   if (to === c.dtype(0)) return c.t(0);
   return `${wrap(c.t(0))}.astype(${c.msType(to)})`;
