@@ -28,7 +28,8 @@ import { ALIAS_OPS, HOST_OPS, NoMapping, OP_EMITTERS, hostExpr, type OpCtx } fro
 import { HELPERS } from './helpers.js';
 import { CodeWriter, Namer, className, identifier, pyComment, pyFloat, pyString } from './python.js';
 import { ApiChecker } from './api.js';
-import { attentionHelper } from './attention.js';
+import { attentionHelper, ATTENTION_APIS } from './attention.js';
+import { fuseAttention, type AttentionReport } from '../../passes/fusion/attention.js';
 
 export interface MindSporeOptions {
   msVersion?: string;
@@ -63,6 +64,8 @@ export interface EmitResult {
   /** ONNX op -> what it became (`mint.nn.Conv2d`, `mint.matmul`, `host`, `fallback`, ...) -> count. */
   mapping: Map<string, Map<string, number>>;
   warnings: string[];
+  /** Attention blocks fused into the helper, and near-misses. */
+  attention: AttentionReport;
   classes: string[];
   msVersion: string;
   topClass: string;
@@ -138,6 +141,7 @@ class Emitter {
   private readonly warnings = new Set<string>();
   private opset = 17;
   private dead = new Set<Graph>();
+  private attention: AttentionReport = { fused: 0, nearMisses: [] };
 
   constructor(private readonly model: Model, private readonly opts: MindSporeOptions) {
     this.msVersion = opts.msVersion ?? '2.6.0';
@@ -183,6 +187,7 @@ class Emitter {
         this.constants.set(out, Tensor.fromBytes(data.dtype, shape as number[], data.bytes, out.name));
       }
     }
+    this.attention = fuseAttention(g, (v) => (v ? this.constants.get(v) ?? null : null));
     const nodes = [...g].filter((n) => !this.constants.has(n.outputs[0]!));
     const layers = findLayers(nodes, (v) => (v ? this.constants.get(v) ?? null : null), {
       msVersion: this.msVersion, versionAtLeast: (v) => this.api.atLeast(v),
@@ -534,6 +539,7 @@ class Emitter {
       fallbacks: this.fallbacks,
       mapping: this.mapping,
       warnings: [...this.warnings],
+      attention: this.attention,
       classes: classOrder,
       msVersion: this.msVersion,
       topClass: top,
@@ -966,7 +972,7 @@ class Emitter {
   private varHint(n: Node, op: string): string {
     const short: Record<string, string> = {
       MatMul: 'matmul', Gemm: 'linear', Softmax: 'softmax', ReduceMean: 'mean', Transpose: 'permute', Unsqueeze: 'unsqueeze', Concat: 'cat',
-      Shape: 'shape', Gather: 'gather', Reshape: 'reshape', ConstantOfShape: 'full', Range: 'arange', Where: 'where',
+      Shape: 'shape', Gather: 'gather', 'msgraph.scaled_dot_product_attention': 'attention', Reshape: 'reshape', ConstantOfShape: 'full', Range: 'arange', Where: 'where',
     };
     return short[op] ?? identifier(op.split('.').pop()!, 'v');
   }
@@ -1044,7 +1050,7 @@ class Emitter {
         return self.api.call(api, ...args.map((a) => a ?? 'None'));
       },
       helper: (name) => {
-        for (const a of HELPERS[name]!.apis) self.api.require(a);
+        for (const a of name === 'scaled_dot_product_attention' ? ATTENTION_APIS : HELPERS[name]!.apis) self.api.require(a);
         self.helpersUsed.add(name);
         c.lastApi = `helper ${name}`;
         if (name === 'scatter_nd') self.warnings.add('ScatterND uses tensor item assignment (needs jit_syntax_level LAX in GRAPH_MODE)');

@@ -780,6 +780,12 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
     return `${c.t(0)}[${k ? k[0] : c.host(1)}]`;
   },
   ConcatFromSequence: (c) => (c.attrInt('new_axis', 0) ? c.call('mint.stack', c.t(0), `dim=${c.attrInt('axis', 0)}`) : c.call('mint.cat', c.t(0), `dim=${c.attrInt('axis', 0)}`)),
+  'msgraph.scaled_dot_product_attention': (c) => {
+    const key = c.attrInt('key_transposed', 0) ? c.call('mint.transpose', c.t(1), '-1', '-2') : c.t(1);
+    const args = [c.t(0), key, c.t(2), fmt(c.attrFloat('scale', 1))];
+    if (c.has(3)) args.push(`mask=${c.t(3)}`);
+    return `${c.helper('scaled_dot_product_attention')}(${args.join(', ')})`;
+  },
   LSTM: rnn('lstm'),
   GRU: rnn('gru'),
   RNN: rnn('rnn'),

@@ -1,0 +1,134 @@
+/**
+ * Attention fusion on the mint dialect: softmax(Q·Kᵀ·scale [+ mask]) · V becomes one
+ * `msgraph.scaled_dot_product_attention` node. Handles the forms torch exports: per-head 4-D and head-flattened
+ * 3-D (bmm/baddbmm) matmuls, the scale as Mul or Div on the scores, an additive mask (baddbmm's beta·input
+ * included), and Kᵀ from a transpose of the last two dims (absorbed) or from anywhere else (kept, flagged).
+ */
+import type { Graph } from '../../ir/graph.js';
+import { Node } from '../../ir/node.js';
+import type { Tensor } from '../../ir/tensor.js';
+import { Value } from '../../ir/value.js';
+import { fromTensor, num } from '../../eval/array.js';
+
+export const SDPA_OP = 'msgraph.scaled_dot_product_attention';
+
+export interface AttentionReport {
+  fused: number;
+  /** Softmax nodes that looked like attention but did not fuse, with the reason. */
+  nearMisses: { node: string; reason: string }[];
+}
+
+type ConstOf = (v: Value | null | undefined) => Tensor | null;
+
+const rank = (v: Value | null | undefined) => (v?.type?.kind === 'tensor' && v.type.shape ? v.type.shape.length : null);
+
+function single(v: Value | null | undefined, g: Graph): Node | null {
+  if (!v || v.uses.length !== 1 || g.outputs.includes(v)) return null;
+  return v.uses[0]!.node;
+}
+
+function scalar(t: Tensor | null): number | null {
+  return t && t.size === 1 && t.dtype.kind === 'float' ? num(fromTensor(t))[0]! : null;
+}
+
+function swapsLastTwo(n: Node): boolean {
+  const a = n.attrs.get('perm');
+  if (a?.type !== 'ints') return false;
+  const p = a.value.map(Number);
+  const r = p.length;
+  return r >= 2 && p.every((x, i) => (i < r - 2 ? x === i : i === r - 2 ? x === r - 1 : x === r - 2));
+}
+
+export function fuseAttention(g: Graph, constOf: ConstOf): AttentionReport {
+  const report: AttentionReport = { fused: 0, nearMisses: [] };
+  for (const sm of [...g]) {
+    if (sm.domain !== 'mint' || sm.op !== 'mint.softmax' || !sm.outputs[0]) continue;
+    const miss = (reason: string) => report.nearMisses.push({ node: sm.name, reason });
+    const r = rank(sm.outputs[0]);
+    const axis = Number(sm.attrs.get('axis')?.value ?? -1);
+    if (r === null || (axis !== -1 && axis !== r - 1)) {
+      miss('softmax is not over the last axis');
+      continue;
+    }
+    if (sm.attrs.has('coerce_2d') && axis !== r - 1 && axis !== -1) continue;
+    const pv = single(sm.outputs[0], g);
+    if (!pv || pv.op !== 'mint.matmul' || pv.inputs[0] !== sm.outputs[0] || !pv.outputs[0]) {
+      miss('softmax output is not only the left operand of a matmul');
+      continue;
+    }
+    const chain: Node[] = [pv, sm];
+    let cur = sm.inputs[0];
+    let mask: Value | null = null;
+    let scale = 1;
+    let p = cur?.producer ?? null;
+    if (p && p.op === 'mint.add' && single(cur, g) === sm) {
+      // Which side carries the scores: the one that leads to the Q·Kᵀ matmul.
+      const leads = (v: Value | null) => {
+        let q = v?.producer;
+        if (q && (q.op === 'mint.mul' || q.op === 'mint.div')) q = q.inputs[0]?.producer;
+        return !!q && q.op === 'mint.matmul';
+      };
+      const side = leads(p.inputs[0]) ? 0 : leads(p.inputs[1]) ? 1 : -1;
+      if (side < 0) {
+        miss('the added term is not next to a Q·Kᵀ matmul');
+        continue;
+      }
+      mask = p.inputs[1 - side]!;
+      chain.push(p);
+      cur = p.inputs[side];
+      p = cur?.producer ?? null;
+    }
+    if (p && (p.op === 'mint.mul' || p.op === 'mint.div') && single(cur, g) === chain[chain.length - 1]) {
+      const c = scalar(constOf(p.inputs[1])) ?? (p.op === 'mint.mul' ? scalar(constOf(p.inputs[0])) : null);
+      if (c === null) {
+        miss('the scores are scaled by a value that is not a constant scalar');
+        continue;
+      }
+      const scoresSide = scalar(constOf(p.inputs[1])) !== null ? 0 : 1;
+      scale = p.op === 'mint.mul' ? c : 1 / c;
+      chain.push(p);
+      cur = p.inputs[scoresSide];
+      p = cur?.producer ?? null;
+    }
+    if (!p || p.op !== 'mint.matmul' || single(cur, g) !== chain[chain.length - 1]) {
+      miss('no Q·Kᵀ matmul feeds the softmax');
+      continue;
+    }
+    chain.push(p);
+    const q = p.inputs[0]!;
+    let k = p.inputs[1]!;
+    let keyTransposed = 1;
+    const t = k.producer;
+    if (t && t.op === 'mint.permute' && swapsLastTwo(t) && single(k, g) === p) {
+      chain.push(t);
+      k = t.inputs[0]!;
+      keyTransposed = 0;
+    }
+    const v = pv.inputs[1]!;
+    const rq = rank(q);
+    if (rq === null || rq < 3 || rank(v) !== rq) {
+      miss('Q and V are not rank-3 or rank-4 tensors of one rank');
+      continue;
+    }
+    // baddbmm(zeros, Q, Kᵀ, beta=0) exports a zero mask (ConstantOfShape(0) * 0): no mask at all.
+    const mp = mask?.producer;
+    if (mp && mp.op === 'mint.mul' && scalar(constOf(mp.inputs[1])) === 0 && mp.inputs[0]?.producer?.op === 'msgraph.constant_of_shape') {
+      const fill = mp.inputs[0].producer.attrs.get('value');
+      const zero = fill?.type !== 'tensor' || num(fromTensor(fill.value)).every((x) => x === 0);
+      if (zero) mask = null;
+    }
+    const out = pv.outputs[0];
+    const attrs: [string, import('../../ir/attribute.js').Attribute][] = [
+      ['scale', { type: 'float', value: scale }],
+      ['key_transposed', { type: 'int', value: keyTransposed }],
+    ];
+    const name = sm.name.includes('/') ? sm.name.replace(/[^/]*$/, 'ScaledDotProductAttention') : `${sm.name}_attention`;
+    const fused = new Node({ op: SDPA_OP, domain: 'mint', name, inputs: mask ? [q, k, v, mask] : [q, k, v], outputs: [new Value(out.name, out.type)], attrs });
+    for (const [key, val] of sm.metadata) fused.metadata.set(key, val);
+    g.insertBefore(pv, fused);
+    g.replaceAllUsesWith(out, fused.outputs[0]!);
+    g.remove(chain);
+    report.fused++;
+  }
+  return report;
+}
