@@ -136,7 +136,9 @@ def export(name, spec, outdir):
     with open(os.path.join(outdir, name + ".io.json"), "w") as f:
         json.dump(bundle, f)
     params = sum(p.numel() for p in model.parameters())
+    state = {k: list(v.shape) for k, v in model.state_dict().items()}
     return {"name": name, "file": name + ".onnx", "bundle": name + ".io.json", "notes": notes, "parameters": params,
+            "state_dict": state,
             "modules": sum(1 for _ in model.named_modules()) - 1, "torch": torch.__version__, "opset": OPSET}
 
 

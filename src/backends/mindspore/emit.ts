@@ -190,7 +190,7 @@ class Emitter {
     this.attention = fuseAttention(g, (v) => (v ? this.constants.get(v) ?? null : null));
     const nodes = [...g].filter((n) => !this.constants.has(n.outputs[0]!));
     const layers = findLayers(nodes, (v) => (v ? this.constants.get(v) ?? null : null), {
-      msVersion: this.msVersion, versionAtLeast: (v) => this.api.atLeast(v),
+      msVersion: this.msVersion, versionAtLeast: (v) => this.api.atLeast(v), available: (api) => this.api.has(api),
     });
     // Live items: walk back from the outputs through layers (absorbed nodes are not traversed).
     const layerOfNode = new Map<Node, Layer>();
@@ -641,7 +641,8 @@ class Emitter {
         const parts: string[] = [];
         for (let i = 0; i <= max; i++) {
           const k = c.children.get(String(i));
-          parts.push(k ? render(k) : this.api.call('mint.nn.Identity'));
+          // A numbered child with no work (dropout, an activation folded away) keeps its index with a placeholder.
+          parts.push(k ? render(k) : this.api.has('mint.nn.Identity') ? this.api.call('mint.nn.Identity') : 'nn.Cell()');
         }
         return `nn.CellList([${parts.join(', ')}])`;
       }

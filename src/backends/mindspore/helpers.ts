@@ -30,7 +30,7 @@ export const HELPERS: Record<string, Helper> = {
     rank = max(x.ndim, len(shape))
     src = (1,) * (rank - x.ndim) + tuple(x.shape)
     dst = (1,) * (rank - len(shape)) + tuple(shape)
-    return mint.broadcast_to(x, tuple(s if d == 1 else d for s, d in zip(src, dst)))`,
+    return mint.broadcast_to(x, tuple(src[i] if dst[i] == 1 else dst[i] for i in range(rank)))`,
   },
   torch_pads: {
     apis: [],

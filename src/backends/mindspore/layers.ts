@@ -72,14 +72,23 @@ function param(attr: string, t: Tensor, source: string, dims?: number[], bytes?:
   return { attr, tensor: t, dims: dims ?? [...t.dims], bytes: bytes ?? t.bytes, source, transform };
 }
 
-/** Where a layer lives: the weight's dotted name minus its last part, else the node's scope. */
-function placement(weight: Value, node: Node, hint: string): { path: string[]; named: boolean } {
-  if (PATH_NAME.test(weight.name) && weight.name.includes('.')) {
-    const parts = weight.name.split('.');
-    return { path: parts.slice(0, -1), named: true };
+/**
+ * Where a layer lives: the dotted name of one of its parameters (`conv_in.weight` -> `conv_in`), when the name ends
+ * in the attribute the layer gives it; else the node's scope.
+ */
+function placement(node: Node, hint: string, ...params: [Value | null | undefined, string][]): { path: string[]; named: boolean } {
+  for (const [v, attr] of params) {
+    if (!v || !PATH_NAME.test(v.name) || !v.name.includes('.')) continue;
+    const parts = v.name.split('.');
+    if (parts[parts.length - 1] === attr) return { path: parts.slice(0, -1), named: true };
   }
   const scope = nodeScope(node)?.path ?? [];
   return { path: scope.length ? scope : [hint], named: false };
+}
+
+/** A state_dict name that a layer's `bias` would rename (nn.MultiheadAttention's `in_proj_bias`). */
+function foreignBias(v: Value | null | undefined): boolean {
+  return !!v && PATH_NAME.test(v.name) && v.name.includes('.') && !v.name.endsWith('.bias');
 }
 
 function op(n: Node | null): string {
@@ -104,6 +113,8 @@ export interface LayerOptions {
   /** MindSpore version: BatchNorm's num_batches_tracked is int64 from 2.6, float32 before. */
   msVersion: string;
   versionAtLeast: (v: string) => boolean;
+  /** Whether the target version has an API (a layer class missing there is emitted functionally). */
+  available: (api: string) => boolean;
 }
 
 /** Recognises layers; each node belongs to at most one. */
@@ -113,7 +124,7 @@ export function findLayers(nodes: readonly Node[], constOf: ConstOf, opts: Layer
   for (const n of nodes) {
     if (taken.has(n)) continue;
     const l = recognise(n, constOf, opts);
-    if (!l || l.nodes.some((m) => taken.has(m))) continue;
+    if (!l || l.nodes.some((m) => taken.has(m)) || !opts.available(l.cls)) continue;
     for (const m of l.nodes) taken.add(m);
     out.push(l);
   }
@@ -182,7 +193,7 @@ function conv(n: Node, constOf: ConstOf): Layer | null {
   if (bias) params.push(param('bias', bias, n.inputs[2]!.name));
   return {
     cls: `mint.nn.Conv${spatial}d`, args: [w.dims[1]! * group, w.dims[0]!, compact(kernel)], kwargs,
-    ...placement(n.inputs[1]!, n, 'conv'), params, input: n.inputs[0], output: n.outputs[0], nodes: [n],
+    ...placement(n, 'conv', [n.inputs[1], 'weight'], [n.inputs[2], 'bias']), params, input: n.inputs[0], output: n.outputs[0], nodes: [n],
   };
 }
 
@@ -208,15 +219,15 @@ function convTranspose(n: Node, constOf: ConstOf): Layer | null {
   if (bias) params.push(param('bias', bias, n.inputs[2]!.name));
   return {
     cls: 'mint.nn.ConvTranspose2d', args: [w.dims[0]!, w.dims[1]! * group, compact(w.dims.slice(2))], kwargs,
-    ...placement(n.inputs[1]!, n, 'conv_transpose'), params, input: n.inputs[0], output: n.outputs[0], nodes: [n],
+    ...placement(n, 'conv_transpose', [n.inputs[1], 'weight'], [n.inputs[2], 'bias']), params, input: n.inputs[0], output: n.outputs[0], nodes: [n],
   };
 }
 
-function linearLayer(n: Node, x: Value, out: Value, weight: LayerParam, bias: LayerParam | null, wValue: Value, nodes: Node[]): Layer {
+function linearLayer(n: Node, x: Value, out: Value, weight: LayerParam, bias: LayerParam | null, wValue: Value, bValue: Value | null, nodes: Node[]): Layer {
   const [outF, inF] = weight.dims as [number, number];
   return {
     cls: 'mint.nn.Linear', args: [inF, outF], kwargs: bias ? [] : [['bias', 'False']],
-    ...placement(wValue, n, 'linear'), params: bias ? [weight, bias] : [weight], input: x, output: out, nodes,
+    ...placement(n, 'linear', [wValue, 'weight'], [bValue, 'bias']), params: bias ? [weight, bias] : [weight], input: x, output: out, nodes,
   };
 }
 
@@ -225,11 +236,11 @@ function gemm(n: Node, constOf: ConstOf): Layer | null {
   const c = n.inputs[2] ? constOf(n.inputs[2]) : null;
   if (!b || b.dims.length !== 2 || !n.inputs[0] || !n.outputs[0] || (n.inputs[2] && !c)) return null;
   if (attrF(n, 'transA', 0) !== 0 || attrF(n, 'alpha', 1) !== 1 || attrF(n, 'beta', 1) !== 1) return null;
-  if (c && (c.dims.length !== 1 || c.dims[0] !== (attrF(n, 'transB', 0) ? b.dims[0] : b.dims[1]))) return null;
+  if (c && (c.dims.length !== 1 || c.dims[0] !== (attrF(n, 'transB', 0) ? b.dims[0] : b.dims[1]) || foreignBias(n.inputs[2]))) return null;
   const transB = attrF(n, 'transB', 0) === 1;
   const weight = transB ? param('weight', b, n.inputs[1]!.name) : param('weight', b, n.inputs[1]!.name, [b.dims[1]!, b.dims[0]!], transpose2d(b), 'transposed (ONNX Gemm B is [in, out])');
   const bias = c ? param('bias', c, n.inputs[2]!.name) : null;
-  return linearLayer(n, n.inputs[0], n.outputs[0], weight, bias, n.inputs[1]!, [n]);
+  return linearLayer(n, n.inputs[0], n.outputs[0], weight, bias, n.inputs[1]!, c ? n.inputs[2]! : null, [n]);
 }
 
 function matmul(n: Node, constOf: ConstOf): Layer | null {
@@ -244,11 +255,11 @@ function matmul(n: Node, constOf: ConstOf): Layer | null {
   if (add && op(add) === 'mint:mint.add') {
     const other = add.inputs[0] === n.outputs[0] ? add.inputs[1] : add.inputs[0];
     const c = constOf(other);
-    if (c && c.dims.length === 1 && c.dims[0] === b.dims[1] && add.outputs[0]) {
-      return linearLayer(n, x, add.outputs[0], weight, param('bias', c, other!.name), n.inputs[1]!, [n, add]);
+    if (c && c.dims.length === 1 && c.dims[0] === b.dims[1] && add.outputs[0] && !foreignBias(other)) {
+      return linearLayer(n, x, add.outputs[0], weight, param('bias', c, other!.name), n.inputs[1]!, other!, [n, add]);
     }
   }
-  return linearLayer(n, x, n.outputs[0], weight, null, n.inputs[1]!, [n]);
+  return linearLayer(n, x, n.outputs[0], weight, null, n.inputs[1]!, null, [n]);
 }
 
 function layerNorm(n: Node, constOf: ConstOf, opts: LayerOptions): Layer | null {
@@ -270,7 +281,7 @@ function layerNorm(n: Node, constOf: ConstOf, opts: LayerOptions): Layer | null 
   const params = [param(names[0]!, scale, n.inputs[1]!.name)];
   if (bias) params.push(param(names[1]!, bias, n.inputs[2]!.name));
   const shape = scale.dims.length === 1 ? `(${scale.dims[0]},)` : `(${scale.dims.join(', ')})`;
-  return { cls: 'mint.nn.LayerNorm', args: [shape], kwargs, ...placement(n.inputs[1]!, n, 'layer_norm'), params, input: x, output: n.outputs[0], nodes: [n] };
+  return { cls: 'mint.nn.LayerNorm', args: [shape], kwargs, ...placement(n, 'layer_norm', [n.inputs[1], names[0]!], [n.inputs[2], names[1]!]), params, input: x, output: n.outputs[0], nodes: [n] };
 }
 
 /** Reshape -> InstanceNormalization(ones, zeros) -> Reshape back -> Mul(weight) -> Add(bias): torch's GroupNorm. */
@@ -301,7 +312,7 @@ function groupNorm(n: Node, constOf: ConstOf, opts: LayerOptions): Layer | null 
     return [t, other];
   };
   const [wName, bName] = opts.versionAtLeast('2.5.0') ? ['weight', 'bias'] : ['gamma', 'beta'];
-  let placeFrom: Value = n.inputs[1]!;
+  let placeFrom: [Value | null, Value | null] = [null, null];
   if (mul && op(mul) === 'mint:mint.mul' && mul.outputs[0]) {
     const w = affineOf(mul, out);
     const add = w ? userOf(mul.outputs[0]) : null;
@@ -310,12 +321,12 @@ function groupNorm(n: Node, constOf: ConstOf, opts: LayerOptions): Layer | null 
       params.push(param(wName, w[0], w[1].name, [channels]), param(bName, b[0], b[1].name, [channels]));
       nodes.push(mul, add);
       out = add.outputs[0]!;
-      placeFrom = w[1];
+      placeFrom = [w[1], b[1]];
     }
   }
   const kwargs: [string, string][] = [['eps', fmt(eps)]];
   if (!params.length) kwargs.push(['affine', 'False']);
-  return { cls: 'mint.nn.GroupNorm', args: [groups, channels], kwargs, ...placement(placeFrom, n, 'group_norm'), params, input: x, output: out, nodes };
+  return { cls: 'mint.nn.GroupNorm', args: [groups, channels], kwargs, ...placement(n, 'group_norm', [placeFrom[0], wName], [placeFrom[1], bName]), params, input: x, output: out, nodes };
 }
 
 function batchNorm(n: Node, constOf: ConstOf, opts: LayerOptions): Layer | null {
@@ -339,7 +350,7 @@ function batchNorm(n: Node, constOf: ConstOf, opts: LayerOptions): Layer | null 
   (params[4] as LayerParam & { dtype?: string }).dtype = nbt.name;
   return {
     cls: `mint.nn.BatchNorm${dim}d`, args: [channels], kwargs: [['eps', fmt(eps)], ['momentum', fmt(Math.round(momentum * 1e6) / 1e6)]],
-    ...placement(n.inputs[1]!, n, 'batch_norm'), params, input: x, output: n.outputs[0], nodes: [n],
+    ...placement(n, 'batch_norm', [n.inputs[1], 'weight'], [n.inputs[2], 'bias'], [n.inputs[3], 'running_mean'], [n.inputs[4], 'running_var']), params, input: x, output: n.outputs[0], nodes: [n],
   };
 }
 
@@ -350,7 +361,7 @@ function embedding(n: Node, constOf: ConstOf): Layer | null {
   if (attrF(n, 'axis', 0) !== 0) return null;
   return {
     cls: 'mint.nn.Embedding', args: [w.dims[0]!, w.dims[1]!], kwargs: [],
-    ...placement(n.inputs[0]!, n, 'embedding'), params: [param('weight', w, n.inputs[0]!.name)], input: idx, output: n.outputs[0], nodes: [n],
+    ...placement(n, 'embedding', [n.inputs[0], 'weight']), params: [param('weight', w, n.inputs[0]!.name)], input: idx, output: n.outputs[0], nodes: [n],
   };
 }
 
@@ -369,7 +380,7 @@ function prelu(n: Node, constOf: ConstOf): Layer | null {
   } else if (nonOne.length > 1) return null;
   return {
     cls: 'mint.nn.PReLU', args: [count], kwargs: [],
-    ...placement(n.inputs[1]!, n, 'prelu'), params: [param('weight', s, n.inputs[1]!.name, [count])], input: x, output: n.outputs[0], nodes: [n],
+    ...placement(n, 'prelu', [n.inputs[1], 'weight']), params: [param('weight', s, n.inputs[1]!.name, [count])], input: x, output: n.outputs[0], nodes: [n],
   };
 }
 

@@ -859,9 +859,7 @@ export function hostExpr(op: string, c: OpCtx, inputIsHost: (i: number) => boole
         const b = lit(1);
         if (!a || !b) return null;
         const sym = { Add: '+', Sub: '-', Mul: '*', Div: '//', Mod: '%' }[op];
-        const ea = isScalar(0) ? `(${a},) * len(${b})` : a;
-        const eb = isScalar(1) ? `(${b},) * len(${a})` : b;
-        return `tuple(p ${sym} q for p, q in zip(${ea}, ${eb}))`;
+        return elementwise(a, b, isScalar(0), isScalar(1), (p, q) => `${p} ${sym} ${q}`);
       }
       const a = lit(0);
       const b = lit(1);
@@ -874,19 +872,24 @@ export function hostExpr(op: string, c: OpCtx, inputIsHost: (i: number) => boole
       const b = lit(1);
       if (!a || !b) return null;
       if (outScalar) return `${wrap(a)} == ${wrap(b)}`;
-      const ea = isScalar(0) ? `(${a},) * len(${b})` : a;
-      const eb = isScalar(1) ? `(${b},) * len(${a})` : b;
-      return `tuple(p == q for p, q in zip(${ea}, ${eb}))`;
+      return elementwise(a, b, isScalar(0), isScalar(1), (p, q) => `${p} == ${q}`);
     }
     case 'Where': {
       const [cnd, a, b] = [lit(0), lit(1), lit(2)];
       if (!cnd || !a || !b) return null;
       if (outScalar) return `${wrap(a)} if ${wrap(cnd)} else ${wrap(b)}`;
-      return `tuple(p if k else q for k, p, q in zip(${cnd}, ${a}, ${b}))`;
+      const at = (x: string, i: number) => (isScalar(i) ? wrap(x) : `${wrap(x)}[i]`);
+      return `tuple(${at(a, 1)} if ${wrap(cnd)}[i] else ${at(b, 2)} for i in range(len(${cnd})))`;
     }
     default:
       return null;
   }
+}
+
+/** A tuple built element by element (GRAPH_MODE has no zip): `tuple(a[i] * b[i] for i in range(len(a)))`. */
+function elementwise(a: string, b: string, aScalar: boolean, bScalar: boolean, f: (p: string, q: string) => string): string {
+  const len = aScalar ? b : a;
+  return `tuple(${f(aScalar ? wrap(a) : `${wrap(a)}[i]`, bScalar ? wrap(b) : `${wrap(b)}[i]`)} for i in range(len(${len})))`;
 }
 
 /** `(a,) + (b, c) + x.shape[2:]` -> `(a, b, c) + x.shape[2:]`. */

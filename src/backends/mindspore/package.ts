@@ -26,14 +26,14 @@ export interface MindSporePackage {
 const enc = (s: string) => new TextEncoder().encode(s);
 
 export function buildMindSporePackage(model: Model, opts: PackageOptions = {}): MindSporePackage {
-  const result = emitMindSpore(model, opts);
   const weights = opts.weights ?? 'safetensors';
+  if (weights === 'safetensors' && ['2.3.0', '2.3.1'].includes(opts.msVersion ?? '')) {
+    throw new MsgraphError('usage', `MindSpore ${opts.msVersion} cannot load safetensors (2.4.0 and later can)`, { hint: 'use --weights ckpt' });
+  }
+  const result = emitMindSpore(model, opts);
   if (opts.strict && result.fallbacks.length) {
     const f = result.fallbacks[0]!;
     throw new MsgraphError('unsupported', `${result.fallbacks.length} op(s) have no MindSpore mapping, first ${f.op}: ${f.reason}`, { node: f.node });
-  }
-  if (weights === 'safetensors' && ['2.3.0', '2.3.1'].includes(result.msVersion)) {
-    throw new MsgraphError('usage', `MindSpore ${result.msVersion} cannot load safetensors (2.4.0 and later can)`, { hint: 'use --weights ckpt' });
   }
   const entries: WeightEntry[] = result.params.map((p) => ({ name: p.name, dtype: dtypeFromName(p.dtype)!, dims: p.dims, bytes: p.bytes }));
   const weightFile = weights === 'ckpt' ? 'model.ckpt' : 'model.safetensors';

@@ -17,6 +17,8 @@ import types
 import numpy as np
 import torch
 
+from ._signature import fits
+
 __version__ = os.environ.get("MSGRAPH_STANDIN_MS_VERSION", "2.6.0")
 STANDIN = True
 
@@ -100,19 +102,8 @@ def _sig(entry):
 
 
 def _check(name, entry, params, args, kwargs):
-    sigs = [params] + list(entry.get("overloads") or [])
-    for sig in sigs:
-        names = [p.rstrip("?") for p in sig]
-        star = names.index("*") if "*" in names else len(names)
-        positional = [n for n in names[:star] if not n.startswith("*")]
-        varargs = any(n.startswith("*") and not n.startswith("**") and n != "*" for n in names)
-        varkw = any(n.startswith("**") for n in names)
-        if len(args) > len(positional) and not varargs:
-            continue
-        taken = set(positional[:len(args)])
-        if all((k in names and k not in taken) or varkw for k in kwargs):
-            return
-    raise TypeError("stand-in: %s%s does not fit MindSpore %s's signature (%s)" % (name, (args, kwargs), __version__, ", ".join(params)))
+    if not fits([params] + list(entry.get("overloads") or []), len(args), list(kwargs)):
+        raise TypeError("stand-in: %s%s does not fit MindSpore %s's signature (%s)" % (name, (args, kwargs), __version__, ", ".join(params)))
 
 
 def _squeeze(input, dim=None):

@@ -1,0 +1,243 @@
+/**
+ * The MindSpore package as a user gets it: state_dict names, the API/syntax scan against MindSpore's real API
+ * surface, both weight formats, run_example.py, determinism, hostile names, versions and the CLI's exit codes.
+ * Execution uses the torch-backed stand-in (test/standin/mindspore), which is NOT MindSpore.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadModelFile } from '../../src/frontend/onnx/node-fs.js';
+import { encodeModelBytes } from '../../src/frontend/onnx/index.js';
+import { buildMindSporePackage, type PackageOptions } from '../../src/backends/mindspore/package.js';
+import { Model } from '../../src/ir/model.js';
+import { Tensor } from '../../src/ir/tensor.js';
+import { committedModels, corpusModels, inputsFor, MODELS_DIR, runOnnx, ZOO_DIR, zooModels } from '../helpers/ort.js';
+import { HAS_TORCH, PY, STANDIN_DIR, relError, runStandin, writePackage } from '../helpers/standin.js';
+import { Builder, f32 } from '../helpers/builder.js';
+import { msgraph } from '../helpers/cli.js';
+
+const all = [...committedModels(), ...zooModels(), ...corpusModels()];
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-pkg-'));
+
+function emit(file: string, opts: PackageOptions = {}) {
+  return buildMindSporePackage(loadModelFile(file), { source: path.basename(file), ...opts });
+}
+
+function scan(version: string, files: string[]): Record<string, string[]> {
+  const r = spawnSync(PY, [path.join(STANDIN_DIR, 'scan_code.py'), version, ...files], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+async function matchesOrt(file: string, opts: PackageOptions = {}, env: Record<string, string> = {}) {
+  const model = loadModelFile(file);
+  const feeds = inputsFor(file, model);
+  const ref = await runOnnx(file, feeds);
+  const pkg = emit(file, opts);
+  expect(pkg.result.fallbacks).toEqual([]);
+  const run = runStandin(writePackage(pkg.files), feeds, env);
+  expect(run.notLoaded).toEqual([]);
+  expect(run.unused).toEqual([]);
+  for (const [name, want] of ref) expect(relError(want, run.outputs.get(name)!), name).toBeLessThanOrEqual(1e-4);
+  return { pkg, run };
+}
+
+describe('state_dict names', () => {
+  const manifestFile = path.join(ZOO_DIR, 'manifest.json');
+  const manifest: Record<string, { state_dict?: Record<string, number[]> }> = fs.existsSync(manifestFile) ? JSON.parse(fs.readFileSync(manifestFile, 'utf8')) : {};
+  for (const file of zooModels()) {
+    const name = path.basename(file, '.onnx');
+    it(`${name}: every parameter the ONNX file still names keeps its state_dict name`, () => {
+      const sd = manifest[name]?.state_dict;
+      expect(sd, 'the zoo manifest lists the state_dict').toBeDefined();
+      const model = loadModelFile(file);
+      const onnxNames = new Set<string>();
+      for (const v of model.graph.initializers) onnxNames.add(v.name);
+      for (const n of model.graph) for (const o of n.outputs) if (o && n.op === 'Identity' && n.inputs[0]?.const) onnxNames.add(o.name);
+      const kept = Object.keys(sd!).filter((k) => onnxNames.has(k));
+      const params = new Map(emit(file).result.params.map((p) => [p.name, p]));
+      const missing = kept.filter((k) => !params.has(k));
+      expect(missing).toEqual([]);
+      for (const k of kept) expect(params.get(k)!.dims.reduce((a, b) => a * b, 1)).toBe(sd![k]!.reduce((a, b) => a * b, 1));
+    });
+  }
+});
+
+describe.skipIf(!HAS_TORCH)('emitted code against MindSpore\'s API surface', () => {
+  it('every model at 2.6.0: APIs, keywords, tensor methods and GRAPH_MODE syntax', () => {
+    const dir = tmp();
+    const files: string[] = [];
+    for (const f of all) {
+      const d = path.join(dir, path.basename(f, '.onnx'));
+      writePackage(emit(f).files, d);
+      files.push(path.join(d, 'model.py'), path.join(d, 'run_example.py'));
+    }
+    const res = scan('2.6.0', files);
+    const bad = Object.entries(res).filter(([, p]) => p.length);
+    expect(bad).toEqual([]);
+  });
+
+  for (const version of ['2.5.0', '2.7.0rc1']) {
+    it(`unet_tiny and bert at ${version}: scan clean and numerics match`, async () => {
+      for (const f of ['unet_tiny.onnx', 'bert.onnx']) {
+        const file = path.join(MODELS_DIR, f);
+        const { pkg } = await matchesOrt(file, { msVersion: version }, { MSGRAPH_STANDIN_MS_VERSION: version });
+        const d = writePackage(pkg.files);
+        expect(scan(version, [path.join(d, 'model.py')])).toEqual({ [path.join(d, 'model.py')]: [] });
+      }
+    });
+  }
+
+  it('2.4.x names GroupNorm parameters gamma/beta, and 2.3.x cannot load safetensors', async () => {
+    const file = path.join(MODELS_DIR, 'unet_tiny.onnx');
+    const pkg = emit(file, { msVersion: '2.4.10', weights: 'ckpt' });
+    const names = pkg.result.params.map((p) => p.name);
+    if (names.some((n) => /norm1\.(weight|gamma)$/.test(n))) expect(names.some((n) => n.endsWith('norm1.gamma'))).toBe(true);
+    expect(() => emit(file, { msVersion: '2.3.0' })).toThrow(/cannot load safetensors/);
+  });
+});
+
+describe.skipIf(!HAS_TORCH)('weights and the example script', () => {
+  it('.ckpt weights load into the Cell and give the same outputs', async () => {
+    await matchesOrt(path.join(MODELS_DIR, 'unet_tiny.onnx'), { weights: 'ckpt' });
+    await matchesOrt(path.join(MODELS_DIR, 'upsampler.onnx'), { weights: 'ckpt' });
+  });
+
+  it('--attention flash routes the fused attention through ops.flash_attention_score (fp16, so a looser tolerance)', async () => {
+    const file = path.join(MODELS_DIR, 'unet_tiny.onnx');
+    const feeds = inputsFor(file, loadModelFile(file));
+    const ref = await runOnnx(file, feeds);
+    const pkg = emit(file, { attention: 'flash' });
+    expect(pkg.result.attention.fused).toBeGreaterThan(0);
+    const code = new TextDecoder().decode(pkg.files[0]![1][0]);
+    expect(code).toMatch(/^ATTENTION_BACKEND = "flash"$/m);
+    const run = runStandin(writePackage(pkg.files), feeds);
+    for (const [name, want] of ref) {
+      const err = relError(want, run.outputs.get(name)!);
+      expect(err).toBeLessThanOrEqual(2e-2);
+      expect(err).toBeGreaterThan(0);
+    }
+  });
+
+  it('run_example.py builds the Cell, loads the weights and runs', () => {
+    for (const weights of ['safetensors', 'ckpt'] as const) {
+      const d = writePackage(emit(path.join(MODELS_DIR, 'unet_tiny.onnx'), { weights }).files);
+      const r = spawnSync(PY, ['run_example.py'], { cwd: d, encoding: 'utf8', env: { ...process.env, PYTHONPATH: STANDIN_DIR } });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^out_sample torch\.float32 \(1, 4, 16, 16\)/m);
+    }
+  });
+
+  it('weight_map.json maps ONNX initializers to parameters and records transforms', () => {
+    const pkg = emit(path.join(MODELS_DIR, 'bert.onnx'));
+    const map = JSON.parse(new TextDecoder().decode(pkg.files.find(([n]) => n === 'weight_map.json')![1][0]));
+    const transposed = Object.values(map.parameters as Record<string, { transform?: string }>).filter((p) => p.transform?.startsWith('transposed'));
+    expect(transposed.length).toBeGreaterThan(0);
+    for (const [src, targets] of Object.entries(map.onnx_to_parameter as Record<string, { parameter: string }[]>)) {
+      expect(src.length).toBeGreaterThan(0);
+      for (const t of targets) expect(map.parameters[t.parameter]).toBeDefined();
+    }
+  });
+});
+
+describe('determinism and golden output', () => {
+  for (const f of ['upsampler.onnx', 'unet_tiny.onnx']) {
+    it(`${f}: the same model gives byte-identical files`, () => {
+      const a = emit(path.join(MODELS_DIR, f)).files;
+      const b = emit(path.join(MODELS_DIR, f)).files;
+      expect(a.map(([n]) => n)).toEqual(b.map(([n]) => n));
+      a.forEach(([, ca], i) => expect(Buffer.concat(ca).equals(Buffer.concat(b[i]![1]))).toBe(true));
+    });
+  }
+  for (const f of ['upsampler', 'unet_tiny']) {
+    it(`${f}: model.py equals the golden file`, () => {
+      const code = new TextDecoder().decode(emit(path.join(MODELS_DIR, `${f}.onnx`)).files[0]![1][0]);
+      const golden = path.join(import.meta.dirname, '../golden/mindspore', `${f}.model.py`);
+      if (process.env.UPDATE_GOLDEN === '1') {
+        fs.mkdirSync(path.dirname(golden), { recursive: true });
+        fs.writeFileSync(golden, code);
+      }
+      expect(code).toBe(fs.readFileSync(golden, 'utf8'));
+    });
+  }
+});
+
+/** A model whose every name is hostile to generated Python. */
+function hostileModel(): Model {
+  const b = new Builder('class"""\nimport os');
+  const x = b.input('x"); __import__(\'os\').system(\'echo pwned\') #', [2, 3]);
+  const y = b.input('lambda', [2, 3]);
+  const w = b.constant('weight\n"""\\', [1, 2, 3, 4, 5, 6], [2, 3]);
+  const s = b.constant('None', [0.5], []);
+  const add = b.op('Add', [x, w], { name: "'; import sys; sys.exit(1); '" });
+  add.outputs[0]!.name = 'déjà-vu\u2028"""';
+  const mul = b.op('Mul', [add.outputs[0]!, y], { name: '/__import__/class/def/Mul' });
+  mul.outputs[0]!.name = 'return';
+  const sc = b.op('Mul', [mul.outputs[0]!, s], { name: '\x00\x1b[31m' });
+  sc.outputs[0]!.name = 'print("x")';
+  const r = b.op('Relu', [sc.outputs[0]!], { name: 'self' });
+  r.outputs[0]!.name = 'out\'put';
+  b.output(r.outputs[0]!);
+  const m = new Model(b.graph, 8, new Map([['', 17]]));
+  m.graph.docString = '"""\nraise SystemExit';
+  return m;
+}
+
+describe.skipIf(!HAS_TORCH)('hostile names', () => {
+  it('names with quotes, newlines, """, __import__, unicode and keywords give code that parses and runs correctly', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'evil"name.onnx');
+    const bytes = Buffer.concat(encodeModelBytes(hostileModel()).chunks);
+    fs.writeFileSync(file, bytes);
+    const model = loadModelFile(file);
+    const feeds = new Map<string, Tensor>();
+    for (const v of model.graph.inputs) feeds.set(v.name, Tensor.fromArray(f32, [2, 3], new Float32Array([1, -2, 3, -4, 5, -6])));
+    const ref = await runOnnx(file, feeds);
+    const pkg = buildMindSporePackage(loadModelFile(file), { source: path.basename(file) });
+    const d = writePackage(pkg.files, path.join(dir, 'pkg'));
+    const code = fs.readFileSync(path.join(d, 'model.py'), 'utf8');
+    expect(code).not.toMatch(/__import__\('os'\)\.system/);
+    expect(code).not.toContain('pwned"');
+    const run = runStandin(d, feeds);
+    for (const [name, want] of ref) expect(relError(want, run.outputs.get(name)!)).toBe(0);
+    expect(scan('2.6.0', [path.join(d, 'model.py')])[path.join(d, 'model.py')]).toEqual([]);
+  });
+});
+
+describe('compile --target mindspore (CLI)', () => {
+  it('writes the package and exits 0', () => {
+    const out = path.join(tmp(), 'pkg');
+    const r = msgraph(['compile', path.join(MODELS_DIR, 'upsampler.onnx'), '--target', 'mindspore', '-o', out]);
+    expect(r.stderr).toMatch(/wrote/);
+    expect(r.code).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual(['model.py', 'model.safetensors', 'report.json', 'report.md', 'run_example.py', 'weight_map.json']);
+  });
+
+  const stft = corpusModels().find((f) => f.endsWith('onnx2tf__STFT_17.onnx'));
+  it.skipIf(!stft)('an op with no mapping gives a marked fallback, the report lists it, exit 3; --strict exits 2 and writes nothing', () => {
+    const out = path.join(tmp(), 'pkg');
+    const r = msgraph(['compile', stft!, '--target', 'mindspore', '-o', out]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/partial: 1 op\(s\) have no mapping \(STFT\)/);
+    expect(fs.readFileSync(path.join(out, 'model.py'), 'utf8')).toMatch(/unsupported\("STFT", "\/STFT"\)/);
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+    expect(report.partial).toBe(true);
+    expect(report.fallbacks[0].op).toBe('STFT');
+    const strictOut = path.join(tmp(), 'strict');
+    const s = msgraph(['compile', stft!, '--target', 'mindspore', '-o', strictOut, '--strict']);
+    expect(s.code).toBe(2);
+    expect(s.stderr.trim().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(strictOut)).toBe(false);
+  });
+
+  it('bad options are one-line errors', () => {
+    const out = path.join(tmp(), 'pkg');
+    const r = msgraph(['compile', path.join(MODELS_DIR, 'upsampler.onnx'), '--target', 'mindspore', '-o', out, '--ms-version', '9.9']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown MindSpore version 9\.9/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});
