@@ -42,7 +42,8 @@ else
   cat >&2 <<MSG
 
 ********************************************************************************
-* SKIPPING the model zoo and the python onnx cross-check: Debian's PyTorch is
+* SKIPPING the model zoo, the python onnx cross-check and the MindSpore
+* stand-in runs: Debian's PyTorch is
 * missing and this user cannot install it. Install it with:
 *     sudo apt-get install -y $DEB_PKGS
 * Tests on the committed models in models/ and on ../shared/corpus still run.
