@@ -780,6 +780,30 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
     return `${c.t(0)}[${k ? k[0] : c.host(1)}]`;
   },
   ConcatFromSequence: (c) => (c.attrInt('new_axis', 0) ? c.call('mint.stack', c.t(0), `dim=${c.attrInt('axis', 0)}`) : c.call('mint.cat', c.t(0), `dim=${c.attrInt('axis', 0)}`)),
+  Attention: (c) => {
+    if (c.rank(0) !== 4 || c.rank(1) !== 4 || c.rank(2) !== 4) throw new NoMapping('Attention on 3-D inputs');
+    if (c.has(4) || c.has(5) || c.attrFloat('softcap', 0) !== 0) throw new NoMapping('Attention with a KV cache or softcap');
+    if (c.node.outputs.slice(1).some((o) => o && o.uses.length)) throw new NoMapping('Attention with present key/value outputs');
+    const q = c.shape(0);
+    const k = c.shape(1);
+    const d = q?.[3];
+    const scale = c.node.attrs.has('scale') ? fmt(c.attrFloat('scale', 1)) : typeof d === 'number' ? fmt(1 / Math.sqrt(d)) : `${wrap(c.t(0))}.shape[3] ** -0.5`;
+    let key = c.t(1);
+    let value = c.t(2);
+    const hq = q?.[1];
+    const hk = k?.[1];
+    if (typeof hq === 'number' && typeof hk === 'number' && hq !== hk) {
+      key = c.call('mint.repeat_interleave', key, String(hq / hk), 'dim=1');
+      value = c.call('mint.repeat_interleave', value, String(hq / hk), 'dim=1');
+    } else if (hq !== hk) throw new NoMapping('grouped-query Attention with unknown head counts');
+    const args = [c.t(0), key, value, scale];
+    if (c.attrInt('is_causal', 0)) {
+      if (c.has(3)) throw new NoMapping('causal Attention with a mask');
+      const causal = c.call('mint.tril', c.call('mint.ones', `(${wrap(c.t(0))}.shape[2], ${wrap(c.t(1))}.shape[2])`, 'dtype=ms.bool_'));
+      args.push(`mask=${causal}`);
+    } else if (c.has(3)) args.push(`mask=${c.t(3)}`);
+    return `${c.helper('scaled_dot_product_attention')}(${args.join(', ')})`;
+  },
   'msgraph.scaled_dot_product_attention': (c) => {
     const key = c.attrInt('key_transposed', 0) ? c.call('mint.transpose', c.t(1), '-1', '-2') : c.t(1);
     const args = [c.t(0), key, c.t(2), fmt(c.attrFloat('scale', 1))];
