@@ -438,7 +438,13 @@ class Emitter {
       return;
     }
     const order = (v: Value) => this.producer.get(v)?.index ?? -1 - this.model.graph.inputs.indexOf(v);
-    m.inputs = [...inputs].sort((a, b) => order(a) - order(b));
+    // Arguments in order of first use inside the module, so that instances of one block agree.
+    const firstUse = new Map<Value, number>();
+    for (const it of sub) {
+      const ins = it.kind === 'node' ? [...it.node.inputs, ...it.node.subgraphs().flatMap(outerRefs)] : [it.layer.input];
+      for (const v of ins) if (v && inputs.has(v) && !firstUse.has(v)) firstUse.set(v, it.index);
+    }
+    m.inputs = [...inputs].sort((a, b) => firstUse.get(a)! - firstUse.get(b)! || order(a) - order(b));
     m.outputs = [...outputs].sort((a, b) => order(a) - order(b));
   }
 
@@ -498,7 +504,7 @@ class Emitter {
       if (m !== this.root) {
         let k = 2;
         const base = name;
-        while (usedClassNames.has(name) || this.globals.has(name)) name = `${base}${k++}`;
+        while (usedClassNames.has(name) || this.globals.has(name)) name = /\d$/.test(base) ? `${base}_${k++}` : `${base}${k++}`;
         usedClassNames.add(name);
         this.globals.reserve(name);
         classCode.set(key, name);

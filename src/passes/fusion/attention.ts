@@ -99,9 +99,23 @@ export function fuseAttention(g: Graph, constOf: ConstOf): AttentionReport {
     let k = p.inputs[1]!;
     let keyTransposed = 1;
     const t = k.producer;
-    if (t && t.op === 'mint.permute' && swapsLastTwo(t) && single(k, g) === p) {
-      chain.push(t);
-      k = t.inputs[0]!;
+    if (t && t.op === 'mint.permute' && single(k, g) === p) {
+      if (swapsLastTwo(t)) {
+        chain.push(t);
+        k = t.inputs[0]!;
+      } else {
+        // K·perm then a swap of the last two dims is one permutation: fold the swap into it.
+        const perm = (t.attrs.get('perm')?.value as number[]).map(Number);
+        const r = perm.length;
+        [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+        t.setAttr('perm', { type: 'ints', value: perm });
+        const ks = k.type?.kind === 'tensor' ? k.type.shape : null;
+        if (ks && ks.length === r) {
+          const swapped = [...ks];
+          [swapped[r - 2], swapped[r - 1]] = [swapped[r - 1]!, swapped[r - 2]!];
+          k.type = { ...k.type!, shape: swapped } as typeof k.type;
+        }
+      }
       keyTransposed = 0;
     }
     const v = pv.inputs[1]!;

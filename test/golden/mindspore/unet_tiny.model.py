@@ -59,12 +59,12 @@ class Resnet(nn.Cell):
         self.conv2 = mint.nn.Conv2d(8, 8, 3, padding=1)
 
     def construct(self, x0, x1):
-        norm1 = self.norm1(x1)
+        norm1 = self.norm1(x0)
         sigmoid = mint.sigmoid(norm1)
         mul = norm1 * sigmoid
         conv1 = self.conv1(mul)
-        sigmoid_1 = mint.sigmoid(x0)
-        mul_1 = x0 * sigmoid_1
+        sigmoid_1 = mint.sigmoid(x1)
+        mul_1 = x1 * sigmoid_1
         time_emb_proj = self.time_emb_proj(mul_1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
@@ -73,7 +73,7 @@ class Resnet(nn.Cell):
         sigmoid_2 = mint.sigmoid(norm2)
         mul_2 = norm2 * sigmoid_2
         conv2 = self.conv2(mul_2)
-        add_1 = x1 + conv2
+        add_1 = x0 + conv2
         return mul_1, add_1
 
 
@@ -124,8 +124,8 @@ class Attn2(nn.Cell):
         self.to_v = mint.nn.Linear(16, 8, bias=False)
         self.to_out = nn.CellList([mint.nn.Linear(8, 8)])
 
-    def construct(self, encoder_hidden_states, x1):
-        to_q = self.to_q(x1)
+    def construct(self, x0, encoder_hidden_states):
+        to_q = self.to_q(x0)
         batch = to_q.shape[0]
         gather_1 = to_q.shape[1]
         reshape_1 = to_q.reshape((batch, gather_1, 2, 4))
@@ -195,12 +195,12 @@ class TransformerBlock(nn.Cell):
         self.norm3 = mint.nn.LayerNorm((8,), eps=0.00001)
         self.ff = Ff()
 
-    def construct(self, encoder_hidden_states, x1):
-        norm1 = self.norm1(x1)
+    def construct(self, x0, encoder_hidden_states):
+        norm1 = self.norm1(x0)
         attn1 = self.attn1(norm1)
-        add = attn1 + x1
+        add = attn1 + x0
         norm2 = self.norm2(add)
-        attn2 = self.attn2(encoder_hidden_states, norm2)
+        attn2 = self.attn2(norm2, encoder_hidden_states)
         add_1 = attn2 + add
         norm3 = self.norm3(add_1)
         ff = self.ff(norm3)
@@ -217,19 +217,19 @@ class Attention(nn.Cell):
         self.transformer_blocks = nn.CellList([TransformerBlock()])
         self.proj_out = mint.nn.Conv2d(8, 8, 1)
 
-    def construct(self, encoder_hidden_states, x1):
-        batch = x1.shape[0]
-        height = x1.shape[2]
-        width = x1.shape[3]
-        norm = self.norm(x1)
+    def construct(self, x0, encoder_hidden_states):
+        batch = x0.shape[0]
+        height = x0.shape[2]
+        width = x0.shape[3]
+        norm = self.norm(x0)
         proj_in = self.proj_in(norm)
         permute = mint.permute(proj_in, (0, 2, 3, 1))
         reshape_1 = permute.reshape((batch, height * width, 8))
-        transformer_blocks_0 = self.transformer_blocks[0](encoder_hidden_states, reshape_1)
+        transformer_blocks_0 = self.transformer_blocks[0](reshape_1, encoder_hidden_states)
         reshape_2 = transformer_blocks_0.reshape((batch, height, width, 8))
         permute_1 = mint.permute(reshape_2, (0, 3, 1, 2))
         proj_out = self.proj_out(permute_1)
-        add = proj_out + x1
+        add = proj_out + x0
         return add
 
 
@@ -252,9 +252,9 @@ class DownBlock(nn.Cell):
         self.attentions = nn.CellList([Attention()])
         self.downsamplers = nn.CellList([Downsampler()])
 
-    def construct(self, encoder_hidden_states, x1, x2):
-        resnets_0_0, resnets_0_1 = self.resnets[0](x1, x2)
-        attentions_0 = self.attentions[0](encoder_hidden_states, resnets_0_1)
+    def construct(self, x0, x1, encoder_hidden_states):
+        resnets_0_0, resnets_0_1 = self.resnets[0](x0, x1)
+        attentions_0 = self.attentions[0](resnets_0_1, encoder_hidden_states)
         downsamplers_0 = self.downsamplers[0](attentions_0)
         return resnets_0_0, attentions_0, downsamplers_0
 
@@ -271,11 +271,11 @@ class Resnet2(nn.Cell):
         self.conv_shortcut = mint.nn.Conv2d(8, 16, 1)
 
     def construct(self, x0, x1):
-        norm1 = self.norm1(x1)
+        norm1 = self.norm1(x0)
         sigmoid = mint.sigmoid(norm1)
         mul = norm1 * sigmoid
         conv1 = self.conv1(mul)
-        time_emb_proj = self.time_emb_proj(x0)
+        time_emb_proj = self.time_emb_proj(x1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
@@ -283,12 +283,12 @@ class Resnet2(nn.Cell):
         sigmoid_1 = mint.sigmoid(norm2)
         mul_1 = norm2 * sigmoid_1
         conv2 = self.conv2(mul_1)
-        conv_shortcut = self.conv_shortcut(x1)
+        conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
 
 
-class Attn12(nn.Cell):
+class Attn1_2(nn.Cell):
     """down_blocks.1.attentions.0.transformer_blocks.0.attn1, mid_block.attentions.0.transformer_blocks...."""
     def __init__(self):
         super().__init__()
@@ -326,7 +326,7 @@ class Attn12(nn.Cell):
         return to_out_0
 
 
-class Attn22(nn.Cell):
+class Attn2_2(nn.Cell):
     """down_blocks.1.attentions.0.transformer_blocks.0.attn2, mid_block.attentions.0.transformer_blocks...."""
     def __init__(self):
         super().__init__()
@@ -335,8 +335,8 @@ class Attn22(nn.Cell):
         self.to_v = mint.nn.Linear(16, 16, bias=False)
         self.to_out = nn.CellList([mint.nn.Linear(16, 16)])
 
-    def construct(self, encoder_hidden_states, x1):
-        to_q = self.to_q(x1)
+    def construct(self, x0, encoder_hidden_states):
+        to_q = self.to_q(x0)
         batch = to_q.shape[0]
         gather_1 = to_q.shape[1]
         reshape_1 = to_q.reshape((batch, gather_1, 2, 8))
@@ -400,18 +400,18 @@ class TransformerBlock2(nn.Cell):
     def __init__(self):
         super().__init__()
         self.norm1 = mint.nn.LayerNorm((16,), eps=0.00001)
-        self.attn1 = Attn12()
+        self.attn1 = Attn1_2()
         self.norm2 = mint.nn.LayerNorm((16,), eps=0.00001)
-        self.attn2 = Attn22()
+        self.attn2 = Attn2_2()
         self.norm3 = mint.nn.LayerNorm((16,), eps=0.00001)
         self.ff = Ff2()
 
-    def construct(self, encoder_hidden_states, x1):
-        norm1 = self.norm1(x1)
+    def construct(self, x0, encoder_hidden_states):
+        norm1 = self.norm1(x0)
         attn1 = self.attn1(norm1)
-        add = attn1 + x1
+        add = attn1 + x0
         norm2 = self.norm2(add)
-        attn2 = self.attn2(encoder_hidden_states, norm2)
+        attn2 = self.attn2(norm2, encoder_hidden_states)
         add_1 = attn2 + add
         norm3 = self.norm3(add_1)
         ff = self.ff(norm3)
@@ -428,19 +428,19 @@ class Attention2(nn.Cell):
         self.transformer_blocks = nn.CellList([TransformerBlock2()])
         self.proj_out = mint.nn.Conv2d(16, 16, 1)
 
-    def construct(self, encoder_hidden_states, x1):
-        batch = x1.shape[0]
-        gather_1 = x1.shape[2]
-        gather_2 = x1.shape[3]
-        norm = self.norm(x1)
+    def construct(self, x0, encoder_hidden_states):
+        batch = x0.shape[0]
+        gather_1 = x0.shape[2]
+        gather_2 = x0.shape[3]
+        norm = self.norm(x0)
         proj_in = self.proj_in(norm)
         permute = mint.permute(proj_in, (0, 2, 3, 1))
         reshape_1 = permute.reshape((batch, gather_1 * gather_2, 16))
-        transformer_blocks_0 = self.transformer_blocks[0](encoder_hidden_states, reshape_1)
+        transformer_blocks_0 = self.transformer_blocks[0](reshape_1, encoder_hidden_states)
         reshape_2 = transformer_blocks_0.reshape((batch, gather_1, gather_2, 16))
         permute_1 = mint.permute(reshape_2, (0, 3, 1, 2))
         proj_out = self.proj_out(permute_1)
-        add = proj_out + x1
+        add = proj_out + x0
         return add
 
 
@@ -451,9 +451,9 @@ class DownBlock2(nn.Cell):
         self.resnets = nn.CellList([Resnet2()])
         self.attentions = nn.CellList([Attention2()])
 
-    def construct(self, encoder_hidden_states, x1, x2):
-        resnets_0 = self.resnets[0](x1, x2)
-        attentions_0 = self.attentions[0](encoder_hidden_states, resnets_0)
+    def construct(self, x0, x1, encoder_hidden_states):
+        resnets_0 = self.resnets[0](x0, x1)
+        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
         return attentions_0
 
 
@@ -468,11 +468,11 @@ class Resnet3(nn.Cell):
         self.conv2 = mint.nn.Conv2d(16, 16, 3, padding=1)
 
     def construct(self, x0, x1):
-        norm1 = self.norm1(x1)
+        norm1 = self.norm1(x0)
         sigmoid = mint.sigmoid(norm1)
         mul = norm1 * sigmoid
         conv1 = self.conv1(mul)
-        time_emb_proj = self.time_emb_proj(x0)
+        time_emb_proj = self.time_emb_proj(x1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
@@ -480,7 +480,7 @@ class Resnet3(nn.Cell):
         sigmoid_1 = mint.sigmoid(norm2)
         mul_1 = norm2 * sigmoid_1
         conv2 = self.conv2(mul_1)
-        add_1 = x1 + conv2
+        add_1 = x0 + conv2
         return add_1
 
 
@@ -491,10 +491,10 @@ class MidBlock(nn.Cell):
         self.resnets = nn.CellList([Resnet3(), Resnet3()])
         self.attentions = nn.CellList([Attention2()])
 
-    def construct(self, encoder_hidden_states, x1, x2):
-        resnets_0 = self.resnets[0](x1, x2)
-        attentions_0 = self.attentions[0](encoder_hidden_states, resnets_0)
-        resnets_1 = self.resnets[1](x1, attentions_0)
+    def construct(self, x0, x1, encoder_hidden_states):
+        resnets_0 = self.resnets[0](x0, x1)
+        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
+        resnets_1 = self.resnets[1](attentions_0, x1)
         return resnets_1
 
 
@@ -510,11 +510,11 @@ class Resnet4(nn.Cell):
         self.conv_shortcut = mint.nn.Conv2d(32, 16, 1)
 
     def construct(self, x0, x1):
-        norm1 = self.norm1(x1)
+        norm1 = self.norm1(x0)
         sigmoid = mint.sigmoid(norm1)
         mul = norm1 * sigmoid
         conv1 = self.conv1(mul)
-        time_emb_proj = self.time_emb_proj(x0)
+        time_emb_proj = self.time_emb_proj(x1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
@@ -522,7 +522,7 @@ class Resnet4(nn.Cell):
         sigmoid_1 = mint.sigmoid(norm2)
         mul_1 = norm2 * sigmoid_1
         conv2 = self.conv2(mul_1)
-        conv_shortcut = self.conv_shortcut(x1)
+        conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
 
@@ -539,11 +539,11 @@ class Resnet5(nn.Cell):
         self.conv_shortcut = mint.nn.Conv2d(24, 16, 1)
 
     def construct(self, x0, x1):
-        norm1 = self.norm1(x1)
+        norm1 = self.norm1(x0)
         sigmoid = mint.sigmoid(norm1)
         mul = norm1 * sigmoid
         conv1 = self.conv1(mul)
-        time_emb_proj = self.time_emb_proj(x0)
+        time_emb_proj = self.time_emb_proj(x1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
@@ -551,7 +551,7 @@ class Resnet5(nn.Cell):
         sigmoid_1 = mint.sigmoid(norm2)
         mul_1 = norm2 * sigmoid_1
         conv2 = self.conv2(mul_1)
-        conv_shortcut = self.conv_shortcut(x1)
+        conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
 
@@ -576,13 +576,13 @@ class UpBlock(nn.Cell):
         self.attentions = nn.CellList([Attention2(), Attention2()])
         self.upsamplers = nn.CellList([Upsampler()])
 
-    def construct(self, encoder_hidden_states, x1, x2, x3, x4):
-        cat = mint.cat((x4, x3), dim=1)
-        resnets_0 = self.resnets[0](x1, cat)
-        attentions_0 = self.attentions[0](encoder_hidden_states, resnets_0)
-        cat_1 = mint.cat((attentions_0, x2), dim=1)
-        resnets_1 = self.resnets[1](x1, cat_1)
-        attentions_1 = self.attentions[1](encoder_hidden_states, resnets_1)
+    def construct(self, x0, x1, x2, encoder_hidden_states, x4):
+        cat = mint.cat((x1, x0), dim=1)
+        resnets_0 = self.resnets[0](cat, x2)
+        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
+        cat_1 = mint.cat((attentions_0, x4), dim=1)
+        resnets_1 = self.resnets[1](cat_1, x2)
+        attentions_1 = self.attentions[1](resnets_1, encoder_hidden_states)
         upsamplers_0 = self.upsamplers[0](attentions_1)
         return upsamplers_0
 
@@ -599,11 +599,11 @@ class Resnet6(nn.Cell):
         self.conv_shortcut = mint.nn.Conv2d(24, 8, 1)
 
     def construct(self, x0, x1):
-        norm1 = self.norm1(x1)
+        norm1 = self.norm1(x0)
         sigmoid = mint.sigmoid(norm1)
         mul = norm1 * sigmoid
         conv1 = self.conv1(mul)
-        time_emb_proj = self.time_emb_proj(x0)
+        time_emb_proj = self.time_emb_proj(x1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
@@ -611,7 +611,7 @@ class Resnet6(nn.Cell):
         sigmoid_1 = mint.sigmoid(norm2)
         mul_1 = norm2 * sigmoid_1
         conv2 = self.conv2(mul_1)
-        conv_shortcut = self.conv_shortcut(x1)
+        conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
 
@@ -628,11 +628,11 @@ class Resnet7(nn.Cell):
         self.conv_shortcut = mint.nn.Conv2d(16, 8, 1)
 
     def construct(self, x0, x1):
-        norm1 = self.norm1(x1)
+        norm1 = self.norm1(x0)
         sigmoid = mint.sigmoid(norm1)
         mul = norm1 * sigmoid
         conv1 = self.conv1(mul)
-        time_emb_proj = self.time_emb_proj(x0)
+        time_emb_proj = self.time_emb_proj(x1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
@@ -640,7 +640,7 @@ class Resnet7(nn.Cell):
         sigmoid_1 = mint.sigmoid(norm2)
         mul_1 = norm2 * sigmoid_1
         conv2 = self.conv2(mul_1)
-        conv_shortcut = self.conv_shortcut(x1)
+        conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
 
@@ -654,19 +654,19 @@ class Attention3(nn.Cell):
         self.transformer_blocks = nn.CellList([TransformerBlock()])
         self.proj_out = mint.nn.Conv2d(8, 8, 1)
 
-    def construct(self, encoder_hidden_states, x1):
-        batch = x1.shape[0]
-        gather_1 = x1.shape[2]
-        gather_2 = x1.shape[3]
-        norm = self.norm(x1)
+    def construct(self, x0, encoder_hidden_states):
+        batch = x0.shape[0]
+        gather_1 = x0.shape[2]
+        gather_2 = x0.shape[3]
+        norm = self.norm(x0)
         proj_in = self.proj_in(norm)
         permute = mint.permute(proj_in, (0, 2, 3, 1))
         reshape_1 = permute.reshape((batch, gather_1 * gather_2, 8))
-        transformer_blocks_0 = self.transformer_blocks[0](encoder_hidden_states, reshape_1)
+        transformer_blocks_0 = self.transformer_blocks[0](reshape_1, encoder_hidden_states)
         reshape_2 = transformer_blocks_0.reshape((batch, gather_1, gather_2, 8))
         permute_1 = mint.permute(reshape_2, (0, 3, 1, 2))
         proj_out = self.proj_out(permute_1)
-        add = proj_out + x1
+        add = proj_out + x0
         return add
 
 
@@ -677,13 +677,13 @@ class UpBlock2(nn.Cell):
         self.resnets = nn.CellList([Resnet6(), Resnet7()])
         self.attentions = nn.CellList([Attention3(), Attention3()])
 
-    def construct(self, encoder_hidden_states, x1, x2, x3, x4):
-        cat = mint.cat((x4, x3), dim=1)
-        resnets_0 = self.resnets[0](x2, cat)
-        attentions_0 = self.attentions[0](encoder_hidden_states, resnets_0)
-        cat_1 = mint.cat((attentions_0, x1), dim=1)
-        resnets_1 = self.resnets[1](x2, cat_1)
-        attentions_1 = self.attentions[1](encoder_hidden_states, resnets_1)
+    def construct(self, x0, x1, x2, encoder_hidden_states, x4):
+        cat = mint.cat((x1, x0), dim=1)
+        resnets_0 = self.resnets[0](cat, x2)
+        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
+        cat_1 = mint.cat((attentions_0, x4), dim=1)
+        resnets_1 = self.resnets[1](cat_1, x2)
+        attentions_1 = self.attentions[1](resnets_1, encoder_hidden_states)
         return attentions_1
 
 
@@ -708,11 +708,11 @@ class UnetTiny(nn.Cell):
         cat = mint.cat((cos, sin), dim=-1)
         time_embedding = self.time_embedding(cat)
         conv_in = self.conv_in(sample)
-        down_blocks_0_0, down_blocks_0_1, down_blocks_0_2 = self.down_blocks[0](encoder_hidden_states, time_embedding, conv_in)
-        down_blocks_1 = self.down_blocks[1](encoder_hidden_states, down_blocks_0_0, down_blocks_0_2)
-        mid_block = self.mid_block(encoder_hidden_states, down_blocks_0_0, down_blocks_1)
-        up_blocks_0 = self.up_blocks[0](encoder_hidden_states, down_blocks_0_0, down_blocks_0_2, down_blocks_1, mid_block)
-        up_blocks_1 = self.up_blocks[1](encoder_hidden_states, conv_in, down_blocks_0_0, down_blocks_0_1, up_blocks_0)
+        down_blocks_0_0, down_blocks_0_1, down_blocks_0_2 = self.down_blocks[0](conv_in, time_embedding, encoder_hidden_states)
+        down_blocks_1 = self.down_blocks[1](down_blocks_0_2, down_blocks_0_0, encoder_hidden_states)
+        mid_block = self.mid_block(down_blocks_1, down_blocks_0_0, encoder_hidden_states)
+        up_blocks_0 = self.up_blocks[0](down_blocks_1, mid_block, down_blocks_0_0, encoder_hidden_states, down_blocks_0_2)
+        up_blocks_1 = self.up_blocks[1](down_blocks_0_1, up_blocks_0, down_blocks_0_0, encoder_hidden_states, conv_in)
         conv_norm_out = self.conv_norm_out(up_blocks_1)
         sigmoid = mint.sigmoid(conv_norm_out)
         mul_1 = conv_norm_out * sigmoid
