@@ -30,6 +30,7 @@ import { CodeWriter, Namer, className, identifier, pyComment, pyFloat, pyString 
 import { ApiChecker } from './api.js';
 import { attentionHelper, ATTENTION_APIS } from './attention.js';
 import { fuseAttention, type AttentionReport } from '../../passes/fusion/attention.js';
+import { fuseActivations, type ActivationReport } from '../../passes/fusion/activations.js';
 
 export interface MindSporeOptions {
   msVersion?: string;
@@ -66,6 +67,7 @@ export interface EmitResult {
   warnings: string[];
   /** Attention blocks fused into the helper, and near-misses. */
   attention: AttentionReport;
+  activations: ActivationReport;
   classes: string[];
   msVersion: string;
   topClass: string;
@@ -142,6 +144,7 @@ class Emitter {
   private opset = 17;
   private dead = new Set<Graph>();
   private attention: AttentionReport = { fused: 0, nearMisses: [] };
+  private activations: ActivationReport = { silu: 0, gelu: 0 };
 
   constructor(private readonly model: Model, private readonly opts: MindSporeOptions) {
     this.msVersion = opts.msVersion ?? '2.6.0';
@@ -187,7 +190,9 @@ class Emitter {
         this.constants.set(out, Tensor.fromBytes(data.dtype, shape as number[], data.bytes, out.name));
       }
     }
-    this.attention = fuseAttention(g, (v) => (v ? this.constants.get(v) ?? null : null));
+    const constOf = (v: Value | null | undefined) => (v ? this.constants.get(v) ?? null : null);
+    this.attention = fuseAttention(g, constOf);
+    this.activations = fuseActivations(g, constOf);
     const nodes = [...g].filter((n) => !this.constants.has(n.outputs[0]!));
     const layers = findLayers(nodes, (v) => (v ? this.constants.get(v) ?? null : null), {
       msVersion: this.msVersion, versionAtLeast: (v) => this.api.atLeast(v), available: (api) => this.api.has(api),
@@ -546,6 +551,7 @@ class Emitter {
       mapping: this.mapping,
       warnings: [...this.warnings],
       attention: this.attention,
+      activations: this.activations,
       classes: classOrder,
       msVersion: this.msVersion,
       topClass: top,
@@ -979,7 +985,8 @@ class Emitter {
   private varHint(n: Node, op: string): string {
     const short: Record<string, string> = {
       MatMul: 'matmul', Gemm: 'linear', Softmax: 'softmax', ReduceMean: 'mean', Transpose: 'permute', Unsqueeze: 'unsqueeze', Concat: 'cat',
-      Shape: 'shape', Gather: 'gather', 'msgraph.scaled_dot_product_attention': 'attention', Reshape: 'reshape', ConstantOfShape: 'full', Range: 'arange', Where: 'where',
+      Shape: 'shape', Gather: 'gather', 'msgraph.scaled_dot_product_attention': 'attention',
+      'mint.nn.functional.silu': 'silu', 'mint.nn.functional.gelu': 'gelu', Reshape: 'reshape', ConstantOfShape: 'full', Range: 'arange', Where: 'where',
     };
     return short[op] ?? identifier(op.split('.').pop()!, 'v');
   }

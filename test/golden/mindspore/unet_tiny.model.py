@@ -42,9 +42,8 @@ class TimeEmbedding(nn.Cell):
 
     def construct(self, x):
         linear_1 = self.linear_1(x)
-        sigmoid = mint.sigmoid(linear_1)
-        mul = linear_1 * sigmoid
-        linear_2 = self.linear_2(mul)
+        silu = mint.nn.functional.silu(linear_1)
+        linear_2 = self.linear_2(silu)
         return linear_2
 
 
@@ -60,21 +59,18 @@ class Resnet(nn.Cell):
 
     def construct(self, x0, x1):
         norm1 = self.norm1(x0)
-        sigmoid = mint.sigmoid(norm1)
-        mul = norm1 * sigmoid
-        conv1 = self.conv1(mul)
-        sigmoid_1 = mint.sigmoid(x1)
-        mul_1 = x1 * sigmoid_1
-        time_emb_proj = self.time_emb_proj(mul_1)
+        silu = mint.nn.functional.silu(norm1)
+        conv1 = self.conv1(silu)
+        silu_1 = mint.nn.functional.silu(x1)
+        time_emb_proj = self.time_emb_proj(silu_1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        sigmoid_2 = mint.sigmoid(norm2)
-        mul_2 = norm2 * sigmoid_2
-        conv2 = self.conv2(mul_2)
+        silu_2 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_2)
         add_1 = x0 + conv2
-        return mul_1, add_1
+        return silu_1, add_1
 
 
 class Attn1(nn.Cell):
@@ -163,13 +159,9 @@ class Net(nn.Cell):
         proj = self.proj(x)
         slice = proj[:, :, :32]
         slice_1 = proj[:, :, 32:64]
-        div = slice_1 / 1.4142135381698608
-        erf = mint.erf(div)
-        add = erf + 1.0
-        mul = slice_1 * add
-        mul_1 = mul * 0.5
-        mul_2 = slice * mul_1
-        return mul_2
+        gelu = mint.nn.functional.gelu(slice_1)
+        mul = slice * gelu
+        return mul
 
 
 class Ff(nn.Cell):
@@ -272,17 +264,15 @@ class Resnet2(nn.Cell):
 
     def construct(self, x0, x1):
         norm1 = self.norm1(x0)
-        sigmoid = mint.sigmoid(norm1)
-        mul = norm1 * sigmoid
-        conv1 = self.conv1(mul)
+        silu = mint.nn.functional.silu(norm1)
+        conv1 = self.conv1(silu)
         time_emb_proj = self.time_emb_proj(x1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        sigmoid_1 = mint.sigmoid(norm2)
-        mul_1 = norm2 * sigmoid_1
-        conv2 = self.conv2(mul_1)
+        silu_1 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_1)
         conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
@@ -374,13 +364,9 @@ class Net2(nn.Cell):
         proj = self.proj(x)
         slice = proj[:, :, :64]
         slice_1 = proj[:, :, 64:128]
-        div = slice_1 / 1.4142135381698608
-        erf = mint.erf(div)
-        add = erf + 1.0
-        mul = slice_1 * add
-        mul_1 = mul * 0.5
-        mul_2 = slice * mul_1
-        return mul_2
+        gelu = mint.nn.functional.gelu(slice_1)
+        mul = slice * gelu
+        return mul
 
 
 class Ff2(nn.Cell):
@@ -469,17 +455,15 @@ class Resnet3(nn.Cell):
 
     def construct(self, x0, x1):
         norm1 = self.norm1(x0)
-        sigmoid = mint.sigmoid(norm1)
-        mul = norm1 * sigmoid
-        conv1 = self.conv1(mul)
+        silu = mint.nn.functional.silu(norm1)
+        conv1 = self.conv1(silu)
         time_emb_proj = self.time_emb_proj(x1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        sigmoid_1 = mint.sigmoid(norm2)
-        mul_1 = norm2 * sigmoid_1
-        conv2 = self.conv2(mul_1)
+        silu_1 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_1)
         add_1 = x0 + conv2
         return add_1
 
@@ -511,17 +495,15 @@ class Resnet4(nn.Cell):
 
     def construct(self, x0, x1):
         norm1 = self.norm1(x0)
-        sigmoid = mint.sigmoid(norm1)
-        mul = norm1 * sigmoid
-        conv1 = self.conv1(mul)
+        silu = mint.nn.functional.silu(norm1)
+        conv1 = self.conv1(silu)
         time_emb_proj = self.time_emb_proj(x1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        sigmoid_1 = mint.sigmoid(norm2)
-        mul_1 = norm2 * sigmoid_1
-        conv2 = self.conv2(mul_1)
+        silu_1 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_1)
         conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
@@ -540,17 +522,15 @@ class Resnet5(nn.Cell):
 
     def construct(self, x0, x1):
         norm1 = self.norm1(x0)
-        sigmoid = mint.sigmoid(norm1)
-        mul = norm1 * sigmoid
-        conv1 = self.conv1(mul)
+        silu = mint.nn.functional.silu(norm1)
+        conv1 = self.conv1(silu)
         time_emb_proj = self.time_emb_proj(x1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        sigmoid_1 = mint.sigmoid(norm2)
-        mul_1 = norm2 * sigmoid_1
-        conv2 = self.conv2(mul_1)
+        silu_1 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_1)
         conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
@@ -600,17 +580,15 @@ class Resnet6(nn.Cell):
 
     def construct(self, x0, x1):
         norm1 = self.norm1(x0)
-        sigmoid = mint.sigmoid(norm1)
-        mul = norm1 * sigmoid
-        conv1 = self.conv1(mul)
+        silu = mint.nn.functional.silu(norm1)
+        conv1 = self.conv1(silu)
         time_emb_proj = self.time_emb_proj(x1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        sigmoid_1 = mint.sigmoid(norm2)
-        mul_1 = norm2 * sigmoid_1
-        conv2 = self.conv2(mul_1)
+        silu_1 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_1)
         conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
@@ -629,17 +607,15 @@ class Resnet7(nn.Cell):
 
     def construct(self, x0, x1):
         norm1 = self.norm1(x0)
-        sigmoid = mint.sigmoid(norm1)
-        mul = norm1 * sigmoid
-        conv1 = self.conv1(mul)
+        silu = mint.nn.functional.silu(norm1)
+        conv1 = self.conv1(silu)
         time_emb_proj = self.time_emb_proj(x1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        sigmoid_1 = mint.sigmoid(norm2)
-        mul_1 = norm2 * sigmoid_1
-        conv2 = self.conv2(mul_1)
+        silu_1 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_1)
         conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
@@ -714,7 +690,6 @@ class UnetTiny(nn.Cell):
         up_blocks_0 = self.up_blocks[0](down_blocks_1, mid_block, down_blocks_0_0, encoder_hidden_states, down_blocks_0_2)
         up_blocks_1 = self.up_blocks[1](down_blocks_0_1, up_blocks_0, down_blocks_0_0, encoder_hidden_states, conv_in)
         conv_norm_out = self.conv_norm_out(up_blocks_1)
-        sigmoid = mint.sigmoid(conv_norm_out)
-        mul_1 = conv_norm_out * sigmoid
-        conv_out = self.conv_out(mul_1)
+        silu = mint.nn.functional.silu(conv_norm_out)
+        conv_out = self.conv_out(silu)
         return conv_out

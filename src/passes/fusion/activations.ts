@@ -1,0 +1,140 @@
+/**
+ * Activation fusions on the mint dialect, for the exporter's decomposed forms:
+ * - SiLU: x * sigmoid(x) -> mint.nn.functional.silu(x);
+ * - GELU (erf): x * 0.5 * (1 + erf(x / sqrt(2))) in its exported orders (Div by sqrt(2) or Mul by 1/sqrt(2),
+ *   the 0.5 applied before or after) -> mint.nn.functional.gelu(x) (approximate "none");
+ * - GELU (tanh): 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))) -> gelu(x, approximate "tanh").
+ */
+import type { Graph } from '../../ir/graph.js';
+import { Node } from '../../ir/node.js';
+import type { Tensor } from '../../ir/tensor.js';
+import { Value } from '../../ir/value.js';
+import { fromTensor, num } from '../../eval/array.js';
+
+type ConstOf = (v: Value | null | undefined) => Tensor | null;
+
+export interface ActivationReport {
+  silu: number;
+  gelu: number;
+}
+
+const near = (a: number | null, b: number, tol = 1e-4) => a !== null && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
+
+function only(v: Value | null | undefined, g: Graph): Node | null {
+  return v && v.uses.length === 1 && !g.outputs.includes(v) ? v.uses[0]!.node : null;
+}
+
+export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
+  const scalar = (v: Value | null | undefined): number | null => {
+    const t = constOf(v);
+    return t && t.size === 1 && t.dtype.kind === 'float' ? num(fromTensor(t))[0]! : null;
+  };
+  /** For a binary node with one scalar-constant side: [other operand, constant]. */
+  const withConst = (n: Node | null | undefined, op: string): [Value, number] | null => {
+    if (!n || n.op !== op || n.domain !== 'mint') return null;
+    const a = scalar(n.inputs[1]);
+    if (a !== null && n.inputs[0]) return [n.inputs[0], a];
+    const b = op === 'mint.mul' || op === 'mint.add' ? scalar(n.inputs[0]) : null;
+    if (b !== null && n.inputs[1]) return [n.inputs[1], b];
+    return null;
+  };
+  const replace = (last: Node, nodes: Node[], x: Value, api: string, approximate?: string) => {
+    const out = last.outputs[0]!;
+    const fused = new Node({
+      op: api, domain: 'mint', name: last.name.includes('/') ? last.name.replace(/[^/]*$/, api.split('.').pop()!) : `${last.name}_${api.split('.').pop()}`,
+      inputs: [x], outputs: [new Value(out.name, out.type)], attrs: approximate ? [['approximate', { type: 'string', value: approximate }]] : [],
+    });
+    for (const [k, v] of last.metadata) fused.metadata.set(k, v);
+    g.insertBefore(last, fused);
+    g.replaceAllUsesWith(out, fused.outputs[0]!);
+    g.remove(nodes);
+  };
+  const report: ActivationReport = { silu: 0, gelu: 0 };
+  for (const n of [...g]) {
+    if (n.domain !== 'mint' || !n.outputs[0] || n.graph !== g) continue;
+    if (n.op === 'mint.mul') {
+      // SiLU: Mul(x, Sigmoid(x)) either way round.
+      for (const side of [0, 1]) {
+        const s = n.inputs[side]?.producer;
+        const x = n.inputs[1 - side];
+        if (s && s.op === 'mint.sigmoid' && s.inputs[0] === x && x && only(s.outputs[0], g) === n) {
+          replace(n, [n, s], x, 'mint.nn.functional.silu');
+          report.silu++;
+          break;
+        }
+      }
+      if (n.graph !== g) continue;
+      if (geluErf(n) || geluTanh(n)) report.gelu++;
+    }
+  }
+  return report;
+
+  /** The last Mul of x * 0.5 * (1 + erf(x / sqrt 2)), in either association. */
+  function geluErf(last: Node): boolean {
+    // Form A: Mul(Mul(x, Add(Erf(x/√2), 1)), 0.5). Form B: Mul(Mul(x, 0.5), Add(Erf(..), 1)).
+    const half = withConst(last, 'mint.mul');
+    let x: Value | null = null;
+    let add: Node | null = null;
+    const nodes = [last];
+    if (half && near(half[1], 0.5)) {
+      const inner = half[0].producer;
+      if (!inner || inner.op !== 'mint.mul' || only(half[0], g) !== last) return false;
+      for (const side of [0, 1]) {
+        const a = inner.inputs[side]?.producer;
+        if (a && a.op === 'mint.add') {
+          add = a;
+          x = inner.inputs[1 - side]!;
+        }
+      }
+      if (!add || only(add.outputs[0], g) !== inner) return false;
+      nodes.push(inner);
+    } else {
+      for (const side of [0, 1]) {
+        const a = last.inputs[side]?.producer;
+        const h = withConst(last.inputs[1 - side]?.producer, 'mint.mul');
+        if (a && a.op === 'mint.add' && h && near(h[1], 0.5) && only(last.inputs[1 - side], g) === last) {
+          add = a;
+          x = h[0];
+          nodes.push(last.inputs[1 - side]!.producer!);
+        }
+      }
+      if (!add || only(add.outputs[0], g) !== last) return false;
+    }
+    const one = withConst(add, 'mint.add');
+    const erf = one && near(one[1], 1) ? one[0].producer : null;
+    if (!erf || erf.op !== 'mint.erf' || only(erf.outputs[0], g) !== add) return false;
+    const scaled = erf.inputs[0]?.producer;
+    const div = withConst(scaled, 'mint.div');
+    const mul = withConst(scaled, 'mint.mul');
+    const ok = (div && near(div[1], Math.SQRT2) && div[0] === x) || (mul && near(mul[1], Math.SQRT1_2) && mul[0] === x);
+    if (!ok || !scaled || only(scaled.outputs[0], g) !== erf) return false;
+    replace(last, [...nodes, add, erf, scaled], x!, 'mint.nn.functional.gelu');
+    return true;
+  }
+
+  /** The last Mul of 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))). */
+  function geluTanh(last: Node): boolean {
+    for (const side of [0, 1]) {
+      const add = last.inputs[side]?.producer;
+      const halfX = withConst(last.inputs[1 - side]?.producer, 'mint.mul');
+      if (!add || !halfX || !near(halfX[1], 0.5) || only(last.inputs[1 - side], g) !== last) continue;
+      const x = halfX[0];
+      const one = withConst(add, 'mint.add');
+      const tanh = one && near(one[1], 1) ? one[0].producer : null;
+      if (!tanh || tanh.op !== 'mint.tanh' || only(add.outputs[0], g) !== last || only(tanh.outputs[0], g) !== add) continue;
+      const k = withConst(tanh.inputs[0]?.producer, 'mint.mul');
+      if (!k || !near(k[1], Math.sqrt(2 / Math.PI)) || only(tanh.inputs[0], g) !== tanh) continue;
+      const inner = k[0].producer;
+      if (!inner || inner.op !== 'mint.add' || only(k[0], g) !== tanh.inputs[0]!.producer) continue;
+      const cubicSide = inner.inputs[0] === x ? 1 : inner.inputs[1] === x ? 0 : -1;
+      if (cubicSide < 0) continue;
+      const c = withConst(inner.inputs[cubicSide]?.producer, 'mint.mul');
+      if (!c || !near(c[1], 0.044715) || only(inner.inputs[cubicSide], g) !== inner) continue;
+      const pow = c[0].producer;
+      if (!pow || pow.op !== 'mint.pow' || pow.inputs[0] !== x || !near(scalar(pow.inputs[1]), 3) || only(c[0], g) !== inner.inputs[cubicSide]!.producer) continue;
+      replace(last, [last, halfX && last.inputs[1 - side]!.producer!, add, tanh, tanh.inputs[0]!.producer!, inner, inner.inputs[cubicSide]!.producer!, pow], x, 'mint.nn.functional.gelu', 'tanh');
+      return true;
+    }
+    return false;
+  }
+}

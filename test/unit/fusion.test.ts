@@ -1,0 +1,103 @@
+/** Attention and activation fusions on small built graphs: what fuses, what does not and why, idempotence. */
+import { describe, expect, it } from 'vitest';
+import { Model } from '../../src/ir/model.js';
+import type { Value } from '../../src/ir/value.js';
+import { toMint } from '../../src/frontend/dialect/to-mint.js';
+import { inferShapes } from '../../src/frontend/ops/infer.js';
+import { fuseAttention, SDPA_OP } from '../../src/passes/fusion/attention.js';
+import { fuseActivations } from '../../src/passes/fusion/activations.js';
+import { verify } from '../../src/ir/verify.js';
+import { Builder } from '../helpers/builder.js';
+
+const constOf = (v: Value | null | undefined) => v?.const ?? null;
+
+function dialect(b: Builder): Model {
+  const m = new Model(b.graph, 8, new Map([['', 17]]));
+  toMint(m);
+  inferShapes(m);
+  return m;
+}
+
+function attention(opts: { scaleOp?: 'Mul' | 'Div'; mask?: boolean; transposeK?: boolean; axis?: number } = {}): Model {
+  const b = new Builder();
+  const q = b.input('q', [2, 4, 8, 16]);
+  const k = b.input('k', [2, 4, 8, 16]);
+  const v = b.input('v', [2, 4, 8, 16]);
+  const kt = opts.transposeK === false ? b.input('kt', [2, 4, 16, 8]) : b.op('Transpose', [k], { attrs: { perm: { type: 'ints', value: [0, 1, 3, 2] } } }).outputs[0]!;
+  const qk = b.op('MatMul', [q, kt]).outputs[0]!;
+  const s = b.constant('s', opts.scaleOp === 'Div' ? [4] : [0.25], []);
+  let scores = b.op(opts.scaleOp ?? 'Mul', [qk, s]).outputs[0]!;
+  if (opts.mask) scores = b.op('Add', [scores, b.input('mask', [2, 1, 1, 8])]).outputs[0]!;
+  const p = b.op('Softmax', [scores], { attrs: { axis: { type: 'int', value: opts.axis ?? -1 } } }).outputs[0]!;
+  b.output(b.op('MatMul', [p, v]).outputs[0]!);
+  return dialect(b);
+}
+
+describe('attention fusion', () => {
+  it('fuses softmax(Q·Kᵀ·scale + mask)·V, absorbing the K transpose', () => {
+    const m = attention({ mask: true });
+    const r = fuseAttention(m.graph, constOf);
+    expect(r.fused).toBe(1);
+    verify(m.graph);
+    const ops = m.graph.nodes.map((n) => n.op);
+    expect(ops).toEqual([SDPA_OP]);
+    const n = m.graph.nodes[0]!;
+    expect(n.inputs.map((v) => v?.name)).toEqual(['q', 'k', 'v', 'mask']);
+    expect(n.attrs.get('scale')?.value).toBe(0.25);
+    expect(n.attrs.get('key_transposed')?.value).toBe(0);
+    expect(fuseAttention(m.graph, constOf).fused).toBe(0);
+  });
+
+  it('takes the scale as a Div and keeps a Kᵀ that is not a transpose, flagged', () => {
+    const m = attention({ scaleOp: 'Div', transposeK: false });
+    expect(fuseAttention(m.graph, constOf).fused).toBe(1);
+    const n = m.graph.nodes.find((x) => x.op === SDPA_OP)!;
+    expect(n.attrs.get('scale')?.value).toBe(0.25);
+    expect(n.attrs.get('key_transposed')?.value).toBe(1);
+  });
+
+  it('reports a softmax over another axis as a near-miss', () => {
+    const m = attention({ axis: 2 });
+    const r = fuseAttention(m.graph, constOf);
+    expect(r.fused).toBe(0);
+    expect(r.nearMisses[0]?.reason).toMatch(/last axis/);
+  });
+});
+
+describe('activation fusions', () => {
+  it('SiLU from x * sigmoid(x), either operand order', () => {
+    for (const order of [0, 1]) {
+      const b = new Builder();
+      const x = b.input('x', [2, 3]);
+      const s = b.op('Sigmoid', [x]).outputs[0]!;
+      b.output(b.op('Mul', order ? [s, x] : [x, s]).outputs[0]!);
+      const m = dialect(b);
+      expect(fuseActivations(m.graph, constOf)).toEqual({ silu: 1, gelu: 0 });
+      expect(m.graph.nodes.map((n) => n.op)).toEqual(['mint.nn.functional.silu']);
+      expect(fuseActivations(m.graph, constOf)).toEqual({ silu: 0, gelu: 0 });
+    }
+  });
+
+  it('GELU from the erf form torch exports', () => {
+    const b = new Builder();
+    const x = b.input('x', [2, 3]);
+    const d = b.op('Div', [x, b.constant('r2', [Math.SQRT2], [])]).outputs[0]!;
+    const e = b.op('Erf', [d]).outputs[0]!;
+    const a = b.op('Add', [e, b.constant('one', [1], [])]).outputs[0]!;
+    const mm = b.op('Mul', [x, a]).outputs[0]!;
+    b.output(b.op('Mul', [mm, b.constant('half', [0.5], [])]).outputs[0]!);
+    const m = dialect(b);
+    expect(fuseActivations(m.graph, constOf).gelu).toBe(1);
+    verify(m.graph);
+    expect(m.graph.nodes.map((n) => n.op)).toEqual(['mint.nn.functional.gelu']);
+  });
+
+  it('does not fuse when an intermediate value is used elsewhere', () => {
+    const b = new Builder();
+    const x = b.input('x', [2, 3]);
+    const s = b.op('Sigmoid', [x]).outputs[0]!;
+    b.output(b.op('Mul', [x, s]).outputs[0]!, s);
+    const m = dialect(b);
+    expect(fuseActivations(m.graph, constOf).silu).toBe(0);
+  });
+});

@@ -1,0 +1,94 @@
+/** Namer, Python literals and the weight file writers of the MindSpore backend. */
+import { describe, expect, it } from 'vitest';
+import { Namer, className, identifier, pyComment, pyFloat, pyString } from '../../src/backends/mindspore/python.js';
+import { ckptChunks, safetensorsChunks } from '../../src/backends/mindspore/weights.js';
+import { ApiChecker } from '../../src/backends/mindspore/api.js';
+import { Reader } from '../../src/frontend/onnx/protobuf.js';
+import { dtypeFromName } from '../../src/ir/dtype.js';
+
+const concat = (cs: Uint8Array[]) => Buffer.concat(cs);
+
+describe('Namer', () => {
+  it('keeps valid names exactly, sanitises the rest and reserves keywords and module names', () => {
+    const n = Namer.module();
+    expect(n.exact('conv1')).toBe('conv1');
+    expect(n.exact('conv1')).toBe('conv1_1');
+    expect(n.take('class')).toBe('class_1');
+    expect(n.take('ms')).toBe('ms_1');
+    expect(n.take('__import__("os")')).toBe('import_os');
+    expect(n.take('0abc')).toBe('v_0abc');
+    expect(n.take('déjà vu')).toBe('deja_vu');
+    expect(n.take('')).toBe('v');
+    expect(identifier('/down_blocks.0/Conv')).toBe('down_blocks_0_conv');
+    expect(className('down_blocks')).toBe('DownBlocks');
+    expect(className('"""')).toBe('Block');
+  });
+
+  it('writes string literals and comments that cannot break out', () => {
+    expect(pyString('a"b\\c\n\u2028')).toBe('"a\\"b\\\\c\\n\\u2028"');
+    expect(pyComment('x"""\ny')).not.toMatch(/"""|\n/);
+    expect(pyFloat(1)).toBe('1.0');
+    expect(pyFloat(-Infinity)).toBe('-float("inf")');
+    expect(pyFloat(0.1)).toBe('0.1');
+  });
+});
+
+describe('weights', () => {
+  const f32 = dtypeFromName('float32')!;
+  const entries = [
+    { name: 'conv.weight', dtype: f32, dims: [2, 2], bytes: new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer) },
+    { name: 'bn.num_batches_tracked', dtype: dtypeFromName('int64')!, dims: [], bytes: new Uint8Array(8) },
+  ];
+
+  it('safetensors: 8-byte length, aligned JSON header, data offsets in order', () => {
+    const b = concat(safetensorsChunks(entries, { format: 'np' }));
+    const n = Number(b.readBigUInt64LE(0));
+    expect((8 + n) % 8).toBe(0);
+    const header = JSON.parse(b.subarray(8, 8 + n).toString());
+    expect(header['conv.weight']).toEqual({ dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] });
+    expect(header['bn.num_batches_tracked']).toEqual({ dtype: 'I64', shape: [], data_offsets: [16, 24] });
+    expect(header.__metadata__).toEqual({ format: 'np' });
+    expect(new Float32Array(new Uint8Array(b.subarray(8 + n, 8 + n + 16)).buffer)).toEqual(new Float32Array([1, 2, 3, 4]));
+  });
+
+  it('ckpt: concatenated Checkpoint messages with tag, dims, MindSpore dtype names and raw bytes', () => {
+    const b = new Uint8Array(concat(ckptChunks(entries)));
+    const r = new Reader(b);
+    const seen: { tag: string; dims: number[]; type: string; size: number }[] = [];
+    while (!r.done) {
+      const [field] = r.tag();
+      expect(field).toBe(1);
+      const value = r.sub();
+      const e = { tag: '', dims: [] as number[], type: '', size: 0 };
+      while (!value.done) {
+        const [f] = value.tag();
+        if (f === 1) e.tag = value.string();
+        else {
+          const t = value.sub();
+          while (!t.done) {
+            const [tf] = t.tag();
+            if (tf === 1) e.dims.push(t.varint());
+            else if (tf === 2) e.type = t.string();
+            else e.size = t.bytes().length;
+          }
+        }
+      }
+      seen.push(e);
+    }
+    expect(seen).toEqual([
+      { tag: 'conv.weight', dims: [2, 2], type: 'Float32', size: 16 },
+      { tag: 'bn.num_batches_tracked', dims: [0], type: 'Int64', size: 8 },
+    ]);
+  });
+});
+
+describe('API checker', () => {
+  it('accepts calls that fit the version and names what does not', () => {
+    const a = new ApiChecker('2.6.0');
+    expect(a.call('mint.softmax', 'x', 'dim=-1')).toBe('mint.softmax(x, dim=-1)');
+    expect(() => a.call('mint.softmax', 'x', 'axis=-1')).toThrow(/does not match MindSpore 2.6.0/);
+    expect(() => a.call('mint.no_such_op', 'x')).toThrow(/not in MindSpore 2.6.0/);
+    expect(() => new ApiChecker('2.4.0').call('mint.clone', 'x')).toThrow(/not in MindSpore 2.4.0 \(available in 2.5.0/);
+    expect(() => new ApiChecker('1.0')).toThrow(/unknown MindSpore version/);
+  });
+});
