@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadModelFile, saveModelFile, writeFilesAtomic } from '../src/frontend/onnx/node-fs.js';
+import { loadModelFile, writeFilesAtomic } from '../src/frontend/onnx/node-fs.js';
+import { compileOnnx } from './ort.js';
 import { MsgraphError } from '../src/errors.js';
 import { verify } from '../src/ir/verify.js';
 import { printGraph } from '../src/ir/print.js';
@@ -11,6 +12,9 @@ export interface CompileOptions {
   target: string;
   output: string;
   passes: string;
+  ep?: string;
+  shape?: string[];
+  printAfter?: string[];
   externalData?: boolean;
   printIr?: boolean;
   weights?: 'safetensors' | 'ckpt';
@@ -22,22 +26,14 @@ export interface CompileOptions {
 /** Exit status of a MindSpore compile that emitted fallbacks. */
 export const EXIT_PARTIAL = 3;
 
-export function compileCommand(file: string, opts: CompileOptions): void {
-  const passes = opts.passes.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!(passes.length === 1 && passes[0] === 'none')) {
-    throw new MsgraphError('usage', `unknown pass list ${JSON.stringify(opts.passes)}: this version has no optimisation passes; use --passes none`);
-  }
+export async function compileCommand(file: string, opts: CompileOptions): Promise<void> {
   if (path.resolve(opts.output) === path.resolve(file)) {
     throw new MsgraphError('usage', 'the output would overwrite the input model', { file: opts.output });
   }
+  if (opts.target !== 'mindspore') return compileOnnx(file, opts);
   const model = loadModelFile(file);
   verify(model.graph);
-  if (opts.target === 'mindspore') return compileMindSpore(file, model, opts);
-  if (opts.printIr) process.stdout.write(printGraph(model.graph));
-  fs.mkdirSync(path.dirname(path.resolve(opts.output)), { recursive: true });
-  const res = saveModelFile(model, opts.output, { externalData: opts.externalData });
-  const ext = res.externalSize ? ` + ${res.externalSize} bytes of external data` : '';
-  process.stderr.write(`msgraph: wrote ${opts.output} (${res.size} bytes${ext})\n`);
+  return compileMindSpore(file, model, opts);
 }
 
 function compileMindSpore(file: string, model: Model, opts: CompileOptions): void {

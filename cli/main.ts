@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isMsgraphError } from '../src/errors.js';
 import { inspectCommand } from './inspect.js';
 import { compileCommand, type CompileOptions } from './compile.js';
+import { benchCommand, runCommand, verifyCommand } from './ort.js';
 import { VERSION } from '../src/version.js';
 
 const program = new Command();
@@ -24,13 +25,18 @@ program
   .option('--shapes', 'infer and list every value with its dtype and (symbolic) shape, and the ops inference cannot handle')
   .action((model: string, opts: { json?: boolean; depth: string; shapes?: boolean }) => inspectCommand(model, opts));
 
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
 program
   .command('compile')
-  .description('compile a model: optimised ONNX (--target onnx) or a MindSpore package (--target mindspore)')
+  .description('compile a model: optimised ONNX + static plan (--target onnx) or a MindSpore package (--target mindspore)')
   .argument('<model>', 'an .onnx file')
   .addOption(new Option('--target <target>', 'what to produce').choices(['onnx', 'mindspore']).default('onnx'))
-  .requiredOption('-o, --output <path>', 'output file (onnx) or directory (mindspore)')
-  .option('--passes <list>', "'none' (a pure round trip) or a comma-separated list of passes", 'none')
+  .requiredOption('-o, --output <path>', 'output file (onnx; the plan goes to <output>.plan.json) or directory (mindspore)')
+  .option('--passes <list>', "onnx: 'default', 'none' or a comma-separated list of passes", 'default')
+  .option('--ep <ep>', 'onnx: execution provider the plan targets (cpu, wasm, webgpu, cuda)', 'cpu')
+  .option('--shape <name=DIMS>', 'onnx: fix an input shape, e.g. sample=1x4x64x64 (repeatable); static shape math folds', collect)
+  .option('--print-after <pass>', 'onnx: print the IR after this pass (repeatable)', collect)
   .option('--external-data', 'onnx: store tensors of 1 KiB and more in <output>.data (automatic past 2 GiB)')
   .addOption(new Option('--weights <format>', 'mindspore: weight file format').choices(['safetensors', 'ckpt']).default('safetensors'))
   .option('--ms-version <version>', 'mindspore: MindSpore version the code must run on', '2.6.0')
@@ -38,6 +44,50 @@ program
   .option('--strict', 'mindspore: fail (exit 2) instead of emitting fallbacks for unmapped ops (exit 3)')
   .option('--print-ir', 'print the IR before writing')
   .action((model: string, opts: CompileOptions) => compileCommand(model, opts));
+
+program
+  .command('run')
+  .description('run a model (compiled on the fly, or a compiled one with its .plan.json) and print its outputs')
+  .argument('<model>', 'an .onnx file')
+  .option('--inputs <bundle.json>', 'input tensors (a tensor bundle); seeded random inputs otherwise')
+  .option('--ep <ep>', 'execution provider: cpu, wasm, webgpu, cuda', 'cpu')
+  .option('--shape <name=DIMS>', 'input shape for random inputs and specialisation (repeatable)', collect)
+  .option('--passes <list>', "passes when compiling on the fly ('default', 'none', a,b,c)", 'default')
+  .option('--seed <n>', 'seed of the random inputs', '1')
+  .option('-o, --output <bundle.json>', 'write inputs and outputs as a tensor bundle')
+  .option('--json', 'print JSON')
+  .action((model: string, opts) => runCommand(model, opts));
+
+program
+  .command('verify')
+  .description('run the original and the compiled model and compare every output (exit 1 on mismatch)')
+  .argument('<model>', 'an .onnx file')
+  .option('--inputs <bundle.json>', 'input tensors; seeded random inputs otherwise')
+  .addOption(new Option('--target <target>', 'what to verify').choices(['onnx', 'mindspore']).default('onnx'))
+  .option('--ep <ep>', 'execution provider: cpu, wasm, webgpu, cuda', 'cpu')
+  .option('--shape <name=DIMS>', 'input shape (repeatable)', collect)
+  .option('--passes <list>', "passes ('default', 'none', a,b,c)", 'default')
+  .option('--per-node', 'compare every value both graphs share and name the first that diverges')
+  .option('--compiled <model.onnx>', 'verify this compiled model instead of compiling now')
+  .option('--rtol <x>', 'allowed error relative to the output magnitude', '1e-4')
+  .option('--atol <x>', 'allowed absolute error', '1e-6')
+  .option('--seed <n>', 'seed of the random inputs', '1')
+  .option('--json', 'print JSON')
+  .action((model: string, opts) => verifyCommand(model, opts));
+
+program
+  .command('bench')
+  .description('latency of the original and the compiled model in the same run, and their ratio')
+  .argument('<model>', 'an .onnx file')
+  .option('--ep <ep>', 'execution provider: cpu, wasm, webgpu, cuda', 'cpu')
+  .option('--shape <name=DIMS>', 'input shape (repeatable)', collect)
+  .option('--passes <list>', "passes ('default', 'none', a,b,c)", 'default')
+  .option('--runs <n>', 'timed runs of each model', '20')
+  .option('--warmup <n>', 'untimed runs first', '3')
+  .option('--threads <n>', 'intra-op (cpu) or wasm threads', '1')
+  .option('--seed <n>', 'seed of the random inputs', '1')
+  .option('--json', 'print JSON')
+  .action((model: string, opts) => benchCommand(model, opts));
 
 function fail(e: unknown): never {
   const debug = process.argv.includes('--debug');
@@ -52,6 +102,13 @@ function fail(e: unknown): never {
   if (debug) process.stderr.write(`${err?.stack}\n`);
   process.exit(1);
 }
+
+// Writes are synchronous and atomic (temporary files renamed into place), so stopping between statements never
+// leaves a partial output file; the handler only makes Ctrl-C print one line and exit 130.
+process.on('SIGINT', () => {
+  process.stderr.write('\nmsgraph: interrupted\n');
+  process.exit(130);
+});
 
 try {
   await program.parseAsync(process.argv);

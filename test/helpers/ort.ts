@@ -3,9 +3,8 @@ import * as ort from 'onnxruntime-node';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor } from '../../src/ir/tensor.js';
-import { dtypeFromName } from '../../src/ir/dtype.js';
 import { parseBundle } from '../../src/ir/bundle.js';
-import { floatToHalf } from '../../src/eval/array.js';
+import { randomInputs as srcRandomInputs } from '../../src/backends/ort/inputs.js';
 import type { Model } from '../../src/ir/model.js';
 
 export interface RunOutput {
@@ -69,51 +68,11 @@ export function toOrt(t: Tensor): ort.Tensor {
   }
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../../src/backends/ort/inputs.js';
 
-/**
- * Seeded inputs for a model's graph inputs: symbolic dims take `dimValue` (or a per-name override), floats are
- * uniform in [-1, 1), integers in [0, intRange).
- */
+/** Seeded inputs (src/backends/ort/inputs.ts) with symbolic dims at 2 unless `dimValue`/`dims` say otherwise. */
 export function randomInputs(model: Model, seed = 1, opts: { dimValue?: number; intRange?: number; dims?: Record<string, number> } = {}): Map<string, Tensor> {
-  const next = rng(seed);
-  const feeds = new Map<string, Tensor>();
-  for (const v of model.graph.inputs) {
-    if (v.const) continue;
-    const t = v.type;
-    if (!t || t.kind !== 'tensor' || !t.dtype || !t.shape) throw new Error(`input ${v.name} has no tensor type`);
-    const dims = t.shape.map((d) => (typeof d === 'number' ? d : (typeof d === 'string' ? opts.dims?.[d] : undefined) ?? opts.dimValue ?? 2));
-    const n = dims.reduce((a, b) => a * b, 1);
-    const dtype = t.dtype;
-    const bytes = new Uint8Array(Math.ceil((n * dtype.bits) / 8));
-    const dv = new DataView(bytes.buffer);
-    const ir = opts.intRange ?? 4;
-    for (let i = 0; i < n; i++) {
-      const r = next();
-      switch (dtype.name) {
-        case 'float32': dv.setFloat32(i * 4, r * 2 - 1, true); break;
-        case 'float64': dv.setFloat64(i * 8, r * 2 - 1, true); break;
-        case 'float16': dv.setUint16(i * 2, floatToHalf(r * 2 - 1), true); break;
-        case 'int64': dv.setBigInt64(i * 8, BigInt(Math.floor(r * ir)), true); break;
-        case 'int32': dv.setInt32(i * 4, Math.floor(r * ir), true); break;
-        case 'bool': bytes[i] = r < 0.5 ? 1 : 0; break;
-        case 'uint8': bytes[i] = Math.floor(r * 256); break;
-        default: throw new Error(`randomInputs: ${dtype.name} input ${v.name}`);
-      }
-    }
-    feeds.set(v.name, Tensor.fromBytes(dtypeFromName(dtype.name)!, dims, bytes, v.name));
-  }
-  return feeds;
+  return srcRandomInputs(model, seed, { dimValue: 2, ...opts });
 }
 
 /** Where the zoo lives: MSGRAPH_ZOO, else models/.cache/zoo. */

@@ -1,0 +1,234 @@
+/** `compile --target onnx`, `run`, `verify` and `bench`: thin wrappers over src/backends/ort. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { MsgraphError } from '../src/errors.js';
+import type { Model } from '../src/ir/model.js';
+import type { Tensor } from '../src/ir/tensor.js';
+import { printGraph } from '../src/ir/print.js';
+import { verify } from '../src/ir/verify.js';
+import { formatBundle, parseBundle } from '../src/ir/bundle.js';
+import { fromTensor, num } from '../src/eval/array.js';
+import { loadModelFile, readModelFile, writeFilesAtomic } from '../src/frontend/onnx/node-fs.js';
+import { concatChunks, decodeModelBytes, encodeModelBytes } from '../src/frontend/onnx/index.js';
+import { compileForOrt, parseShapeSpec } from '../src/backends/ort/compile.js';
+import { checkEp, createSession, epUnavailable, type Ep } from '../src/backends/ort/session.js';
+import { checkFeeds, randomInputs } from '../src/backends/ort/inputs.js';
+import { compareTensors, verifyModels, type Comparison, type VerifyReport } from '../src/backends/ort/verify.js';
+import { benchModels } from '../src/backends/ort/bench.js';
+import { buildMindSporePackage } from '../src/backends/mindspore/package.js';
+import { Progress } from './progress.js';
+
+export interface OrtFlags {
+  ep?: string;
+  shape?: string[];
+  passes?: string;
+  json?: boolean;
+  seed?: string;
+}
+
+export function shapesFrom(specs: string[] | undefined): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const s of specs ?? []) {
+    const [name, dims] = parseShapeSpec(s);
+    out[name] = dims;
+  }
+  return out;
+}
+
+function modelBytes(m: Model): Uint8Array {
+  return concatChunks(encodeModelBytes(m).chunks);
+}
+
+/** The compiled model for run/verify/bench: an existing compiled file with a plan next to it, else compiled now. */
+function compiled(file: string, flags: OrtFlags, progress: Progress): { original: Uint8Array; compiled: Uint8Array; model: Model } {
+  const original = readModelFile(file);
+  progress.set('decoding');
+  const model = decodeModelBytes(original, { file });
+  if (fs.existsSync(`${file}.plan.json`)) return { original, compiled: original, model };
+  progress.set('compiling');
+  const m = decodeModelBytes(original, { file });
+  compileForOrt(m, { ep: checkEp(flags.ep ?? 'cpu'), shapes: shapesFrom(flags.shape), passes: flags.passes ?? 'default' });
+  return { original, compiled: modelBytes(m), model };
+}
+
+function feedsFor(model: Model, inputs: string | undefined, flags: OrtFlags): Map<string, Tensor> {
+  if (inputs) {
+    let text: string;
+    try {
+      text = fs.readFileSync(inputs, 'utf8');
+    } catch (e) {
+      throw new MsgraphError('io', `cannot read ${(e as Error).message.split(':')[0] === 'ENOENT' ? 'it: no such file' : (e as Error).message}`, { file: inputs });
+    }
+    const feeds = parseBundle(text, inputs).inputs;
+    checkFeeds(model, feeds, inputs);
+    return feeds;
+  }
+  return randomInputs(model, Number(flags.seed ?? 1), { shapes: shapesFrom(flags.shape) });
+}
+
+export async function compileOnnx(file: string, opts: { output: string; ep?: string; shape?: string[]; passes: string; printAfter?: string[]; externalData?: boolean; printIr?: boolean }): Promise<void> {
+  const progress = Progress.for({});
+  const ep = checkEp(opts.ep ?? 'cpu');
+  progress.set('decoding');
+  const model = loadModelFile(file);
+  verify(model.graph);
+  const res = compileForOrt(model, {
+    ep, shapes: shapesFrom(opts.shape), passes: opts.passes, printAfter: opts.printAfter,
+    onPrint: (pass, m) => process.stdout.write(`# after ${pass}\n${printGraph(m.graph)}`),
+    onPass: (pass, i, n) => progress.set(`pass ${i + 1}/${n}: ${pass}`),
+  });
+  if (opts.printIr) process.stdout.write(printGraph(model.graph));
+  progress.set('writing');
+  const location = `${path.basename(opts.output)}.data`;
+  const enc = encodeModelBytes(model, { externalData: opts.externalData ? { location, threshold: 1024 } : undefined, autoLocation: location });
+  const targets: [string, Uint8Array[]][] = [[opts.output, enc.chunks], [`${opts.output}.plan.json`, [new TextEncoder().encode(JSON.stringify(res.plan, null, 1) + '\n')]]];
+  if (enc.externalChunks.length) targets.push([path.join(path.dirname(opts.output), location), enc.externalChunks]);
+  fs.mkdirSync(path.dirname(path.resolve(opts.output)), { recursive: true });
+  writeFilesAtomic(targets);
+  progress.done();
+  const mem = res.plan.memory;
+  process.stderr.write(
+    `msgraph: wrote ${opts.output} and ${opts.output}.plan.json (${res.plan.node_count} nodes; activations ${kib(mem.planned_bytes)} planned vs ${kib(mem.naive_bytes)} naive, ${(mem.ratio * 100).toFixed(1)}%)\n`,
+  );
+}
+
+const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
+
+function summary(t: Tensor): string {
+  if (t.isString || t.size === 0) return '';
+  const a = num(fromTensor(t));
+  let lo = Infinity;
+  let hi = -Infinity;
+  let sum = 0;
+  for (const x of a) {
+    lo = Math.min(lo, x);
+    hi = Math.max(hi, x);
+    sum += x;
+  }
+  const f = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(5));
+  return `min ${f(lo)} max ${f(hi)} mean ${f(sum / a.length)}`;
+}
+
+export async function runCommand(file: string, opts: OrtFlags & { inputs?: string; output?: string }): Promise<void> {
+  const progress = Progress.for(opts);
+  const ep = await availableEp(opts.ep);
+  const { compiled: bytes, model } = compiled(file, opts, progress);
+  const feeds = feedsFor(model, opts.inputs, opts);
+  progress.set(`running on ${ep}`);
+  const s = await createSession(bytes, { ep });
+  let outs: Map<string, Tensor>;
+  try {
+    outs = await s.run(feeds);
+  } finally {
+    await s.release();
+  }
+  progress.done();
+  if (opts.output) writeFilesAtomic([[opts.output, [new TextEncoder().encode(formatBundle({ inputs: feeds, outputs: outs }))]]]);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ ep, outputs: [...outs].map(([n, t]) => ({ name: n, dtype: t.dtype.name, shape: t.dims })) }, null, 2) + '\n');
+    return;
+  }
+  for (const [n, t] of outs) process.stdout.write(`${n}: ${t.dtype.name}[${t.dims.join(',')}] ${summary(t)}\n`);
+}
+
+function fmtCmp(c: Comparison): string {
+  const e = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
+  return `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: max abs ${e(c.maxAbs)}, max rel ${e(c.maxRel)}, ${c.mismatches}/${c.elements} mismatched${c.problem ? ` (${c.problem})` : ''}`;
+}
+
+export async function verifyCommand(file: string, opts: OrtFlags & { inputs?: string; target?: string; perNode?: boolean; rtol?: string; atol?: string; compiled?: string }): Promise<void> {
+  const progress = Progress.for(opts);
+  const rtol = Number(opts.rtol ?? 1e-4);
+  const atol = Number(opts.atol ?? 1e-6);
+  if (!(rtol >= 0) || !(atol >= 0)) throw new MsgraphError('usage', '--rtol and --atol must be non-negative numbers');
+  const ep = await availableEp(opts.ep);
+  let report: VerifyReport;
+  let label: string;
+  if ((opts.target ?? 'onnx') === 'mindspore') {
+    report = await verifyMindSpore(file, opts, { rtol, atol }, progress);
+    label = 'MindSpore package under the torch-backed stand-in (not MindSpore)';
+  } else {
+    const given = opts.compiled ? { original: readModelFile(file), compiled: readModelFile(opts.compiled) } : null;
+    const { original, compiled: bytes, model } = given ? { ...given, model: decodeModelBytes(given.original, { file }) } : compiled(file, opts, progress);
+    const feeds = feedsFor(model, opts.inputs, opts);
+    progress.set(opts.perNode ? 'running both models with every shared value exposed' : 'running both models');
+    report = await verifyModels(original, bytes, feeds, { ep, rtol, atol, perNode: opts.perNode });
+    label = `compiled model on ${ep}`;
+  }
+  progress.done();
+  if (opts.json) process.stdout.write(JSON.stringify({ target: label, ...report }, null, 2) + '\n');
+  else {
+    process.stdout.write(`verify: ${label} against the original on onnxruntime (rtol ${rtol}, atol ${atol})\n`);
+    for (const c of report.outputs) process.stdout.write(`  ${fmtCmp(c)}\n`);
+    if (report.firstDivergence) {
+      const d = report.firstDivergence;
+      process.stdout.write(`  first divergence: value ${d.value} from node ${d.node || '(unnamed)'} (${d.op}), after ${d.checked} matching shared values\n    ${fmtCmp(d.comparison)}\n`);
+    } else if (report.firstDivergence === null) process.stdout.write(`  per-node: all ${report.sharedValues} shared values match\n`);
+    process.stdout.write(report.ok ? 'PASS\n' : 'FAIL\n');
+  }
+  if (!report.ok) process.exitCode = 1;
+}
+
+/** An EP that cannot run here is the first thing reported. */
+async function availableEp(name: string | undefined): Promise<Ep> {
+  const ep = checkEp(name ?? 'cpu');
+  const why = await epUnavailable(ep);
+  if (why) throw new MsgraphError('unsupported', why);
+  return ep;
+}
+
+async function verifyMindSpore(file: string, opts: OrtFlags & { inputs?: string }, tol: { rtol: number; atol: number }, progress: Progress): Promise<VerifyReport> {
+  const py = '/usr/bin/python3';
+  const standin = path.resolve(import.meta.dirname, '../../test/standin');
+  if (!fs.existsSync(path.join(standin, 'run_package.py'))) throw new MsgraphError('unsupported', 'verify --target mindspore needs the test stand-in (test/standin), which this installation lacks');
+  if (spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) {
+    throw new MsgraphError('unsupported', 'verify --target mindspore runs the package under a torch-backed stand-in and needs Debian\'s PyTorch', { hint: 'apt-get install -y python3-torch python3-numpy' });
+  }
+  const original = readModelFile(file);
+  const model = decodeModelBytes(original, { file });
+  const feeds = feedsFor(model, opts.inputs, opts);
+  progress.set('emitting the MindSpore package');
+  const pkg = buildMindSporePackage(decodeModelBytes(original, { file }), { source: path.basename(file) });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-verify-'));
+  try {
+    for (const [n, c] of pkg.files) fs.writeFileSync(path.join(dir, n), Buffer.concat(c));
+    fs.writeFileSync(path.join(dir, 'inputs.json'), formatBundle({ inputs: feeds }));
+    progress.set('running the package under the stand-in');
+    const r = spawnSync(py, [path.join(standin, 'run_package.py'), dir, path.join(dir, 'inputs.json'), path.join(dir, 'out.json')], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    if (r.status !== 0) throw new MsgraphError('unsupported', `the package failed under the stand-in: ${r.stderr.trim().split('\n').pop()}`);
+    const out = JSON.parse(fs.readFileSync(path.join(dir, 'out.json'), 'utf8')) as { outputs: unknown; not_loaded: string[]; unused: string[] };
+    const got = parseBundle(JSON.stringify({ outputs: out.outputs })).outputs;
+    progress.set('running the original');
+    const s = await createSession(original, { ep: 'cpu' });
+    const want = await s.run(feeds);
+    await s.release();
+    const outputs = [...want].map(([n, t]) => compareTensors(n, t, got.get(n)!, tol));
+    if (out.not_loaded.length || out.unused.length) outputs.push({ name: 'parameters', ok: false, maxAbs: 0, maxRel: 0, mismatches: out.not_loaded.length + out.unused.length, elements: 0, problem: `not loaded: ${out.not_loaded.join(', ')}; unused: ${out.unused.join(', ')}` });
+    return { ok: outputs.every((c) => c.ok), outputs };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchCommand(file: string, opts: OrtFlags & { runs?: string; warmup?: string; threads?: string }): Promise<void> {
+  const progress = Progress.for(opts);
+  const ep = await availableEp(opts.ep);
+  const runs = Number(opts.runs ?? 20);
+  const warmup = Number(opts.warmup ?? 3);
+  if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(warmup) || warmup < 0) throw new MsgraphError('usage', '--runs must be a positive integer and --warmup a non-negative one');
+  const { original, compiled: bytes, model } = compiled(file, opts, progress);
+  const feeds = feedsFor(model, undefined, opts);
+  const r = await benchModels(original, bytes, feeds, { ep, runs, warmup, threads: opts.threads ? Number(opts.threads) : undefined, onProgress: (what) => progress.set(`benchmarking ${what}`) });
+  progress.done();
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    return;
+  }
+  const row = (name: string, s: typeof r.original) => `  ${name.padEnd(9)} create ${s.create_ms.toFixed(1).padStart(8)} ms   median ${s.median_ms.toFixed(3).padStart(9)} ms   p90 ${s.p90_ms.toFixed(3).padStart(9)} ms   ${s.throughput_per_s.toFixed(1).padStart(8)}/s\n`;
+  process.stdout.write(`bench ${path.basename(file)} on ${ep}, ${r.original.runs} runs each:\n`);
+  process.stdout.write(row('original', r.original));
+  process.stdout.write(row('compiled', r.compiled));
+  process.stdout.write(`  speedup ${r.speedup.toFixed(3)}x (original median / compiled median), session creation ${r.create_ratio.toFixed(2)}x\n`);
+}

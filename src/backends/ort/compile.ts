@@ -1,0 +1,74 @@
+/**
+ * The ONNX Runtime target: specialise input shapes (`--shape`), convert to the mint dialect, run the passes, lower
+ * back to ONNX at the model's opset and build the static plan. onnxruntime-node ignores freeDimensionOverrides, so
+ * specialisation is done here: the fixed dims flow through inference and everything that becomes static folds.
+ */
+import { MsgraphError } from '../../errors.js';
+import type { Model } from '../../ir/model.js';
+import { tensorType } from '../../ir/shape.js';
+import { toMint } from '../../frontend/dialect/to-mint.js';
+import { lowerToOnnx } from '../../frontend/dialect/lower.js';
+import { inferShapes } from '../../frontend/ops/infer.js';
+import { runPasses, type PassManagerOptions, type PassRecord } from '../../passes/manager.js';
+import { parsePassList } from '../../passes/registry.js';
+import { buildPlan, type Plan } from './plan.js';
+import type { Ep } from './session.js';
+import { VERSION } from '../../version.js';
+
+export interface OrtCompileOptions {
+  ep?: Ep;
+  /** Input name -> full shape. */
+  shapes?: Record<string, number[]>;
+  /** 'default', 'none' or a comma-separated list. */
+  passes?: string;
+  verifyEach?: boolean;
+  printAfter?: string[];
+  onPrint?: PassManagerOptions['onPrint'];
+  onPass?: PassManagerOptions['onPass'];
+}
+
+export interface OrtCompileResult {
+  model: Model;
+  plan: Plan;
+  passes: PassRecord[];
+}
+
+/** `name=1x4x64x64` -> ['name', [1, 4, 64, 64]]. */
+export function parseShapeSpec(spec: string): [string, number[]] {
+  const m = /^(.+)=(\d+(?:x\d+)*|)$/.exec(spec.trim());
+  if (!m) throw new MsgraphError('usage', `--shape ${JSON.stringify(spec)}: expected name=DIMxDIMx... (for example sample=1x4x64x64)`);
+  const dims = m[2] === '' ? [] : m[2]!.split('x').map(Number);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new MsgraphError('usage', `--shape ${spec}: dims must be non-negative integers`);
+  return [m[1]!, dims];
+}
+
+export function specializeInputs(model: Model, shapes: Record<string, number[]>): void {
+  for (const [name, dims] of Object.entries(shapes)) {
+    const v = model.graph.inputs.find((x) => x.name === name && !x.const);
+    if (!v) throw new MsgraphError('usage', `--shape ${name}: the model has no input ${name}`, { hint: `inputs: ${model.graph.inputs.filter((x) => !x.const).map((x) => x.name).join(', ')}` });
+    const t = v.type?.kind === 'tensor' ? v.type : null;
+    if (t?.shape && t.shape.length !== dims.length) throw new MsgraphError('usage', `--shape ${name}: rank ${dims.length}, but the input has rank ${t.shape.length}`);
+    t?.shape?.forEach((d, i) => {
+      if (typeof d === 'number' && d !== dims[i]) throw new MsgraphError('usage', `--shape ${name}: dim ${i} is ${d} in the model, not ${dims[i]}`);
+    });
+    v.type = tensorType(t?.dtype ?? null, dims);
+  }
+}
+
+export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCompileResult {
+  const opset = model.opset('') ?? 17;
+  const shapes = opts.shapes ?? {};
+  specializeInputs(model, shapes);
+  const passes = parsePassList(opts.passes ?? 'default');
+  let records: PassRecord[] = [];
+  if (passes.length) {
+    toMint(model);
+    inferShapes(model);
+    records = runPasses(model, passes, { ep: opts.ep, verifyEach: opts.verifyEach, printAfter: opts.printAfter, onPrint: opts.onPrint, onPass: opts.onPass });
+    lowerToOnnx(model, { opset });
+  }
+  // Graph outputs keep their types; intermediate ones are refreshed after lowering.
+  inferShapes(model);
+  const plan = buildPlan(model, { ep: opts.ep ?? 'cpu', generator: `msgraph ${VERSION}`, specialized: shapes, passes: records });
+  return { model, plan, passes: records };
+}

@@ -1,0 +1,19 @@
+/** Every pass by name, and the default pipelines. */
+import type { Pass } from './pass.js';
+import { foldConstants } from './common/fold-constants.js';
+import { removeNoops } from './common/remove-noops.js';
+import { cse } from './common/cse.js';
+import { dce } from './common/dce.js';
+
+export const PASSES: ReadonlyMap<string, Pass> = new Map([foldConstants, removeNoops, cse, dce].map((p) => [p.name, p]));
+
+/** Canonicalisation: fold, drop no-ops, merge duplicates, drop dead code (run twice so each can feed the others). */
+export const DEFAULT_PIPELINE: readonly string[] = ['fold-constants', 'remove-noops', 'cse', 'fold-constants', 'dce'];
+
+/** `default`, `none`, or a comma-separated list of pass names. */
+export function parsePassList(spec: string): string[] {
+  const s = spec.trim();
+  if (s === 'default') return [...DEFAULT_PIPELINE];
+  if (s === 'none' || s === '') return [];
+  return s.split(',').map((x) => x.trim()).filter(Boolean);
+}

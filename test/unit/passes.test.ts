@@ -1,0 +1,81 @@
+/** Canonicalisation passes on small built graphs: what each removes, what it must keep, idempotence. */
+import { describe, expect, it } from 'vitest';
+import { Model } from '../../src/ir/model.js';
+import { Tensor } from '../../src/ir/tensor.js';
+import { toMint } from '../../src/frontend/dialect/to-mint.js';
+import { runPasses } from '../../src/passes/manager.js';
+import { printGraph } from '../../src/ir/print.js';
+import { Builder, i64 } from '../helpers/builder.js';
+
+function model(b: Builder): Model {
+  const m = new Model(b.graph, 8, new Map([['', 17]]));
+  toMint(m);
+  return m;
+}
+
+const ints = (b: Builder, name: string, vals: number[]) => b.graph.addConstant(name, Tensor.fromArray(i64, [vals.length], new BigInt64Array(vals.map(BigInt)), name));
+
+function idempotent(m: Model, passes: string[]): void {
+  const text = printGraph(m.graph);
+  const again = runPasses(m, passes, { verifyEach: true });
+  expect(again.every((r) => !r.modified)).toBe(true);
+  expect(printGraph(m.graph)).toBe(text);
+}
+
+describe('remove-noops', () => {
+  it('drops Identity and same-type Cast but keeps a reversing Slice and a shifting Pad', () => {
+    const b = new Builder();
+    const x = b.input('x', [4, 3]);
+    const id = b.op('Identity', [x]).outputs[0]!;
+    const c = b.op('Cast', [id], { attrs: { to: { type: 'int', value: 1 } } }).outputs[0]!;
+    const rev = b.op('Slice', [c, ints(b, 's', [-1]), ints(b, 'e', [-1000]), ints(b, 'a', [0]), ints(b, 'st', [-1])]).outputs[0]!;
+    const shifted = b.op('Pad', [rev, ints(b, 'p', [-1, 0, 1, 0])]).outputs[0]!;
+    b.output(shifted);
+    const m = model(b);
+    const [r] = runPasses(m, ['remove-noops'], { verifyEach: true });
+    expect(r!.stats.removed).toBe(2);
+    expect(m.graph.nodes.map((n) => n.op)).toEqual(['msgraph.slice', 'mint.nn.functional.pad']);
+    idempotent(m, ['remove-noops']);
+  });
+});
+
+describe('fold-constants, cse, dce', () => {
+  it('folds constant subgraphs and static shape arithmetic, merges duplicates, removes dead code', () => {
+    const b = new Builder();
+    const x = b.input('x', [2, 3]);
+    const two = b.constant('two', [2], []);
+    const four = b.op('Add', [two, two]).outputs[0]!;
+    const y = b.op('Mul', [x, four]).outputs[0]!;
+    const shape = b.op('Shape', [x]).outputs[0]!;
+    const r = b.op('Reshape', [y, shape]).outputs[0]!;
+    const s1 = b.op('Sigmoid', [r]).outputs[0]!;
+    const s2 = b.op('Sigmoid', [r]).outputs[0]!;
+    b.op('Tanh', [x]);
+    b.output(b.op('Add', [s1, s2]).outputs[0]!);
+    const m = model(b);
+    const recs = runPasses(m, ['fold-constants', 'cse', 'dce'], { verifyEach: true });
+    expect(recs[0]!.stats).toEqual({ evaluated: 1, shapes: 1 });
+    expect(recs[1]!.stats.merged).toBe(1);
+    expect(recs[2]!.stats.nodes).toBe(1);
+    expect(m.graph.nodes.map((n) => n.op)).toEqual(['mint.mul', 'mint.reshape', 'mint.sigmoid', 'mint.add']);
+    idempotent(m, ['fold-constants', 'cse', 'dce']);
+  });
+
+  it('does not fold past its size cap', () => {
+    const b = new Builder();
+    const x = b.input('x', [2]);
+    const shape = ints(b, 'shape', [64, 64]);
+    const big = b.op('ConstantOfShape', [shape]).outputs[0]!;
+    b.output(b.op('Add', [b.op('ReduceSum', [big], { attrs: { keepdims: { type: 'int', value: 0 } } }).outputs[0]!, x]).outputs[0]!);
+    const m = model(b);
+    runPasses(m, ['fold-constants'], { foldLimit: 1024 });
+    expect(m.graph.nodes.some((n) => n.op === 'msgraph.constant_of_shape')).toBe(true);
+  });
+
+  it('names the pass in errors and rejects unknown passes', () => {
+    const b = new Builder();
+    b.output(b.input('x', [1]));
+    const m = model(b);
+    expect(() => runPasses(m, ['fold-everything'])).toThrow(/unknown pass "fold-everything"/);
+  });
+});
