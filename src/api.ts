@@ -14,13 +14,19 @@ import type { EmitResult } from './backends/mindspore/emit.js';
 import { verifyModels, type VerifyOptions, type VerifyReport } from './backends/ort/verify.js';
 import { randomInputs, type RandomInputOptions } from './backends/ort/inputs.js';
 
-/** A model from an .onnx path (Node) or its bytes (anywhere). */
+/** Where loadModel read a model from, for names in generated code. */
+const sources = new WeakMap<Model, string>();
+
+/** A model from an .onnx path (Node) or its bytes (anywhere); `file` names bytes in messages and generated code. */
 export async function loadModel(source: string | Uint8Array, opts: { file?: string } = {}): Promise<Model> {
+  let m: Model;
   if (typeof source === 'string') {
     const fsAdapter = await import('./frontend/onnx/node-fs.js');
-    return fsAdapter.loadModelFile(source);
-  }
-  return decodeModelBytes(source, { file: opts.file ?? '<bytes>' });
+    m = fsAdapter.loadModelFile(source);
+  } else m = decodeModelBytes(source, { file: opts.file ?? '<bytes>' });
+  const name = typeof source === 'string' ? source : opts.file;
+  if (name) sources.set(m, name.replace(/^.*[\\/]/, ''));
+  return m;
 }
 
 export interface OnnxCompiled {
@@ -47,7 +53,7 @@ export function compile(model: Model, opts: { target: 'mindspore' } & PackageOpt
 export function compile(model: Model, opts?: { target?: 'onnx' } & OrtCompileOptions): OnnxCompiled;
 export function compile(model: Model, opts: CompileOptions = {}): OnnxCompiled | MindSporeCompiled {
   if (opts.target === 'mindspore') {
-    const pkg = buildMindSporePackage(model, opts);
+    const pkg = buildMindSporePackage(model, { source: sources.get(model), ...opts });
     return { target: 'mindspore', files: new Map(pkg.files.map(([n, c]) => [n, concatChunks(c)])), result: pkg.result, partial: pkg.partial };
   }
   if (opts.target !== undefined && opts.target !== 'onnx') throw new MsgraphError('usage', `unknown target ${String(opts.target)}`);
