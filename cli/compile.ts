@@ -21,6 +21,7 @@ export interface CompileOptions {
   msVersion?: string;
   attention?: 'math' | 'flash';
   strict?: boolean;
+  explainFusion?: boolean;
 }
 
 /** Exit status of a MindSpore compile that emitted fallbacks. */
@@ -48,9 +49,17 @@ function compileMindSpore(file: string, model: Model, opts: CompileOptions): voi
   fs.mkdirSync(out, { recursive: true });
   writeFilesAtomic(pkg.files.map(([name, chunks]) => [path.join(out, name), chunks]));
   const r = pkg.result;
+  if (opts.explainFusion) explain(r.nearMisses, `attention ${r.attention.fused}, group_norm ${r.groupNorms}, gelu ${r.activations.gelu}, silu ${r.activations.silu}`);
   process.stderr.write(`msgraph: wrote ${opts.output}/ (model.py: ${r.classes.length} classes, ${r.params.length} parameters, MindSpore ${r.msVersion})\n`);
   if (pkg.partial) {
     process.stderr.write(`msgraph: partial: ${r.fallbacks.length} op(s) have no mapping (${[...new Set(r.fallbacks.map((f) => f.op))].join(', ')}); see report.md\n`);
     process.exitCode = EXIT_PARTIAL;
   }
+}
+
+/** `--explain-fusion`: what fused, and why each near-miss did not. */
+export function explain(nearMisses: readonly { node: string; reason: string }[], fused: string): void {
+  process.stdout.write(`fusions: ${fused}\n`);
+  if (!nearMisses.length) process.stdout.write('near-misses: none\n');
+  for (const m of nearMisses) process.stdout.write(`not fused: ${m.node || '(unnamed)'}: ${m.reason}\n`);
 }

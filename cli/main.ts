@@ -42,6 +42,7 @@ program
   .option('--ms-version <version>', 'mindspore: MindSpore version the code must run on', '2.6.0')
   .addOption(new Option('--attention <path>', 'mindspore: attention helper default path').choices(['math', 'flash']).default('math'))
   .option('--strict', 'mindspore: fail (exit 2) instead of emitting fallbacks for unmapped ops (exit 3)')
+  .option('--explain-fusion', 'print what fused and why each near-miss did not')
   .option('--print-ir', 'print the IR before writing')
   .action((model: string, opts: CompileOptions) => compileCommand(model, opts));
 

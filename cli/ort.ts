@@ -19,6 +19,7 @@ import { compareTensors, verifyModels, type Comparison, type VerifyReport } from
 import { benchModels } from '../src/backends/ort/bench.js';
 import { buildMindSporePackage } from '../src/backends/mindspore/package.js';
 import { Progress } from './progress.js';
+import { explain } from './compile.js';
 
 export interface OrtFlags {
   ep?: string;
@@ -68,7 +69,7 @@ function feedsFor(model: Model, inputs: string | undefined, flags: OrtFlags): Ma
   return randomInputs(model, Number(flags.seed ?? 1), { shapes: shapesFrom(flags.shape) });
 }
 
-export async function compileOnnx(file: string, opts: { output: string; ep?: string; shape?: string[]; passes: string; printAfter?: string[]; externalData?: boolean; printIr?: boolean }): Promise<void> {
+export async function compileOnnx(file: string, opts: { output: string; ep?: string; shape?: string[]; passes: string; printAfter?: string[]; externalData?: boolean; printIr?: boolean; explainFusion?: boolean }): Promise<void> {
   const progress = Progress.for({});
   const ep = checkEp(opts.ep ?? 'cpu');
   progress.set('decoding');
@@ -80,6 +81,10 @@ export async function compileOnnx(file: string, opts: { output: string; ep?: str
     onPass: (pass, i, n) => progress.set(`pass ${i + 1}/${n}: ${pass}`),
   });
   if (opts.printIr) process.stdout.write(printGraph(model.graph));
+  if (opts.explainFusion) {
+    const fused = res.passes.flatMap((p) => Object.entries(p.stats).filter(([k]) => p.name.startsWith('fuse-') && k).map(([k, v]) => `${k} ${v}`));
+    explain(res.passes.flatMap((p) => p.nearMisses ?? []), fused.join(', ') || 'none (no fusion pass in --passes)');
+  }
   progress.set('writing');
   const location = `${path.basename(opts.output)}.data`;
   const enc = encodeModelBytes(model, { externalData: opts.externalData ? { location, threshold: 1024 } : undefined, autoLocation: location });

@@ -137,8 +137,13 @@ def export(name, spec, outdir):
         json.dump(bundle, f)
     params = sum(p.numel() for p in model.parameters())
     state = {k: list(v.shape) for k, v in model.state_dict().items()}
+    # What the fusions should find: one per module of these kinds (BertLayer calls F.gelu once).
+    kinds = {"attention": {"Attention", "VAEAttention", "BertSelfAttention", "CausalSelfAttention", "MultiheadAttention"},
+             "group_norm": {"GroupNorm"}, "layer_norm": {"LayerNorm"}, "gelu": {"GELU", "NewGELU", "GEGLU", "BertLayer"}}
+    modules = [type(m).__name__ for m in model.modules()]
+    expected = {k: sum(1 for c in modules if c in names) for k, names in kinds.items()}
     return {"name": name, "file": name + ".onnx", "bundle": name + ".io.json", "notes": notes, "parameters": params,
-            "state_dict": state,
+            "state_dict": state, "fusions_expected": expected,
             "modules": sum(1 for _ in model.named_modules()) - 1, "torch": torch.__version__, "opset": OPSET}
 
 

@@ -15,6 +15,7 @@ export interface PassRecord {
   stats: Record<string, number>;
   nodesBefore: number;
   nodesAfter: number;
+  nearMisses?: { node: string; reason: string }[];
 }
 
 export interface PassManagerOptions extends PassContext {
@@ -51,7 +52,10 @@ export function runPasses(model: Model, names: readonly string[], opts: PassMana
       }
       throw new Error(`pass ${name}: ${(e as Error).message}`, { cause: e });
     }
-    records.push({ name, ms: performance.now() - t0, modified: res.modified, stats: res.stats, nodesBefore: before, nodesAfter: model.graph.nodeCount });
+    records.push({
+      name, ms: performance.now() - t0, modified: res.modified, stats: res.stats, nodesBefore: before, nodesAfter: model.graph.nodeCount,
+      ...(res.nearMisses?.length ? { nearMisses: res.nearMisses } : {}),
+    });
     if (opts.printAfter?.includes(name)) opts.onPrint?.(name, model);
   });
   return records;

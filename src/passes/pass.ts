@@ -15,6 +15,8 @@ export interface PassResult {
   modified: boolean;
   /** Counts by kind (nodes removed, constants folded, fusions by kind). */
   stats: Record<string, number>;
+  /** Fusions: candidates that did not fuse, and why (`--explain-fusion`). */
+  nearMisses?: { node: string; reason: string }[];
 }
 
 export interface Pass {

@@ -4,8 +4,16 @@ import { foldConstants } from './common/fold-constants.js';
 import { removeNoops } from './common/remove-noops.js';
 import { cse } from './common/cse.js';
 import { dce } from './common/dce.js';
+import { fuseAttentionPass } from './fusion/attention.js';
+import { fuseActivationsPass } from './fusion/activations.js';
+import { fuseGroupNormPass } from './fusion/group-norm.js';
 
-export const PASSES: ReadonlyMap<string, Pass> = new Map([foldConstants, removeNoops, cse, dce].map((p) => [p.name, p]));
+export const PASSES: ReadonlyMap<string, Pass> = new Map(
+  [foldConstants, removeNoops, cse, dce, fuseAttentionPass, fuseActivationsPass, fuseGroupNormPass].map((p) => [p.name, p]),
+);
+
+/** Fusions the MindSpore backend runs: each fused op has a mint API or a helper there. */
+export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-attention', 'fuse-activations'];
 
 /** Canonicalisation: fold, drop no-ops, merge duplicates, drop dead code (run twice so each can feed the others). */
 export const DEFAULT_PIPELINE: readonly string[] = ['fold-constants', 'remove-noops', 'cse', 'fold-constants', 'dce'];
@@ -15,5 +23,5 @@ export function parsePassList(spec: string): string[] {
   const s = spec.trim();
   if (s === 'default') return [...DEFAULT_PIPELINE];
   if (s === 'none' || s === '') return [];
-  return s.split(',').map((x) => x.trim()).filter(Boolean);
+  return s.split(',').map((x) => x.trim()).filter(Boolean).flatMap((x) => (x === 'default' ? [...DEFAULT_PIPELINE] : [x]));
 }

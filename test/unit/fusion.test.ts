@@ -6,8 +6,10 @@ import { toMint } from '../../src/frontend/dialect/to-mint.js';
 import { inferShapes } from '../../src/frontend/ops/infer.js';
 import { fuseAttention, SDPA_OP } from '../../src/passes/fusion/attention.js';
 import { fuseActivations } from '../../src/passes/fusion/activations.js';
+import { fuseGroupNorm, GROUP_NORM_OP } from '../../src/passes/fusion/group-norm.js';
+import { Tensor } from '../../src/ir/tensor.js';
 import { verify } from '../../src/ir/verify.js';
-import { Builder } from '../helpers/builder.js';
+import { Builder, i64 } from '../helpers/builder.js';
 
 const constOf = (v: Value | null | undefined) => v?.const ?? null;
 
@@ -99,5 +101,41 @@ describe('activation fusions', () => {
     b.output(b.op('Mul', [x, s]).outputs[0]!, s);
     const m = dialect(b);
     expect(fuseActivations(m.graph, constOf).silu).toBe(0);
+  });
+});
+
+describe('group-norm fusion', () => {
+  function torchGroupNorm(affine: boolean) {
+    const b = new Builder();
+    const x = b.input('x', [2, 4, 3, 3]);
+    const r1 = b.op('Reshape', [x, b.graph.addConstant('s', Tensor.fromArray(i64, [3], new BigInt64Array([0n, 2n, -1n])))]).outputs[0]!;
+    const inorm = b.op('InstanceNormalization', [r1, b.constant('ones', [1, 1]), b.constant('zeros', [0, 0])], { attrs: { epsilon: { type: 'float', value: 1e-6 } } }).outputs[0]!;
+    const shape = b.op('Shape', [x]).outputs[0]!;
+    let y = b.op('Reshape', [inorm, shape]).outputs[0]!;
+    if (affine) {
+      y = b.op('Mul', [y, b.constant('norm.weight', [1, 2, 3, 4], [4, 1, 1])]).outputs[0]!;
+      y = b.op('Add', [y, b.constant('norm.bias', [0, 1, 0, 1], [4, 1, 1])]).outputs[0]!;
+    }
+    b.output(y);
+    return dialect(b);
+  }
+
+  it('fuses torch\'s Reshape/InstanceNormalization/Reshape/Mul/Add into one group_norm with per-channel affine', () => {
+    const m = torchGroupNorm(true);
+    const r = fuseGroupNorm(m.graph, constOf);
+    expect(r.fused).toBe(1);
+    verify(m.graph);
+    const n = m.graph.nodes.find((x) => x.op === GROUP_NORM_OP)!;
+    expect(n.attrs.get('num_groups')?.value).toBe(2);
+    expect(n.inputs[1]!.const!.dims).toEqual([4]);
+    expect(n.inputs[1]!.name).toBe('norm.weight');
+    expect(n.attrs.has('affine')).toBe(false);
+    expect(fuseGroupNorm(m.graph, constOf).fused).toBe(0);
+  });
+
+  it('marks a GroupNorm without Mul/Add as affine-free', () => {
+    const m = torchGroupNorm(false);
+    expect(fuseGroupNorm(m.graph, constOf).fused).toBe(1);
+    expect(m.graph.nodes.find((x) => x.op === GROUP_NORM_OP)!.attrs.get('affine')?.value).toBe(0);
   });
 });

@@ -29,8 +29,10 @@ import { HELPERS } from './helpers.js';
 import { CodeWriter, Namer, className, identifier, pyComment, pyFloat, pyString } from './python.js';
 import { ApiChecker } from './api.js';
 import { attentionHelper, ATTENTION_APIS } from './attention.js';
-import { fuseAttention, type AttentionReport } from '../../passes/fusion/attention.js';
-import { fuseActivations, type ActivationReport } from '../../passes/fusion/activations.js';
+import type { AttentionReport } from '../../passes/fusion/attention.js';
+import type { ActivationReport } from '../../passes/fusion/activations.js';
+import { runPasses } from '../../passes/manager.js';
+import { MINDSPORE_FUSIONS } from '../../passes/registry.js';
 
 export interface MindSporeOptions {
   msVersion?: string;
@@ -68,6 +70,9 @@ export interface EmitResult {
   /** Attention blocks fused into the helper, and near-misses. */
   attention: AttentionReport;
   activations: ActivationReport;
+  groupNorms: number;
+  /** Fusion candidates that did not fuse, and why. */
+  nearMisses: { node: string; reason: string }[];
   classes: string[];
   msVersion: string;
   topClass: string;
@@ -145,6 +150,8 @@ class Emitter {
   private dead = new Set<Graph>();
   private attention: AttentionReport = { fused: 0, nearMisses: [] };
   private activations: ActivationReport = { silu: 0, gelu: 0 };
+  private groupNorms = 0;
+  private nearMisses: { node: string; reason: string }[] = [];
 
   constructor(private readonly model: Model, private readonly opts: MindSporeOptions) {
     this.msVersion = opts.msVersion ?? '2.6.0';
@@ -158,6 +165,13 @@ class Emitter {
     const model = this.model;
     if (!model.opsets.has(MINT_DOMAIN)) toMint(model);
     this.opset = model.opset('') ?? 17;
+    inferShapes(model);
+    const fusions = runPasses(model, MINDSPORE_FUSIONS);
+    const stat = (k: string) => fusions.reduce((s, r) => s + (r.stats[k] ?? 0), 0);
+    this.attention = { fused: stat('attention'), nearMisses: fusions.find((r) => r.name === 'fuse-attention')?.nearMisses ?? [] };
+    this.activations = { silu: stat('silu'), gelu: stat('gelu') };
+    this.groupNorms = stat('group_norm');
+    this.nearMisses = fusions.flatMap((r) => r.nearMisses ?? []);
     const inferred = inferShapes(model);
     this.known = inferred.known;
     this.dead = inferred.dead;
@@ -190,9 +204,6 @@ class Emitter {
         this.constants.set(out, Tensor.fromBytes(data.dtype, shape as number[], data.bytes, out.name));
       }
     }
-    const constOf = (v: Value | null | undefined) => (v ? this.constants.get(v) ?? null : null);
-    this.attention = fuseAttention(g, constOf);
-    this.activations = fuseActivations(g, constOf);
     const nodes = [...g].filter((n) => !this.constants.has(n.outputs[0]!));
     const layers = findLayers(nodes, (v) => (v ? this.constants.get(v) ?? null : null), {
       msVersion: this.msVersion, versionAtLeast: (v) => this.api.atLeast(v), available: (api) => this.api.has(api),
@@ -552,6 +563,8 @@ class Emitter {
       warnings: [...this.warnings],
       attention: this.attention,
       activations: this.activations,
+      groupNorms: this.groupNorms,
+      nearMisses: this.nearMisses,
       classes: classOrder,
       msVersion: this.msVersion,
       topClass: top,

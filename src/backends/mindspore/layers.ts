@@ -9,7 +9,6 @@ import type { Node } from '../../ir/node.js';
 import type { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import { nodeScope } from '../../frontend/hierarchy.js';
-import { fromTensor, num } from '../../eval/array.js';
 
 export interface LayerParam {
   /** Attribute name on the layer (`weight`, `bias`, `running_mean`, ...). */
@@ -45,18 +44,8 @@ export type ConstOf = (v: Value | null | undefined) => Tensor | null;
 
 const PATH_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
 
-function only(v: Value | null | undefined, consumer?: Node): boolean {
-  if (!v || v.uses.length !== 1) return false;
-  if (v.graph?.outputs.includes(v)) return false;
-  return !consumer || v.uses[0]!.node === consumer;
-}
-
 function userOf(v: Value | null | undefined): Node | null {
   return v && v.uses.length === 1 && !v.graph?.outputs.includes(v) ? v.uses[0]!.node : null;
-}
-
-function values(t: Tensor): Float64Array {
-  return num(fromTensor(t));
 }
 
 function transpose2d(t: Tensor): Uint8Array {
@@ -146,7 +135,7 @@ function recognise(n: Node, constOf: ConstOf, opts: LayerOptions): Layer | null 
       return matmul(n, constOf);
     case 'mint:mint.nn.functional.layer_norm':
       return layerNorm(n, constOf, opts);
-    case 'mint:msgraph.instance_norm':
+    case 'mint:mint.nn.functional.group_norm':
       return groupNorm(n, constOf, opts);
     case 'mint:mint.nn.functional.batch_norm':
       return batchNorm(n, constOf, opts);
@@ -284,49 +273,23 @@ function layerNorm(n: Node, constOf: ConstOf, opts: LayerOptions): Layer | null 
   return { cls: 'mint.nn.LayerNorm', args: [shape], kwargs, ...placement(n, 'layer_norm', [n.inputs[1], names[0]!], [n.inputs[2], names[1]!]), params, input: x, output: n.outputs[0], nodes: [n] };
 }
 
-/** Reshape -> InstanceNormalization(ones, zeros) -> Reshape back -> Mul(weight) -> Add(bias): torch's GroupNorm. */
+/** A group norm (fused from torch's InstanceNormalization form, or GroupNormalization) with per-channel affine. */
 function groupNorm(n: Node, constOf: ConstOf, opts: LayerOptions): Layer | null {
-  const r1 = n.inputs[0]?.producer;
+  const x = n.inputs[0];
   const scale = constOf(n.inputs[1]);
-  const shift = constOf(n.inputs[2]);
-  if (!r1 || op(r1) !== 'mint:mint.reshape' || !scale || !shift || !only(n.inputs[0], n)) return null;
-  if (!values(scale).every((v) => v === 1) || !values(shift).every((v) => v === 0)) return null;
-  const x = r1.inputs[0];
-  const groups = scale.dims[0]!;
+  const bias = constOf(n.inputs[2]);
   const xs = x?.type?.kind === 'tensor' ? x.type.shape : null;
-  if (!x || !xs || xs.length < 3 || typeof xs[1] !== 'number') return null;
+  if (!x || !scale || !bias || !n.outputs[0] || !xs || typeof xs[1] !== 'number' || n.attrs.has('affine_per_group')) return null;
   const channels = xs[1];
-  const r2 = userOf(n.outputs[0]);
-  if (!r2 || op(r2) !== 'mint:mint.reshape' || !r2.outputs[0]) return null;
-  const ys = r2.outputs[0].type?.kind === 'tensor' ? r2.outputs[0].type.shape : null;
-  if (!ys || ys.length !== xs.length || ys.some((d, i) => d !== xs[i] || d === null)) return null;
-  const nodes = [r1, n, r2];
-  let out = r2.outputs[0];
-  const eps = attrF(n, 'epsilon', 1e-5);
-  const params: LayerParam[] = [];
-  const mul = userOf(out);
-  const affineOf = (node: Node, cur: Value): [Tensor, Value] | null => {
-    const other = node.inputs[0] === cur ? node.inputs[1] : node.inputs[0];
-    const t = constOf(other);
-    if (!t || !other || t.size !== channels || t.dims[0] !== channels || t.dims.slice(1).some((d) => d !== 1) || t.dims.length !== xs.length - 1) return null;
-    return [t, other];
-  };
+  if (scale.size !== channels || bias.size !== channels) return null;
+  const groups = attrF(n, 'num_groups', 1);
   const [wName, bName] = opts.versionAtLeast('2.5.0') ? ['weight', 'bias'] : ['gamma', 'beta'];
-  let placeFrom: [Value | null, Value | null] = [null, null];
-  if (mul && op(mul) === 'mint:mint.mul' && mul.outputs[0]) {
-    const w = affineOf(mul, out);
-    const add = w ? userOf(mul.outputs[0]) : null;
-    const b = add && op(add) === 'mint:mint.add' && add.outputs[0] ? affineOf(add, mul.outputs[0]) : null;
-    if (w && b && add) {
-      params.push(param(wName, w[0], w[1].name, [channels]), param(bName, b[0], b[1].name, [channels]));
-      nodes.push(mul, add);
-      out = add.outputs[0]!;
-      placeFrom = [w[1], b[1]];
-    }
-  }
-  const kwargs: [string, string][] = [['eps', fmt(eps)]];
-  if (!params.length) kwargs.push(['affine', 'False']);
-  return { cls: 'mint.nn.GroupNorm', args: [groups, channels], kwargs, ...placement(n, 'group_norm', [placeFrom[0], wName], [placeFrom[1], bName]), params, input: x, output: out, nodes };
+  // The fusion marks a group norm that had no Mul/Add after it (torch GroupNorm(affine=False)).
+  const unit = attrF(n, 'affine', 1) === 0;
+  const kwargs: [string, string][] = [['eps', fmt(attrF(n, 'epsilon', 1e-5))]];
+  if (unit) kwargs.push(['affine', 'False']);
+  const params = unit ? [] : [param(wName, scale, n.inputs[1]!.name, [channels]), param(bName, bias, n.inputs[2]!.name, [channels])];
+  return { cls: 'mint.nn.GroupNorm', args: [groups, channels], kwargs, ...placement(n, 'group_norm', [n.inputs[1], wName], [n.inputs[2], bName]), params, input: x, output: n.outputs[0], nodes: [n] };
 }
 
 function batchNorm(n: Node, constOf: ConstOf, opts: LayerOptions): Layer | null {

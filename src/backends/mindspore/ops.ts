@@ -697,6 +697,19 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
   BatchNormalization: batchNorm,
   InstanceNormalization: instanceNorm,
   LayerNormalization: layerNorm,
+  GroupNormalization: (c) => {
+    const groups = c.attrInt('num_groups', 1);
+    const ch = c.shape(0)?.[1];
+    let w = c.t(1);
+    let b = c.t(2);
+    if (c.attrInt('affine_per_group', 0) === 1) {
+      // Before opset 21 the affine is per group: spread it over each group's channels.
+      if (typeof ch !== 'number') throw new NoMapping('per-group GroupNormalization affine with an unknown channel count');
+      w = c.call('mint.repeat_interleave', w, String(ch / groups));
+      b = c.call('mint.repeat_interleave', b, String(ch / groups));
+    }
+    return c.call('mint.nn.functional.group_norm', c.t(0), String(groups), w, b, fmt(c.attrFloat('epsilon', 1e-5)));
+  },
   Resize: resize,
   Upsample: resize,
   GridSample: gridSample,

@@ -10,6 +10,9 @@ import { Node } from '../../ir/node.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../eval/array.js';
+import type { Pass } from '../pass.js';
+import { result } from '../pass.js';
+import { constantsOf } from '../util.js';
 
 type ConstOf = (v: Value | null | undefined) => Tensor | null;
 
@@ -138,3 +141,11 @@ export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
     return false;
   }
 }
+
+export const fuseActivationsPass: Pass = {
+  name: 'fuse-activations',
+  description: 'SiLU from x·sigmoid(x), GELU from its erf and tanh forms',
+  run(model) {
+    return result({ ...fuseActivations(model.graph, constantsOf(model)) });
+  },
+};

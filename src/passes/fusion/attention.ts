@@ -2,13 +2,17 @@
  * Attention fusion on the mint dialect: softmax(Q·Kᵀ·scale [+ mask]) · V becomes one
  * `msgraph.scaled_dot_product_attention` node. Handles the forms torch exports: per-head 4-D and head-flattened
  * 3-D (bmm/baddbmm) matmuls, the scale as Mul or Div on the scores, an additive mask (baddbmm's beta·input
- * included), and Kᵀ from a transpose of the last two dims (absorbed) or from anywhere else (kept, flagged).
+ * included), a boolean mask through Where(cond, -inf, scores) (masked_fill: causal and padding masks), and Kᵀ from
+ * a transpose of the last two dims (absorbed) or from anywhere else (kept, flagged).
  */
 import type { Graph } from '../../ir/graph.js';
 import { Node } from '../../ir/node.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../eval/array.js';
+import type { Pass } from '../pass.js';
+import { result } from '../pass.js';
+import { constantsOf } from '../util.js';
 
 export const SDPA_OP = 'msgraph.scaled_dot_product_attention';
 
@@ -51,17 +55,41 @@ export function fuseAttention(g: Graph, constOf: ConstOf): AttentionReport {
       continue;
     }
     if (sm.attrs.has('coerce_2d') && axis !== r - 1 && axis !== -1) continue;
-    const pv = single(sm.outputs[0], g);
-    if (!pv || pv.op !== 'mint.matmul' || pv.inputs[0] !== sm.outputs[0] || !pv.outputs[0]) {
+    // Inference-time dropout on the probabilities is a no-op in between.
+    const skipped: Node[] = [];
+    let probs = sm.outputs[0];
+    let pv = single(probs, g);
+    while (pv && (pv.op === 'msgraph.dropout' || pv.op === 'msgraph.identity') && pv.outputs[0] && pv.outputs.slice(1).every((o) => !o || o.uses.length === 0)) {
+      skipped.push(pv);
+      probs = pv.outputs[0];
+      pv = single(probs, g);
+    }
+    if (!pv || pv.op !== 'mint.matmul' || pv.inputs[0] !== probs || !pv.outputs[0]) {
       miss('softmax output is not only the left operand of a matmul');
       continue;
     }
-    const chain: Node[] = [pv, sm];
+    const chain: Node[] = [pv, ...skipped, sm];
     let cur = sm.inputs[0];
     let mask: Value | null = null;
     let scale = 1;
     let p = cur?.producer ?? null;
-    if (p && p.op === 'mint.add' && single(cur, g) === sm) {
+    let keepMask: { cond: Value; negate: boolean } | null = null;
+    if (p && p.op === 'mint.where' && single(cur, g) === sm) {
+      // masked_fill(cond, -inf): Where(cond, fill, scores) or Where(cond, scores, fill) with a very negative fill.
+      const fill = (i: number) => {
+        const c = scalar(constOf(p!.inputs[i]));
+        return c !== null && c <= -1e4;
+      };
+      const side = fill(1) ? 2 : fill(2) ? 1 : -1;
+      if (side < 0 || !p.inputs[0]) {
+        miss('the softmax input is a Where that does not mask with a large negative constant');
+        continue;
+      }
+      keepMask = { cond: p.inputs[0], negate: side === 2 };
+      chain.push(p);
+      cur = p.inputs[side];
+      p = cur?.producer ?? null;
+    } else if (p && p.op === 'mint.add' && single(cur, g) === sm) {
       // Which side carries the scores: the one that leads to the Q·Kᵀ matmul.
       const leads = (v: Value | null) => {
         let q = v?.producer;
@@ -131,6 +159,13 @@ export function fuseAttention(g: Graph, constOf: ConstOf): AttentionReport {
       const zero = fill?.type !== 'tensor' || num(fromTensor(fill.value)).every((x) => x === 0);
       if (zero) mask = null;
     }
+    if (keepMask) {
+      if (keepMask.negate) {
+        const not = new Node({ op: 'mint.logical_not', domain: 'mint', name: `${sm.name}_keep`, inputs: [keepMask.cond], outputs: [new Value(`${keepMask.cond.name}_keep`, keepMask.cond.type)] });
+        g.insertBefore(pv, not);
+        mask = not.outputs[0]!;
+      } else mask = keepMask.cond;
+    }
     const out = pv.outputs[0];
     const attrs: [string, import('../../ir/attribute.js').Attribute][] = [
       ['scale', { type: 'float', value: scale }],
@@ -146,3 +181,12 @@ export function fuseAttention(g: Graph, constOf: ConstOf): AttentionReport {
   }
   return report;
 }
+
+export const fuseAttentionPass: Pass = {
+  name: 'fuse-attention',
+  description: 'softmax(Q·Kᵀ·scale [+ mask])·V into one scaled_dot_product_attention node',
+  run(model) {
+    const r = fuseAttention(model.graph, constantsOf(model));
+    return { ...result({ attention: r.fused }), nearMisses: r.nearMisses };
+  },
+};

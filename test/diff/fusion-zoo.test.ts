@@ -1,0 +1,41 @@
+/**
+ * On the zoo, every attention block, GroupNorm, LayerNorm and GELU of the diffusers-style UNet and VAE, the BERT- and
+ * GPT-style models and the ViT is fused: the counts equal the number of such modules in the torch model (recorded by
+ * the zoo exporter as `fusions_expected`).
+ */
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadModelFile } from '../../src/frontend/onnx/node-fs.js';
+import { toMint } from '../../src/frontend/dialect/to-mint.js';
+import { inferShapes } from '../../src/frontend/ops/infer.js';
+import { runPasses } from '../../src/passes/manager.js';
+import { MINDSPORE_FUSIONS } from '../../src/passes/registry.js';
+import { ZOO_DIR } from '../helpers/ort.js';
+
+const manifestFile = path.join(ZOO_DIR, 'manifest.json');
+const manifest: Record<string, { fusions_expected?: Record<string, number> }> = fs.existsSync(manifestFile) ? JSON.parse(fs.readFileSync(manifestFile, 'utf8')) : {};
+
+describe.skipIf(!fs.existsSync(manifestFile))('fusion counts on the zoo', () => {
+  for (const name of ['unet', 'unet_tiny', 'vae_decoder', 'bert', 'gpt', 'vit']) {
+    it(`${name}: attention, GroupNorm, LayerNorm and GELU counts equal the torch modules`, () => {
+      const want = manifest[name]!.fusions_expected!;
+      const m = loadModelFile(path.join(ZOO_DIR, `${name}.onnx`));
+      toMint(m);
+      inferShapes(m);
+      const recs = runPasses(m, MINDSPORE_FUSIONS, { verifyEach: true });
+      const stat = (k: string) => recs.reduce((s, r) => s + (r.stats[k] ?? 0), 0);
+      const got = {
+        attention: stat('attention'),
+        group_norm: stat('group_norm'),
+        layer_norm: m.graph.nodes.filter((n) => n.op === 'mint.nn.functional.layer_norm').length,
+        gelu: stat('gelu') + m.graph.nodes.filter((n) => n.op === 'mint.nn.functional.gelu' && n.name.endsWith('/Gelu')).length,
+      };
+      expect(got).toEqual({ attention: want.attention, group_norm: want.group_norm, layer_norm: want.layer_norm, gelu: want.gelu });
+      // Nothing that looked like attention was left behind.
+      expect(recs.flatMap((r) => r.nearMisses ?? [])).toEqual([]);
+      // A second run finds nothing more.
+      expect(runPasses(m, MINDSPORE_FUSIONS).every((r) => !r.modified)).toBe(true);
+    });
+  }
+});
