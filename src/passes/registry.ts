@@ -7,16 +7,21 @@ import { dce } from './common/dce.js';
 import { fuseAttentionPass } from './fusion/attention.js';
 import { fuseActivationsPass } from './fusion/activations.js';
 import { fuseGroupNormPass } from './fusion/group-norm.js';
+import { fuseMhaPass } from './fusion/mha.js';
 
 export const PASSES: ReadonlyMap<string, Pass> = new Map(
-  [foldConstants, removeNoops, cse, dce, fuseAttentionPass, fuseActivationsPass, fuseGroupNormPass].map((p) => [p.name, p]),
+  [foldConstants, removeNoops, cse, dce, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass].map((p) => [p.name, p]),
 );
 
 /** Fusions the MindSpore backend runs: each fused op has a mint API or a helper there. */
 export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-attention', 'fuse-activations'];
 
-/** Canonicalisation: fold, drop no-ops, merge duplicates, drop dead code (run twice so each can feed the others). */
-export const DEFAULT_PIPELINE: readonly string[] = ['fold-constants', 'remove-noops', 'cse', 'fold-constants', 'dce'];
+/**
+ * Canonicalisation (fold, drop no-ops, merge duplicates, drop dead code), then attention: fused, and where the head
+ * split/merge reshapes surround it, one multi-head attention on [B, S, D] tensors. The ONNX Runtime target lowers
+ * those to com.microsoft.MultiHeadAttention and expands the rest back.
+ */
+export const DEFAULT_PIPELINE: readonly string[] = ['fold-constants', 'remove-noops', 'cse', 'fuse-attention', 'dce', 'fuse-mha', 'fold-constants', 'dce'];
 
 /** `default`, `none`, or a comma-separated list of pass names. */
 export function parsePassList(spec: string): string[] {

@@ -103,6 +103,7 @@ describe('plan', () => {
     const fixed = compileForOrt(loadModelFile(path.join(MODELS_DIR, 'unet_tiny.onnx')), { shapes: { sample: [1, 4, 16, 16], timestep: [1], encoder_hidden_states: [1, 8, 16] } });
     const count = (m: typeof dyn.model, op: string) => m.graph.nodes.filter((n) => n.op === op).length;
     expect(count(dyn.model, 'Shape')).toBeGreaterThan(0);
+    expect(count(dyn.model, 'MultiHeadAttention')).toBe(14);
     expect(count(fixed.model, 'Shape')).toBe(0);
     expect(fixed.model.graph.nodeCount).toBeLessThan(dyn.model.graph.nodeCount);
     expect(fixed.plan.inputs[0]!.shape).toEqual([1, 4, 16, 16]);
@@ -128,9 +129,9 @@ describe('verify --per-node finds a planted bad rewrite', () => {
   it('names the node whose result diverges first', async () => {
     const file = path.join(MODELS_DIR, 'unet_tiny.onnx');
     const res = compileForOrt(loadModelFile(file), {});
-    // Plant a wrong rewrite: the second Softmax of the compiled graph now normalises over the wrong axis.
-    const victim = res.model.graph.nodes.filter((n) => n.op === 'Softmax')[1]!;
-    victim.setAttr('axis', { type: 'int', value: 1 });
+    // Plant a wrong rewrite: the third Sigmoid of the compiled graph becomes a Tanh (same shape, wrong values).
+    const victim = res.model.graph.nodes.filter((n) => n.op === 'Sigmoid')[2]!;
+    victim.op = 'Tanh';
     const dir = tmp();
     const bad = path.join(dir, 'bad.onnx');
     fs.writeFileSync(bad, bytes(res.model));
@@ -139,9 +140,9 @@ describe('verify --per-node finds a planted bad rewrite', () => {
     const report = JSON.parse(r.stdout);
     expect(report.ok).toBe(false);
     expect(report.firstDivergence.node).toBe(victim.name);
-    expect(report.firstDivergence.op).toBe('Softmax');
+    expect(report.firstDivergence.op).toBe('Tanh');
     const text = msgraph(['verify', file, '--compiled', bad, '--inputs', path.join(MODELS_DIR, 'unet_tiny.io.json'), '--per-node']);
-    expect(text.stdout).toContain(`first divergence: value ${victim.outputs[0]!.name} from node ${victim.name} (Softmax)`);
+    expect(text.stdout).toContain(`first divergence: value ${victim.outputs[0]!.name} from node ${victim.name} (Tanh)`);
     expect(text.stdout).toMatch(/FAIL\n$/);
   });
 });

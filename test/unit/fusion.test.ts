@@ -7,6 +7,7 @@ import { inferShapes } from '../../src/frontend/ops/infer.js';
 import { fuseAttention, SDPA_OP } from '../../src/passes/fusion/attention.js';
 import { fuseActivations } from '../../src/passes/fusion/activations.js';
 import { fuseGroupNorm, GROUP_NORM_OP } from '../../src/passes/fusion/group-norm.js';
+import { fuseMha, MHA_OP } from '../../src/passes/fusion/mha.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { verify } from '../../src/ir/verify.js';
 import { Builder, i64 } from '../helpers/builder.js';
@@ -137,5 +138,34 @@ describe('group-norm fusion', () => {
     const m = torchGroupNorm(false);
     expect(fuseGroupNorm(m.graph, constOf).fused).toBe(1);
     expect(m.graph.nodes.find((x) => x.op === GROUP_NORM_OP)!.attrs.get('affine')?.value).toBe(0);
+  });
+});
+
+describe('multi-head attention fusion', () => {
+  it('takes Q/K/V back through torch\'s head split and the result through the merge', () => {
+    const b = new Builder();
+    const x = b.input('x', [2, 5, 8]);
+    const split = (name: string) => {
+      const r = b.op('Reshape', [x, b.graph.addConstant(`${name}_s`, Tensor.fromArray(i64, [4], new BigInt64Array([2n, 5n, 2n, 4n])))], { name: `${name}_reshape` }).outputs[0]!;
+      return b.op('Transpose', [r], { name: `${name}_perm`, attrs: { perm: { type: 'ints', value: [0, 2, 1, 3] } } }).outputs[0]!;
+    };
+    const q = split('q');
+    const k = split('k');
+    const v = split('v');
+    const kt = b.op('Transpose', [k], { attrs: { perm: { type: 'ints', value: [0, 1, 3, 2] } } }).outputs[0]!;
+    const s = b.op('Mul', [b.op('MatMul', [q, kt]).outputs[0]!, b.constant('scale', [0.5], [])]).outputs[0]!;
+    const o = b.op('MatMul', [b.op('Softmax', [s], { attrs: { axis: { type: 'int', value: -1 } } }).outputs[0]!, v]).outputs[0]!;
+    const merged = b.op('Transpose', [o], { attrs: { perm: { type: 'ints', value: [0, 2, 1, 3] } } }).outputs[0]!;
+    b.output(b.op('Reshape', [merged, b.graph.addConstant('m_s', Tensor.fromArray(i64, [3], new BigInt64Array([2n, 5n, 8n])))]).outputs[0]!);
+    const m = dialect(b);
+    expect(fuseAttention(m.graph, constOf).fused).toBe(1);
+    const r = fuseMha(m.graph);
+    expect(r).toEqual({ fused: 1, nearMisses: [] });
+    verify(m.graph);
+    const n = m.graph.nodes.find((x) => x.op === MHA_OP)!;
+    expect(n.inputs.map((v) => v?.name)).toEqual(['x', 'x', 'x']);
+    expect(n.attrs.get('num_heads')?.value).toBe(2);
+    expect(n.attrs.get('scale')?.value).toBe(0.5);
+    expect(m.graph.outputs[0]!.producer).toBe(n);
   });
 });

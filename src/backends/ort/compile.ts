@@ -10,7 +10,8 @@ import { toMint } from '../../frontend/dialect/to-mint.js';
 import { lowerToOnnx } from '../../frontend/dialect/lower.js';
 import { inferShapes } from '../../frontend/ops/infer.js';
 import { runPasses, type PassManagerOptions, type PassRecord } from '../../passes/manager.js';
-import { MINDSPORE_FUSIONS, parsePassList } from '../../passes/registry.js';
+import { parsePassList } from '../../passes/registry.js';
+import { lowerFusedForOrt } from './lower-fused.js';
 import { buildPlan, type Plan } from './plan.js';
 import type { Ep } from './session.js';
 import { VERSION } from '../../version.js';
@@ -60,7 +61,7 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
   const shapes = opts.shapes ?? {};
   specializeInputs(model, shapes);
   const passes = parsePassList(opts.passes ?? 'default');
-  const fusions = passes.filter((p) => MINDSPORE_FUSIONS.includes(p));
+  const fusions = passes.filter((p) => p === 'fuse-group-norm' || p === 'fuse-activations');
   if (fusions.length) {
     throw new MsgraphError('unsupported', `${fusions.join(', ')}: these fusions are not lowered to ONNX Runtime ops yet (the MindSpore backend uses them)`, { hint: '--passes default' });
   }
@@ -69,6 +70,7 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
     toMint(model);
     inferShapes(model);
     records = runPasses(model, passes, { ep: opts.ep, verifyEach: opts.verifyEach, printAfter: opts.printAfter, onPrint: opts.onPrint, onPass: opts.onPass });
+    lowerFusedForOrt(model, opts.ep ?? 'cpu');
     lowerToOnnx(model, { opset });
   }
   // Graph outputs keep their types; intermediate ones are refreshed after lowering.
