@@ -1,7 +1,10 @@
 /** Helpers shared by passes. */
+import type { Attribute } from '../ir/attribute.js';
+import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
+import { Node } from '../ir/node.js';
+import { Value } from '../ir/value.js';
 import type { Tensor } from '../ir/tensor.js';
-import type { Value } from '../ir/value.js';
 
 /**
  * Initializers and Constant-node outputs of the main graph, by value, seen through Identity (torch aliases shared
@@ -21,4 +24,30 @@ export function constantsOf(model: Model): (v: Value | null | undefined) => Tens
     }
   }
   return (v) => (v ? v.const ?? map.get(v) ?? null : null);
+}
+
+/** A name for a fused node in the same scope as `like` (`/a/b/Softmax` -> `/a/b/<leaf>`). */
+export function scopedName(like: Node, leaf: string): string {
+  return like.name.includes('/') ? like.name.replace(/[^/]*$/, leaf) : `${like.name}_${leaf}`;
+}
+
+/**
+ * Replaces the matched `nodes` by one mint node computing `out`: the new node goes where `at` was, takes over every
+ * use of `out` (graph outputs included) under the same name and type, and inherits `source`'s metadata (module
+ * scopes).
+ */
+export function replaceWithNode(
+  g: Graph,
+  spec: { op: string; name: string; inputs: (Value | null)[]; attrs?: [string, Attribute][] },
+  out: Value,
+  at: Node,
+  nodes: Iterable<Node>,
+  source: Node,
+): Node {
+  const fused = new Node({ op: spec.op, domain: 'mint', name: spec.name, inputs: spec.inputs, outputs: [new Value(out.name, out.type)], attrs: spec.attrs ?? [] });
+  for (const [k, v] of source.metadata) fused.metadata.set(k, v);
+  g.insertBefore(at, fused);
+  g.replaceAllUsesWith(out, fused.outputs[0]!);
+  g.remove(nodes);
+  return fused;
 }

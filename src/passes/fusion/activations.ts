@@ -6,13 +6,14 @@
  * - GELU (tanh): 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))) -> gelu(x, approximate "tanh").
  */
 import type { Graph } from '../../ir/graph.js';
-import { Node } from '../../ir/node.js';
+import type { Node } from '../../ir/node.js';
+import type { Attribute } from '../../ir/attribute.js';
 import type { Tensor } from '../../ir/tensor.js';
-import { Value } from '../../ir/value.js';
+import type { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../eval/array.js';
 import type { Pass } from '../pass.js';
 import { result } from '../pass.js';
-import { constantsOf } from '../util.js';
+import { constantsOf, replaceWithNode, scopedName } from '../util.js';
 
 type ConstOf = (v: Value | null | undefined) => Tensor | null;
 
@@ -42,15 +43,8 @@ export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
     return null;
   };
   const replace = (last: Node, nodes: Node[], x: Value, api: string, approximate?: string) => {
-    const out = last.outputs[0]!;
-    const fused = new Node({
-      op: api, domain: 'mint', name: last.name.includes('/') ? last.name.replace(/[^/]*$/, api.split('.').pop()!) : `${last.name}_${api.split('.').pop()}`,
-      inputs: [x], outputs: [new Value(out.name, out.type)], attrs: approximate ? [['approximate', { type: 'string', value: approximate }]] : [],
-    });
-    for (const [k, v] of last.metadata) fused.metadata.set(k, v);
-    g.insertBefore(last, fused);
-    g.replaceAllUsesWith(out, fused.outputs[0]!);
-    g.remove(nodes);
+    const attrs: [string, Attribute][] = approximate ? [['approximate', { type: 'string', value: approximate }]] : [];
+    replaceWithNode(g, { op: api, name: scopedName(last, api.split('.').pop()!), inputs: [x], attrs }, last.outputs[0]!, last, nodes, last);
   };
   const report: ActivationReport = { silu: 0, gelu: 0 };
   for (const n of [...g]) {

@@ -12,7 +12,7 @@ import { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../eval/array.js';
 import type { Pass } from '../pass.js';
 import { result } from '../pass.js';
-import { constantsOf } from '../util.js';
+import { constantsOf, replaceWithNode, scopedName } from '../util.js';
 
 export const SDPA_OP = 'msgraph.scaled_dot_product_attention';
 
@@ -171,12 +171,7 @@ export function fuseAttention(g: Graph, constOf: ConstOf): AttentionReport {
       ['scale', { type: 'float', value: scale }],
       ['key_transposed', { type: 'int', value: keyTransposed }],
     ];
-    const name = sm.name.includes('/') ? sm.name.replace(/[^/]*$/, 'ScaledDotProductAttention') : `${sm.name}_attention`;
-    const fused = new Node({ op: SDPA_OP, domain: 'mint', name, inputs: mask ? [q, k, v, mask] : [q, k, v], outputs: [new Value(out.name, out.type)], attrs });
-    for (const [key, val] of sm.metadata) fused.metadata.set(key, val);
-    g.insertBefore(pv, fused);
-    g.replaceAllUsesWith(out, fused.outputs[0]!);
-    g.remove(chain);
+    replaceWithNode(g, { op: SDPA_OP, name: scopedName(sm, 'ScaledDotProductAttention'), inputs: mask ? [q, k, v, mask] : [q, k, v], attrs }, out, pv, chain, sm);
     report.fused++;
   }
   return report;

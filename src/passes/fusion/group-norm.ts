@@ -5,13 +5,13 @@
  * and zero bias. A near-miss says which condition failed.
  */
 import type { Graph } from '../../ir/graph.js';
-import { Node } from '../../ir/node.js';
+import type { Node } from '../../ir/node.js';
 import { Tensor } from '../../ir/tensor.js';
 import { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../eval/array.js';
 import type { Pass } from '../pass.js';
 import { result } from '../pass.js';
-import { constantsOf } from '../util.js';
+import { constantsOf, replaceWithNode, scopedName } from '../util.js';
 
 export const GROUP_NORM_OP = 'mint.nn.functional.group_norm';
 
@@ -80,19 +80,14 @@ export function fuseGroupNorm(g: Graph, constOf: ConstOf): GroupNormReport {
     wv.type = { kind: 'tensor', dtype: f32, shape: [channels] };
     bv.type = { kind: 'tensor', dtype: f32, shape: [channels] };
     const eps = Number(n.attrs.get('epsilon')?.value ?? 1e-5);
-    const fused = new Node({
-      op: GROUP_NORM_OP, domain: 'mint', name: n.name.includes('/') ? n.name.replace(/[^/]*$/, 'GroupNorm') : `${n.name}_group_norm`,
-      inputs: [x, wv, bv], outputs: [new Value(out.name, out.type)],
+    replaceWithNode(g, {
+      op: GROUP_NORM_OP, name: scopedName(n, 'GroupNorm'), inputs: [x, wv, bv],
       attrs: [
         ['num_groups', { type: 'int', value: groups }], ['epsilon', { type: 'float', value: eps }],
         // No Mul/Add followed: torch's GroupNorm(affine=False). Lowering drops this marker.
         ...(w && b ? [] : [['affine', { type: 'int', value: 0 }] as [string, { type: 'int'; value: number }]]),
       ],
-    });
-    for (const [k, v] of n.metadata) fused.metadata.set(k, v);
-    g.insertBefore(nodes[nodes.length - 1]!, fused);
-    g.replaceAllUsesWith(out, fused.outputs[0]!);
-    g.remove(nodes);
+    }, out, nodes[nodes.length - 1]!, nodes, n);
     report.fused++;
   }
   return report;

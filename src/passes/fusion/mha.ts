@@ -5,12 +5,13 @@
  * `msgraph.multi_head_attention` node on the [B, S, D] tensors (com.microsoft.MultiHeadAttention's layout).
  */
 import type { Graph } from '../../ir/graph.js';
-import { Node } from '../../ir/node.js';
+import type { Node } from '../../ir/node.js';
 import type { Dim } from '../../ir/shape.js';
-import { Value } from '../../ir/value.js';
+import type { Value } from '../../ir/value.js';
 import type { Pass } from '../pass.js';
 import { result } from '../pass.js';
 import { SDPA_OP } from './attention.js';
+import { replaceWithNode } from '../util.js';
 
 export const MHA_OP = 'msgraph.multi_head_attention';
 
@@ -141,16 +142,11 @@ export function fuseMha(g: Graph): { fused: number; nearMisses: { node: string; 
       continue;
     }
     const out = merge.out;
-    const fused = new Node({
-      op: MHA_OP, domain: 'mint', name: a.name.replace(/ScaledDotProductAttention$/, 'MultiHeadAttention'),
+    replaceWithNode(g, {
+      op: MHA_OP, name: a.name.replace(/ScaledDotProductAttention$/, 'MultiHeadAttention'),
       inputs: mask ? [qs.source, ks.source, vs.source, mask] : [qs.source, ks.source, vs.source],
-      outputs: [new Value(out.name, out.type)],
       attrs: [['num_heads', { type: 'int', value: qs.heads }], ['scale', { type: 'float', value: Number(a.attrs.get('scale')?.value ?? 1) }]],
-    });
-    for (const [key, val] of a.metadata) fused.metadata.set(key, val);
-    g.insertBefore(merge.nodes[merge.nodes.length - 1]!, fused);
-    g.replaceAllUsesWith(out, fused.outputs[0]!);
-    g.remove([...removed, ...extra]);
+    }, out, merge.nodes[merge.nodes.length - 1]!, [...removed, ...extra], a);
     report.fused++;
   }
   return report;
