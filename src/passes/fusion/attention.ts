@@ -152,7 +152,10 @@ export function fuseAttention(g: Graph, constOf: ConstOf): AttentionReport {
       miss('Q and V are not rank-3 or rank-4 tensors of one rank');
       continue;
     }
-    // baddbmm(zeros, Q, Kᵀ, beta=0) exports a zero mask (ConstantOfShape(0) * 0): no mask at all.
+    // baddbmm(zeros, Q, Kᵀ, beta=0) exports a zero mask (ConstantOfShape(0) * 0, or a zero constant once folded):
+    // no mask at all.
+    const maskConst = constOf(mask);
+    if (maskConst && !maskConst.isString && num(fromTensor(maskConst)).every((x) => x === 0)) mask = null;
     const mp = mask?.producer;
     if (mp && mp.op === 'mint.mul' && scalar(constOf(mp.inputs[1])) === 0 && mp.inputs[0]?.producer?.op === 'msgraph.constant_of_shape') {
       const fill = mp.inputs[0].producer.attrs.get('value');
