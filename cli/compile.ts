@@ -49,7 +49,7 @@ function compileMindSpore(file: string, model: Model, opts: CompileOptions): voi
   fs.mkdirSync(out, { recursive: true });
   writeFilesAtomic(pkg.files.map(([name, chunks]) => [path.join(out, name), chunks]));
   const r = pkg.result;
-  if (opts.explainFusion) explain(r.nearMisses, `attention ${r.attention.fused}, group_norm ${r.groupNorms}, gelu ${r.activations.gelu}, silu ${r.activations.silu}`);
+  if (opts.explainFusion) explain(r.nearMisses, `attention ${r.attention.fused}, group_norm ${r.groupNorms}, layer_norm ${r.layerNorms}, gelu ${r.activations.gelu}, silu ${r.activations.silu}`);
   process.stderr.write(`msgraph: wrote ${opts.output}/ (model.py: ${r.classes.length} classes, ${r.params.length} parameters, MindSpore ${r.msVersion})\n`);
   if (pkg.partial) {
     process.stderr.write(`msgraph: partial: ${r.fallbacks.length} op(s) have no mapping (${[...new Set(r.fallbacks.map((f) => f.op))].join(', ')}); see report.md\n`);

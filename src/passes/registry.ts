@@ -8,13 +8,14 @@ import { fuseAttentionPass } from './fusion/attention.js';
 import { fuseActivationsPass } from './fusion/activations.js';
 import { fuseGroupNormPass } from './fusion/group-norm.js';
 import { fuseMhaPass } from './fusion/mha.js';
+import { fuseLayerNormPass } from './fusion/layer-norm.js';
 
 export const PASSES: ReadonlyMap<string, Pass> = new Map(
-  [foldConstants, removeNoops, cse, dce, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass].map((p) => [p.name, p]),
+  [foldConstants, removeNoops, cse, dce, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass, fuseLayerNormPass].map((p) => [p.name, p]),
 );
 
 /** Fusions the MindSpore backend runs: each fused op has a mint API or a helper there. */
-export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-attention', 'fuse-activations'];
+export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-attention', 'fuse-activations'];
 
 /**
  * Canonicalisation (fold, drop no-ops, merge duplicates, drop dead code), then attention: fused, and where the head

@@ -8,6 +8,7 @@ import { fuseAttention, SDPA_OP } from '../../src/passes/fusion/attention.js';
 import { fuseActivations } from '../../src/passes/fusion/activations.js';
 import { fuseGroupNorm, GROUP_NORM_OP } from '../../src/passes/fusion/group-norm.js';
 import { fuseMha, MHA_OP } from '../../src/passes/fusion/mha.js';
+import { fuseLayerNorm, LAYER_NORM_OP } from '../../src/passes/fusion/layer-norm.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { verify } from '../../src/ir/verify.js';
 import { Builder, i64 } from '../helpers/builder.js';
@@ -167,5 +168,27 @@ describe('multi-head attention fusion', () => {
     expect(n.attrs.get('num_heads')?.value).toBe(2);
     expect(n.attrs.get('scale')?.value).toBe(0.5);
     expect(m.graph.outputs[0]!.producer).toBe(n);
+  });
+});
+
+describe('layer-norm fusion', () => {
+  it('fuses ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add over trailing axes', () => {
+    const b = new Builder();
+    const x = b.input('x', [2, 3, 4]);
+    const axes = { axes: { type: 'ints' as const, value: [-1] } };
+    const mean = b.op('ReduceMean', [x], { attrs: axes }).outputs[0]!;
+    const d = b.op('Sub', [x, mean]).outputs[0]!;
+    const v = b.op('ReduceMean', [b.op('Pow', [d, b.constant('two', [2], [])]).outputs[0]!], { attrs: axes }).outputs[0]!;
+    const sd = b.op('Sqrt', [b.op('Add', [v, b.constant('eps', [1e-5], [])]).outputs[0]!]).outputs[0]!;
+    const y = b.op('Div', [d, sd]).outputs[0]!;
+    const scaled = b.op('Mul', [y, b.constant('ln.weight', [1, 2, 3, 4])]).outputs[0]!;
+    b.output(b.op('Add', [scaled, b.constant('ln.bias', [0, 0, 1, 1])]).outputs[0]!);
+    const m = dialect(b);
+    expect(fuseLayerNorm(m.graph, constOf).fused).toBe(1);
+    verify(m.graph);
+    const n = m.graph.nodes.find((z) => z.op === LAYER_NORM_OP)!;
+    expect(n.inputs.map((z) => z?.name)).toEqual(['x', 'ln.weight', 'ln.bias']);
+    expect(n.attrs.get('axis')?.value).toBe(2);
+    expect(fuseLayerNorm(m.graph, constOf).fused).toBe(0);
   });
 });

@@ -71,6 +71,8 @@ export interface EmitResult {
   attention: AttentionReport;
   activations: ActivationReport;
   groupNorms: number;
+  /** LayerNorms fused from their decomposed form. */
+  layerNorms: number;
   /** Fusion candidates that did not fuse, and why. */
   nearMisses: { node: string; reason: string }[];
   classes: string[];
@@ -151,6 +153,7 @@ class Emitter {
   private attention: AttentionReport = { fused: 0, nearMisses: [] };
   private activations: ActivationReport = { silu: 0, gelu: 0 };
   private groupNorms = 0;
+  private layerNorms = 0;
   private nearMisses: { node: string; reason: string }[] = [];
 
   constructor(private readonly model: Model, private readonly opts: MindSporeOptions) {
@@ -171,6 +174,7 @@ class Emitter {
     this.attention = { fused: stat('attention'), nearMisses: fusions.find((r) => r.name === 'fuse-attention')?.nearMisses ?? [] };
     this.activations = { silu: stat('silu'), gelu: stat('gelu') };
     this.groupNorms = stat('group_norm');
+    this.layerNorms = stat('layer_norm');
     this.nearMisses = fusions.flatMap((r) => r.nearMisses ?? []);
     const inferred = inferShapes(model);
     this.known = inferred.known;
@@ -564,6 +568,7 @@ class Emitter {
       attention: this.attention,
       activations: this.activations,
       groupNorms: this.groupNorms,
+      layerNorms: this.layerNorms,
       nearMisses: this.nearMisses,
       classes: classOrder,
       msVersion: this.msVersion,

@@ -61,7 +61,7 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
   const shapes = opts.shapes ?? {};
   specializeInputs(model, shapes);
   const passes = parsePassList(opts.passes ?? 'default');
-  const fusions = passes.filter((p) => p === 'fuse-group-norm' || p === 'fuse-activations');
+  const fusions = passes.filter((p) => p === 'fuse-group-norm' || p === 'fuse-activations' || p === 'fuse-layer-norm');
   if (fusions.length) {
     throw new MsgraphError('unsupported', `${fusions.join(', ')}: these fusions are not lowered to ONNX Runtime ops yet (the MindSpore backend uses them)`, { hint: '--passes default' });
   }
