@@ -16,19 +16,20 @@ import type { Node } from '../../ir/node.js';
 import type { Dim } from '../../ir/shape.js';
 import { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
-import { dtypeFromName, dtypeFromOnnx } from '../../ir/dtype.js';
-import { fromTensor, num } from '../../eval/array.js';
+import { dtypeFromName } from '../../ir/dtype.js';
 import { nodeScope } from '../../frontend/hierarchy.js';
 import { toMint } from '../../frontend/dialect/to-mint.js';
 import { MINT_DOMAIN, onnxOpOf } from '../../frontend/dialect/names.js';
 import { inferShapes } from '../../frontend/ops/infer.js';
 import type { KnownValue } from '../../frontend/ops/types.js';
 import { findLayers, fmt, type Layer, type LayerParam } from './layers.js';
-import { ALIAS_OPS, HOST_OPS, NoMapping, OP_EMITTERS, hostExpr, type OpCtx } from './ops.js';
+import { ALIAS_OPS, HOST_OPS, NoMapping, OP_EMITTERS, hostExpr } from './ops.js';
+import { emitIf, emitLoop, opContext } from './statements.js';
 import { HELPERS } from './helpers.js';
-import { CodeWriter, Namer, className, identifier, pyComment, pyFloat, pyString } from './python.js';
+import { CodeWriter, Namer, className, identifier, pyComment, pyString } from './python.js';
 import { ApiChecker } from './api.js';
-import { attentionHelper, ATTENTION_APIS } from './attention.js';
+import { type Buffer, type Item, Mod, NUMERIC, PATH_NAME, allInputs, constantTensor, dtypeName, fmtShape, isWithin, literalHost, literals, outerRefs, shapeOf, unitIsDirect } from './cells.js';
+import { attentionHelper } from './attention.js';
 import type { AttentionReport } from '../../passes/fusion/attention.js';
 import type { ActivationReport } from '../../passes/fusion/activations.js';
 import { runPasses } from '../../passes/manager.js';
@@ -82,81 +83,39 @@ export interface EmitResult {
   outputs: { name: string; dtype: string | null; shape: Dim[] | null }[];
 }
 
-type Item =
-  | { kind: 'node'; node: Node; index: number; mod: Mod }
-  | { kind: 'layer'; layer: Layer; index: number; mod: Mod };
-
-interface Buffer {
-  value: Value;
-  tensor: Tensor;
-  owner: Mod;
-  attr: string;
-  /** When the constant is a layer's parameter already (tied weights), the layer module and attribute. */
-  alias?: { mod: Mod; attr: string };
-}
-
-class Mod {
-  readonly children = new Map<string, Mod>();
-  items: Item[] = [];
-  layer: Layer | null = null;
-  buffers: Buffer[] = [];
-  flat = false;
-  attr = '';
-  cellList = false;
-  cls = '';
-  classHint: string | undefined;
-  /** Subtree items, sorted by index. */
-  subtree: Item[] = [];
-  inputs: Value[] = [];
-  outputs: Value[] = [];
-  constructor(readonly seg: string, readonly path: string[], readonly parent: Mod | null) {}
-  get first(): number {
-    return this.subtree[0]?.index ?? Infinity;
-  }
-}
-
-const PATH_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
-const NUMERIC = /^\d+$/;
-
-function dtypeName(v: Value | null | undefined): string | null {
-  return v?.type?.kind === 'tensor' ? (v.type.dtype?.name ?? null) : null;
-}
-function shapeOf(v: Value | null | undefined): Dim[] | null {
-  return v?.type?.kind === 'tensor' ? v.type.shape : null;
-}
-
 export function emitMindSpore(model: Model, opts: MindSporeOptions = {}): EmitResult {
   return new Emitter(model, opts).run();
 }
 
-class Emitter {
-  private readonly msVersion: string;
-  private readonly api: ApiChecker;
-  private readonly constants = new Map<Value, Tensor>();
-  private known = new Map<Value, KnownValue>();
-  private readonly host = new Set<Value>();
-  private readonly itemOfNode = new Map<Node, Item>();
-  private readonly producer = new Map<Value, Item>();
-  private readonly consumers = new Map<Value, Item[]>();
-  private readonly items: Item[] = [];
-  private readonly root = new Mod('', [], null);
-  private readonly modByPath = new Map<string, Mod>([['', this.root]]);
-  private readonly buffers = new Map<Value, Buffer>();
-  private readonly layerParamOf = new Map<Value, { mod: Mod; attr: string }>();
-  private readonly helpersUsed = new Set<string>();
-  private readonly globals = Namer.module();
-  private readonly fallbacks: Fallback[] = [];
-  private readonly mapping = new Map<string, Map<string, number>>();
-  private readonly warnings = new Set<string>();
-  private opset = 17;
-  private dead = new Set<Graph>();
-  private attention: AttentionReport = { fused: 0, nearMisses: [] };
-  private activations: ActivationReport = { silu: 0, gelu: 0 };
-  private groupNorms = 0;
-  private layerNorms = 0;
-  private nearMisses: { node: string; reason: string }[] = [];
+/** @internal The emitter state; statements.ts works on it too. */
+export class Emitter {
+  readonly msVersion: string;
+  readonly api: ApiChecker;
+  readonly constants = new Map<Value, Tensor>();
+  known = new Map<Value, KnownValue>();
+  readonly host = new Set<Value>();
+  readonly itemOfNode = new Map<Node, Item>();
+  readonly producer = new Map<Value, Item>();
+  readonly consumers = new Map<Value, Item[]>();
+  readonly items: Item[] = [];
+  readonly root = new Mod('', [], null);
+  readonly modByPath = new Map<string, Mod>([['', this.root]]);
+  readonly buffers = new Map<Value, Buffer>();
+  readonly layerParamOf = new Map<Value, { mod: Mod; attr: string }>();
+  readonly helpersUsed = new Set<string>();
+  readonly globals = Namer.module();
+  readonly fallbacks: Fallback[] = [];
+  readonly mapping = new Map<string, Map<string, number>>();
+  readonly warnings = new Set<string>();
+  opset = 17;
+  dead = new Set<Graph>();
+  attention: AttentionReport = { fused: 0, nearMisses: [] };
+  activations: ActivationReport = { silu: 0, gelu: 0 };
+  groupNorms = 0;
+  layerNorms = 0;
+  nearMisses: { node: string; reason: string }[] = [];
 
-  constructor(private readonly model: Model, private readonly opts: MindSporeOptions) {
+  constructor(readonly model: Model, readonly opts: MindSporeOptions) {
     this.msVersion = opts.msVersion ?? '2.6.0';
     this.api = new ApiChecker(this.msVersion);
     for (const h of Object.keys(HELPERS)) this.globals.reserve(h);
@@ -270,13 +229,13 @@ class Emitter {
     return this.emit();
   }
 
-  private addUse(v: Value, it: Item): void {
+  addUse(v: Value, it: Item): void {
     const list = this.consumers.get(v) ?? [];
     if (!list.includes(it)) list.push(it);
     this.consumers.set(v, list);
   }
 
-  private onnxOp(n: Node): string {
+  onnxOp(n: Node): string {
     if (n.domain === MINT_DOMAIN) {
       if (n.op === 'ops.cast') return 'Cast';
       return onnxOpOf(n.op, this.opset) ?? n.op;
@@ -286,7 +245,7 @@ class Emitter {
 
   // ---- host (shape arithmetic) values --------------------------------------------------------------------------
 
-  private findHost(nodes: Node[]): void {
+  findHost(nodes: Node[]): void {
     for (const n of nodes) {
       const op = this.onnxOp(n);
       if (!HOST_OPS.has(op) || n.outputs.length !== 1 || !n.outputs[0]) continue;
@@ -303,14 +262,14 @@ class Emitter {
     }
   }
 
-  private smallInt(v: Value): boolean {
+  smallInt(v: Value): boolean {
     const t = this.constants.get(v);
     return !!t && t.size <= 64 && t.dims.length <= 1 && /int|bool/.test(t.dtype.name);
   }
 
   // ---- module tree --------------------------------------------------------------------------------------------
 
-  private mod(path: string[]): Mod {
+  mod(path: string[]): Mod {
     let cur = this.root;
     for (let i = 0; i < path.length; i++) {
       let m = cur.children.get(path[i]!);
@@ -324,7 +283,7 @@ class Emitter {
     return cur;
   }
 
-  private buildTree(): void {
+  buildTree(): void {
     const scopeOf = (n: Node) => nodeScope(n);
     // Node scopes first (so a layer can tell whether its scope holds other work).
     const nodeCount = new Map<string, number>();
@@ -378,13 +337,13 @@ class Emitter {
     for (const it of this.items) if (it.kind === 'layer') it.mod.items.push(it);
   }
 
-  private hasLayerPrefix(layerAt: Map<string, Layer>, path: string[]): boolean {
+  hasLayerPrefix(layerAt: Map<string, Layer>, path: string[]): boolean {
     for (let k = 1; k < path.length; k++) if (layerAt.has(path.slice(0, k).join('.'))) return true;
     return false;
   }
 
   /** Constants that are neither literals nor layer parameters become non-trainable Parameters. */
-  private placeBuffers(): void {
+  placeBuffers(): void {
     for (const it of this.items) {
       const inputs = it.kind === 'node' ? [...it.node.inputs, ...it.node.subgraphs().flatMap(allInputs)] : [it.layer.input];
       for (const v of inputs) {
@@ -415,13 +374,13 @@ class Emitter {
   }
 
   /** A constant rendered inline: one element, or a small integer vector. */
-  private isLiteral(v: Value): boolean {
+  isLiteral(v: Value): boolean {
     const t = this.constants.get(v);
     if (!t) return false;
     return t.size === 1 && t.dims.length <= 1 ? !t.isString : this.smallInt(v) && t.size <= 16;
   }
 
-  private analyseModules(m: Mod): void {
+  analyseModules(m: Mod): void {
     for (const c of m.children.values()) this.analyseModules(c);
     const sub: Item[] = [...m.items];
     for (const c of m.children.values()) sub.push(...c.subtree);
@@ -469,7 +428,7 @@ class Emitter {
   }
 
   /** True when some item outside the module both depends on it and feeds it. */
-  private cyclic(sub: Item[], inSub: Set<Item>): boolean {
+  cyclic(sub: Item[], inSub: Set<Item>): boolean {
     const max = sub[sub.length - 1]!.index;
     const seen = new Set<Item>();
     const queue: Item[] = [];
@@ -492,7 +451,7 @@ class Emitter {
     return false;
   }
 
-  private accessible(v: Value, m: Mod): boolean {
+  accessible(v: Value, m: Mod): boolean {
     const b = this.buffers.get(v);
     if (!b) return false;
     return isWithin(b.owner, m);
@@ -500,7 +459,7 @@ class Emitter {
 
   // ---- emission -----------------------------------------------------------------------------------------------
 
-  private emit(): EmitResult {
+  emit(): EmitResult {
     this.assignAttrs(this.root);
     const classCode = new Map<string, string>();
     const classOrder: string[] = [];
@@ -578,15 +537,15 @@ class Emitter {
     };
   }
 
-  private readonly classTexts = new Map<string, { body: string; mods: Mod[] }>();
-  private readonly inputNames = new Map<Value, string>();
+  readonly classTexts = new Map<string, { body: string; mods: Mod[] }>();
+  readonly inputNames = new Map<Value, string>();
 
-  private *allMods(m: Mod): Generator<Mod> {
+  *allMods(m: Mod): Generator<Mod> {
     yield m;
     for (const c of m.children.values()) yield* this.allMods(c);
   }
 
-  private classNameFor(m: Mod): string {
+  classNameFor(m: Mod): string {
     if (m.classHint) return className(m.classHint);
     let seg = m.seg;
     if (NUMERIC.test(seg) && m.parent) {
@@ -596,7 +555,7 @@ class Emitter {
     return className(seg, 'Block');
   }
 
-  private header(w: CodeWriter, top: string): void {
+  header(w: CodeWriter, top: string): void {
     const src = pyComment(this.opts.source ?? 'model.onnx', 80);
     const producer = pyComment(`${this.model.producerName ?? ''} ${this.model.producerVersion ?? ''}`.trim() || 'unknown producer', 60);
     w.line(`"""${top}: MindSpore port of ${src}, generated by msgraph.`);
@@ -615,14 +574,14 @@ class Emitter {
     }
   }
 
-  private topDoc(): string {
+  topDoc(): string {
     const ins = this.model.graph.inputs.filter((v) => !v.const).map((v) => `${this.inputNames.get(v) ?? identifier(v.name)}${fmtShape(shapeOf(v))}`);
     const outs = this.model.graph.outputs.map((v) => `${pyComment(v.name, 40)}${fmtShape(shapeOf(v))}`);
     return `The model: ${pyComment(ins.join(', '), 200)} -> ${pyComment(outs.join(', '), 200)}.`;
   }
 
   /** Attribute names: the source's own where they are identifiers (state_dict names survive). */
-  private assignAttrs(m: Mod): void {
+  assignAttrs(m: Mod): void {
     const namer = new Namer(['training', 'construct', 'cells', 'parameters', 'cls_name', 'phase']);
     const ordered = [...m.children.values()].sort((a, b) => a.first - b.first || a.seg.localeCompare(b.seg));
     for (const c of [...m.children.values()]) {
@@ -637,7 +596,7 @@ class Emitter {
   }
 
   /** `self.a.b[0].c` from module `from` to module `to` (a descendant). */
-  private access(from: Mod, to: Mod): string {
+  access(from: Mod, to: Mod): string {
     const chain: Mod[] = [];
     for (let cur: Mod | null = to; cur && cur !== from; cur = cur.parent) chain.unshift(cur);
     let s = 'self';
@@ -645,7 +604,7 @@ class Emitter {
     return s;
   }
 
-  private classBody(m: Mod): string {
+  classBody(m: Mod): string {
     const w = new CodeWriter();
     w.line('def __init__(self):');
     w.indent(() => {
@@ -660,7 +619,7 @@ class Emitter {
     return w.toString().replace(/\n$/, '');
   }
 
-  private initEntries(m: Mod): string[] {
+  initEntries(m: Mod): string[] {
     const lines: string[] = [];
     const kids = [...m.children.values()].sort((a, b) => a.first - b.first || a.seg.localeCompare(b.seg));
     const render = (c: Mod): string => {
@@ -690,14 +649,14 @@ class Emitter {
     return lines.filter((l) => l !== 'super().__init__()');
   }
 
-  private layerCtor(l: Layer): string {
+  layerCtor(l: Layer): string {
     const args = [...l.args.map(String), ...l.kwargs.map(([k, v]) => `${k}=${v}`)];
     return this.api.call(l.cls, ...args);
   }
 
   // ---- construct ----------------------------------------------------------------------------------------------
 
-  private construct(m: Mod, w: CodeWriter): void {
+  construct(m: Mod, w: CodeWriter): void {
     const scope = new Namer(['self', ...this.globalNames()]);
     const expr = new Map<Value, string>();
     const params: string[] = [];
@@ -729,12 +688,12 @@ class Emitter {
     });
   }
 
-  private globalNames(): string[] {
+  globalNames(): string[] {
     return [...Object.keys(HELPERS), 'scaled_dot_product_attention', 'ATTENTION_BACKEND', 'ms', 'mint', 'nn', 'ops'];
   }
 
   /** Statements of one construct(): direct items and calls of child Cells, in dependency order. */
-  private constructBody(m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
+  constructBody(m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
     type Unit = { kind: 'item'; item: Item } | { kind: 'call'; mod: Mod };
     const units: Unit[] = [];
     const unitOf = new Map<Item, Unit>();
@@ -798,7 +757,7 @@ class Emitter {
     if (done.size !== units.length) throw new Error(`internal: module ${m.path.join('.') || '(root)'}: cyclic units`);
   }
 
-  private emitCall(c: Mod, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
+  emitCall(c: Mod, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
     const args = c.inputs.map((v) => this.ref(v, m, expr, this.host.has(v) ? 'host' : 'tensor'));
     const base = c.parent?.cellList ? `${c.parent.attr || c.parent.seg}_${c.seg}` : c.attr;
     const names = c.outputs.map((o, i) => scope.take(c.outputs.length === 1 ? base : `${base}_${i}`, 'out'));
@@ -807,14 +766,14 @@ class Emitter {
     this.count('(cell)', c.cls);
   }
 
-  private count(op: string, what: string): void {
+  count(op: string, what: string): void {
     const m = this.mapping.get(op) ?? new Map<string, number>();
     m.set(what, (m.get(what) ?? 0) + 1);
     this.mapping.set(op, m);
   }
 
   /** Python text for a value inside module `m`. */
-  private ref(v: Value, m: Mod, expr: Map<Value, string>, want: 'tensor' | 'host'): string {
+  ref(v: Value, m: Mod, expr: Map<Value, string>, want: 'tensor' | 'host'): string {
     const known = this.numericKnown(v);
     if (want === 'host' && known) return known;
     const e = expr.get(v);
@@ -833,7 +792,7 @@ class Emitter {
     throw new Error(`internal: value ${v.name} is used before it is defined in ${m.path.join('.') || 'the model'}`);
   }
 
-  private numericKnown(v: Value): string | null {
+  numericKnown(v: Value): string | null {
     const k = this.known.get(v);
     if (!k || !k.elems.every((d) => typeof d === 'number')) return null;
     const xs = k.elems as number[];
@@ -841,20 +800,20 @@ class Emitter {
     return xs.length === 1 ? `(${xs[0]},)` : `(${xs.join(', ')})`;
   }
 
-  private hostToTensor(v: Value, e: string): string {
+  hostToTensor(v: Value, e: string): string {
     const dt = dtypeName(v) ?? 'int64';
     const ms = dtypeFromName(dt)?.ms ?? 'ms.int64';
     return `ms.Tensor(${e}, ${ms})`;
   }
 
-  private literalTensor(t: Tensor): string {
+  literalTensor(t: Tensor): string {
     const vals = literals(t);
     const ms = t.dtype.ms ?? 'ms.float32';
     if (t.dims.length === 0) return `ms.Tensor(${vals[0]}, ${ms})`;
     return `ms.Tensor(${vals.length === 1 ? `(${vals[0]},)` : `(${vals.join(', ')})`}, ${ms})`;
   }
 
-  private emitItem(it: Item, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
+  emitItem(it: Item, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
     if (it.kind === 'layer') {
       const l = it.layer;
       const lm = it.mod;
@@ -874,9 +833,9 @@ class Emitter {
       this.count(op, 'alias');
       return;
     }
-    if (op === 'If') return this.emitIf(n, m, scope, expr, w);
-    if (op === 'Loop') return this.emitLoop(n, m, scope, expr, w);
-    const ctx = this.ctx(n, op, m, expr);
+    if (op === 'If') return emitIf(this, n, m, scope, expr, w);
+    if (op === 'Loop') return emitLoop(this, n, m, scope, expr, w);
+    const ctx = opContext(this, n, op, m, expr);
     if (out && this.host.has(out)) {
       const known = this.numericKnown(out);
       const e = known ?? hostExpr(op, ctx, (i) => !!n.inputs[i] && this.host.has(n.inputs[i]!), (shapeOf(out)?.length ?? 1) === 0);
@@ -922,85 +881,7 @@ class Emitter {
     this.count(op, ctx.lastApi ?? 'python');
   }
 
-  /** ONNX If as a Python if/else (GRAPH_MODE compiles both branches); a branch known dead is left out. */
-  private emitIf(n: Node, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
-    const thenG = n.attrs.get('then_branch');
-    const elseG = n.attrs.get('else_branch');
-    if (thenG?.type !== 'graph' || elseG?.type !== 'graph') return this.fallback(n, 'If', 'If without both branches', scope, expr, w);
-    const names = n.outputs.map((o, i) => (o ? scope.take(`if_${i}`, 'v') : '_'));
-    const branch = (g: Graph) => {
-      for (const sn of g) {
-        if (sn.outputs[0] && this.constants.has(sn.outputs[0])) continue;
-        this.emitItem({ kind: 'node', node: sn, index: -1, mod: m }, m, scope, expr, w);
-      }
-      g.outputs.forEach((o, i) => {
-        if (names[i] !== '_') w.line(`${names[i]} = ${this.ref(o, m, expr, this.host.has(o) ? 'host' : 'tensor')}`);
-      });
-    };
-    const live = [thenG.value, elseG.value].filter((g) => !this.dead.has(g));
-    if (live.length === 1) branch(live[0]!);
-    else {
-      const cond = this.ref(n.inputs[0]!, m, expr, this.host.has(n.inputs[0]!) ? 'host' : 'tensor');
-      w.line(`if ${cond}:`);
-      w.indent(() => branch(thenG.value));
-      w.line('else:');
-      w.indent(() => branch(elseG.value));
-    }
-    n.outputs.forEach((o, i) => {
-      if (!o) return;
-      expr.set(o, names[i]!);
-      const branchOut = thenG.value.outputs[i];
-      if (branchOut && this.host.has(branchOut) && elseG.value.outputs[i] && this.host.has(elseG.value.outputs[i]!)) this.host.add(o);
-    });
-    this.count('If', live.length === 1 ? 'resolved branch' : 'python if');
-  }
-
-  /** ONNX Loop as a Python while loop; scan outputs are stacked after it. */
-  private emitLoop(n: Node, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
-    const body = n.attrs.get('body');
-    if (body?.type !== 'graph') return this.fallback(n, 'Loop', 'Loop without a body', scope, expr, w);
-    const g = body.value;
-    const carried = n.inputs.length - 2;
-    const scans = g.outputs.length - 1 - carried;
-    const it = scope.take('i', 'i');
-    const cond = scope.take('cond', 'cond');
-    const vars = g.inputs.slice(2).map((v) => scope.take(v.name || 'state', 'state'));
-    const scanLists = Array.from({ length: scans }, (_, k) => scope.take(`scan_${k}`, 'scan'));
-    w.line(`${it} = ms.Tensor(0, ms.int64)`);
-    w.line(`${cond} = ${n.inputs[1] ? this.ref(n.inputs[1], m, expr, 'tensor') : 'True'}`);
-    n.inputs.slice(2).forEach((v, k) => w.line(`${vars[k]} = ${this.ref(v!, m, expr, this.host.has(v!) ? 'host' : 'tensor')}`));
-    for (const l of scanLists) w.line(`${l} = []`);
-    const tripConst = n.inputs[0] ? this.constants.get(n.inputs[0]) : undefined;
-    const unbounded = tripConst && tripConst.size === 1 && Number(literals(tripConst)[0]) >= 2 ** 62;
-    const trip = n.inputs[0] && !unbounded ? this.ref(n.inputs[0], m, expr, 'tensor') : null;
-    w.line(`while ${trip ? `${it} < ${trip} and ` : ''}${cond}:`);
-    w.indent(() => {
-      if (g.inputs[0]) expr.set(g.inputs[0], it);
-      if (g.inputs[1]) expr.set(g.inputs[1], cond);
-      g.inputs.slice(2).forEach((v, k) => expr.set(v, vars[k]!));
-      for (const sn of g) {
-        if (sn.outputs[0] && this.constants.has(sn.outputs[0])) continue;
-        this.emitItem({ kind: 'node', node: sn, index: -1, mod: m }, m, scope, expr, w);
-      }
-      const outs = g.outputs.map((o) => this.ref(o, m, expr, this.host.has(o) ? 'host' : 'tensor'));
-      w.line(`${[cond, ...vars].join(', ')} = ${outs.slice(0, 1 + carried).join(', ')}`);
-      scanLists.forEach((l, k) => w.line(`${l}.append(${outs[1 + carried + k]})`));
-      w.line(`${it} = ${it} + 1`);
-    });
-    n.outputs.forEach((o, k) => {
-      if (!o) return;
-      if (k < carried) expr.set(o, vars[k]!);
-      else {
-        const name = scope.take(`${scanLists[k - carried]}_stacked`, 'v');
-        w.line(`${name} = ${this.api.call('mint.stack', scanLists[k - carried]!, 'dim=0')}`);
-        expr.set(o, name);
-      }
-    });
-    if (scans) this.warnings.add('Loop scan outputs are collected with list appends (needs jit_syntax_level LAX in GRAPH_MODE)');
-    this.count('Loop', 'python while');
-  }
-
-  private varHint(n: Node, op: string): string {
+  varHint(n: Node, op: string): string {
     const short: Record<string, string> = {
       MatMul: 'matmul', Gemm: 'linear', Softmax: 'softmax', ReduceMean: 'mean', Transpose: 'permute', Unsqueeze: 'unsqueeze', Concat: 'cat',
       Shape: 'shape', Gather: 'gather', 'msgraph.scaled_dot_product_attention': 'attention',
@@ -1009,7 +890,7 @@ class Emitter {
     return short[op] ?? identifier(op.split('.').pop()!, 'v');
   }
 
-  private fallback(n: Node, op: string, reason: string, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
+  fallback(n: Node, op: string, reason: string, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
     this.helpersUsed.add('unsupported');
     this.fallbacks.push({ node: n.name, op, reason });
     const names = n.outputs.map((o, i) => (o ? scope.take(`${identifier(op, 'op')}${n.outputs.length > 1 ? `_${i}` : ''}`, 'v') : '_'));
@@ -1018,85 +899,9 @@ class Emitter {
     this.count(op, 'fallback');
   }
 
-  private ctx(n: Node, op: string, m: Mod, expr: Map<Value, string>): OpCtx & { lastApi: string | null; tupleSize: number | null } {
-    const self = this;
-    const attr = (k: string) => n.attrs.get(k);
-    const c: OpCtx & { lastApi: string | null; tupleSize: number | null } = {
-      node: n, op, lastApi: null, tupleSize: null,
-      multi: (k) => {
-        c.tupleSize = k;
-      },
-      t: (i) => self.ref(n.inputs[i]!, m, expr, 'tensor'),
-      opnd: (i) => {
-        const s = c.scalar(i) ?? c.t(i);
-        return /^[\w.]+(\[[^\]]*\])?$|^\d/.test(s) && !s.startsWith('-') ? s : `(${s})`;
-      },
-      scalar: (i) => {
-        const v = n.inputs[i];
-        const t = v ? self.constants.get(v) : undefined;
-        if (!t || t.size !== 1 || t.isString) return null;
-        if (t.dims.length > 0) {
-          // A one-element vector only acts as a scalar against an operand of rank >= 1.
-          const others = n.inputs.filter((o, j) => o && j !== i).map((o) => shapeOf(o)?.length ?? 0);
-          if (!others.some((r) => r >= t.dims.length)) return null;
-        }
-        return literals(t)[0]!;
-      },
-      host: (i) => self.ref(n.inputs[i]!, m, expr, 'host'),
-      ints: (i) => {
-        const v = n.inputs[i];
-        if (!v) return null;
-        const t = self.constants.get(v);
-        if (t && /int/.test(t.dtype.name)) return Array.from(num(fromTensor(t)));
-        const k = self.known.get(v);
-        return k && k.elems.every((d) => typeof d === 'number') ? (k.elems as number[]) : null;
-      },
-      noZeroDims: (i) => {
-        const k = n.inputs[i] ? self.known.get(n.inputs[i]!) : undefined;
-        return !!k && k.elems.every((d) => d !== 0 && d !== null);
-      },
-      has: (i) => !!n.inputs[i],
-      rank: (i) => shapeOf(n.inputs[i])?.length ?? null,
-      shape: (i) => shapeOf(n.inputs[i]),
-      dtype: (i) => dtypeName(n.inputs[i]),
-      outDtype: (i) => dtypeName(n.outputs[i]),
-      outRank: (i) => shapeOf(n.outputs[i])?.length ?? null,
-      attrInt: (k, d) => {
-        const a = attr(k);
-        return a && (a.type === 'int' || a.type === 'float') ? Number(a.value) : d;
-      },
-      attrFloat: (k, d) => {
-        const a = attr(k);
-        return a && (a.type === 'int' || a.type === 'float') ? Number(a.value) : d;
-      },
-      attrInts: (k) => {
-        const a = attr(k);
-        return a?.type === 'ints' ? a.value.map(Number) : undefined;
-      },
-      attrStr: (k, d) => {
-        const a = attr(k);
-        return a?.type === 'string' ? a.value : d;
-      },
-      call: (api, ...args) => {
-        c.lastApi = api;
-        return self.api.call(api, ...args.map((a) => a ?? 'None'));
-      },
-      helper: (name) => {
-        for (const a of name === 'scaled_dot_product_attention' ? ATTENTION_APIS : HELPERS[name]!.apis) self.api.require(a);
-        self.helpersUsed.add(name);
-        c.lastApi = `helper ${name}`;
-        if (name === 'scatter_nd') self.warnings.add('ScatterND uses tensor item assignment (needs jit_syntax_level LAX in GRAPH_MODE)');
-        return name;
-      },
-      msType: (d) => dtypeFromName(d)?.ms ?? 'ms.float32',
-      dtypeOfOnnx: (code) => dtypeFromOnnx(code)?.name ?? null,
-    };
-    return c;
-  }
-
   // ---- weights --------------------------------------------------------------------------------------------------
 
-  private collectParams(): ParamRecord[] {
+  collectParams(): ParamRecord[] {
     const out: ParamRecord[] = [];
     const walk = (m: Mod, prefix: string) => {
       const kids = [...m.children.values()].sort((a, b) => a.first - b.first || a.seg.localeCompare(b.seg));
@@ -1115,80 +920,10 @@ class Emitter {
     return out;
   }
 
-  private record(name: string, lp: LayerParam): ParamRecord {
+  record(name: string, lp: LayerParam): ParamRecord {
     const dtype = (lp as LayerParam & { dtype?: string }).dtype ?? lp.tensor.dtype.name;
     return { name, source: lp.source, dims: lp.dims, dtype, bytes: lp.bytes, transform: lp.transform, kind: 'layer' };
   }
-}
-
-function unitIsDirect(u: { mod: Mod }, m: Mod): boolean {
-  for (let cur: Mod | null = u.mod; cur && cur !== m; cur = cur.parent) if (!cur.flat && !cur.layer) return false;
-  return true;
-}
-
-function isWithin(a: Mod, m: Mod): boolean {
-  for (let cur: Mod | null = a; cur; cur = cur.parent) if (cur === m) return true;
-  return false;
-}
-
-function fmtShape(s: Dim[] | null): string {
-  return s ? `[${s.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : '';
-}
-
-/** Python literals of a tensor's elements; 64-bit integers are read exactly. */
-function literals(t: Tensor): string[] {
-  if (t.dtype.name === 'int64' || t.dtype.name === 'uint64') return Array.from(t.toArray() as BigInt64Array, (x) => String(x));
-  const vals = Array.from(num(fromTensor(t)));
-  return vals.map((x) => (t.dtype.kind === 'float' ? pyFloat(x) : t.dtype.kind === 'bool' ? (x ? 'True' : 'False') : String(x)));
-}
-
-function literalHost(t: Tensor): string {
-  const vals = literals(t);
-  if (t.dims.length === 0) return String(vals[0]);
-  return vals.length === 1 ? `(${vals[0]},)` : `(${vals.join(', ')})`;
-}
-
-/** The tensor of a Constant node, whatever attribute holds it. */
-function constantTensor(n: Node): Tensor | null {
-  const a = n.attrs.get('value');
-  if (a?.type === 'tensor') return a.value;
-  const f = n.attrs.get('value_float');
-  if (f?.type === 'float') return Tensor.fromArray(dtypeFromName('float32')!, [], new Float32Array([Number(f.value)]));
-  const fs = n.attrs.get('value_floats');
-  if (fs?.type === 'floats') return Tensor.fromArray(dtypeFromName('float32')!, [fs.value.length], new Float32Array(fs.value.map(Number)));
-  const i = n.attrs.get('value_int');
-  if (i?.type === 'int') return Tensor.fromArray(dtypeFromName('int64')!, [], new BigInt64Array([BigInt(i.value)]));
-  const is = n.attrs.get('value_ints');
-  if (is?.type === 'ints') return Tensor.fromArray(dtypeFromName('int64')!, [is.value.length], new BigInt64Array(is.value.map((x) => BigInt(x))));
-  return null;
-}
-
-/** Every input of every node in a subgraph (nested ones included). */
-function allInputs(g: Graph): Value[] {
-  const out: Value[] = [];
-  for (const n of g) {
-    for (const v of n.inputs) if (v) out.push(v);
-    for (const s of n.subgraphs()) out.push(...allInputs(s));
-  }
-  return out;
-}
-
-/** Values a subgraph reads from enclosing scopes. */
-function outerRefs(g: Graph): Value[] {
-  const out: Value[] = [];
-  const visit = (sg: Graph) => {
-    for (const n of sg) {
-      for (const v of n.inputs) if (v && v.graph !== sg && !isInside(v, g)) out.push(v);
-      for (const s of n.subgraphs()) visit(s);
-    }
-  };
-  visit(g);
-  return out;
-}
-
-function isInside(v: Value, g: Graph): boolean {
-  for (let cur = v.graph; cur; cur = cur.parent?.graph ?? null) if (cur === g) return true;
-  return false;
 }
 
 export { fmt };

@@ -1,0 +1,127 @@
+/**
+ * The module tree the emitter builds (one Mod per module path, with its items, layers and constant parameters) and
+ * small helpers over values, constants and subgraphs.
+ */
+import type { Graph } from '../../ir/graph.js';
+import type { Node } from '../../ir/node.js';
+import type { Dim } from '../../ir/shape.js';
+import { Tensor } from '../../ir/tensor.js';
+import type { Value } from '../../ir/value.js';
+import { dtypeFromName } from '../../ir/dtype.js';
+import { fromTensor, num } from '../../eval/array.js';
+import { pyFloat } from './python.js';
+import type { Layer } from './layers.js';
+
+export type Item =
+  | { kind: 'node'; node: Node; index: number; mod: Mod }
+  | { kind: 'layer'; layer: Layer; index: number; mod: Mod };
+
+export interface Buffer {
+  value: Value;
+  tensor: Tensor;
+  owner: Mod;
+  attr: string;
+  /** When the constant is a layer's parameter already (tied weights), the layer module and attribute. */
+  alias?: { mod: Mod; attr: string };
+}
+
+export class Mod {
+  readonly children = new Map<string, Mod>();
+  items: Item[] = [];
+  layer: Layer | null = null;
+  buffers: Buffer[] = [];
+  flat = false;
+  attr = '';
+  cellList = false;
+  cls = '';
+  classHint: string | undefined;
+  /** Subtree items, sorted by index. */
+  subtree: Item[] = [];
+  inputs: Value[] = [];
+  outputs: Value[] = [];
+  constructor(readonly seg: string, readonly path: string[], readonly parent: Mod | null) {}
+  get first(): number {
+    return this.subtree[0]?.index ?? Infinity;
+  }
+}
+
+export const PATH_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
+export const NUMERIC = /^\d+$/;
+
+export function dtypeName(v: Value | null | undefined): string | null {
+  return v?.type?.kind === 'tensor' ? (v.type.dtype?.name ?? null) : null;
+}
+export function shapeOf(v: Value | null | undefined): Dim[] | null {
+  return v?.type?.kind === 'tensor' ? v.type.shape : null;
+}
+
+
+export function unitIsDirect(u: { mod: Mod }, m: Mod): boolean {
+  for (let cur: Mod | null = u.mod; cur && cur !== m; cur = cur.parent) if (!cur.flat && !cur.layer) return false;
+  return true;
+}
+
+export function isWithin(a: Mod, m: Mod): boolean {
+  for (let cur: Mod | null = a; cur; cur = cur.parent) if (cur === m) return true;
+  return false;
+}
+
+export function fmtShape(s: Dim[] | null): string {
+  return s ? `[${s.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : '';
+}
+
+/** Python literals of a tensor's elements; 64-bit integers are read exactly. */
+export function literals(t: Tensor): string[] {
+  if (t.dtype.name === 'int64' || t.dtype.name === 'uint64') return Array.from(t.toArray() as BigInt64Array, (x) => String(x));
+  const vals = Array.from(num(fromTensor(t)));
+  return vals.map((x) => (t.dtype.kind === 'float' ? pyFloat(x) : t.dtype.kind === 'bool' ? (x ? 'True' : 'False') : String(x)));
+}
+
+export function literalHost(t: Tensor): string {
+  const vals = literals(t);
+  if (t.dims.length === 0) return String(vals[0]);
+  return vals.length === 1 ? `(${vals[0]},)` : `(${vals.join(', ')})`;
+}
+
+/** The tensor of a Constant node, whatever attribute holds it. */
+export function constantTensor(n: Node): Tensor | null {
+  const a = n.attrs.get('value');
+  if (a?.type === 'tensor') return a.value;
+  const f = n.attrs.get('value_float');
+  if (f?.type === 'float') return Tensor.fromArray(dtypeFromName('float32')!, [], new Float32Array([Number(f.value)]));
+  const fs = n.attrs.get('value_floats');
+  if (fs?.type === 'floats') return Tensor.fromArray(dtypeFromName('float32')!, [fs.value.length], new Float32Array(fs.value.map(Number)));
+  const i = n.attrs.get('value_int');
+  if (i?.type === 'int') return Tensor.fromArray(dtypeFromName('int64')!, [], new BigInt64Array([BigInt(i.value)]));
+  const is = n.attrs.get('value_ints');
+  if (is?.type === 'ints') return Tensor.fromArray(dtypeFromName('int64')!, [is.value.length], new BigInt64Array(is.value.map((x) => BigInt(x))));
+  return null;
+}
+
+/** Every input of every node in a subgraph (nested ones included). */
+export function allInputs(g: Graph): Value[] {
+  const out: Value[] = [];
+  for (const n of g) {
+    for (const v of n.inputs) if (v) out.push(v);
+    for (const s of n.subgraphs()) out.push(...allInputs(s));
+  }
+  return out;
+}
+
+/** Values a subgraph reads from enclosing scopes. */
+export function outerRefs(g: Graph): Value[] {
+  const out: Value[] = [];
+  const visit = (sg: Graph) => {
+    for (const n of sg) {
+      for (const v of n.inputs) if (v && v.graph !== sg && !isInside(v, g)) out.push(v);
+      for (const s of n.subgraphs()) visit(s);
+    }
+  };
+  visit(g);
+  return out;
+}
+
+export function isInside(v: Value, g: Graph): boolean {
+  for (let cur = v.graph; cur; cur = cur.parent?.graph ?? null) if (cur === g) return true;
+  return false;
+}

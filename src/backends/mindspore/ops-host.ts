@@ -1,0 +1,150 @@
+/**
+ * Shape arithmetic on the host: ops that, given host (Python int / tuple) operands, produce a host value.
+ */
+import { INT_MAX, wrap, tuple, type OpCtx } from './op-context.js';
+
+/**
+ * Shape arithmetic on the host: ops that, given host (Python int/tuple) operands, produce a host value.
+ * Returns null when the op cannot stay on the host.
+ */
+export function hostExpr(op: string, c: OpCtx, inputIsHost: (i: number) => boolean, outScalar: boolean): string | null {
+  const lit = (i: number): string | null => {
+    const k = c.ints(i);
+    if (!k) return inputIsHost(i) ? c.host(i) : null;
+    return c.rank(i) === 0 ? String(k[0]) : tuple(k);
+  };
+  const isScalar = (i: number) => c.rank(i) === 0;
+  switch (op) {
+    case 'Shape': {
+      const start = c.attrInt('start', 0);
+      const endA = c.node.attrs.get('end');
+      const base = `${wrap(c.t(0))}.shape`;
+      if (start === 0 && !endA) return base;
+      return `${base}[${start === 0 ? '' : start}:${endA ? Number(endA.value) : ''}]`;
+    }
+    case 'Size':
+      return `${wrap(c.t(0))}.numel()`;
+    case 'Identity':
+    case 'Cast':
+      return lit(0);
+    case 'Gather': {
+      const data = lit(0);
+      const idx = c.ints(1);
+      if (!data || !idx || c.attrInt('axis', 0) !== 0) return null;
+      if (c.rank(1) === 0) return `${wrap(data)}[${idx[0]}]`;
+      if (idx.length === 1) return `(${wrap(data)}[${idx[0]}],)`;
+      return tuple(idx.map((i) => `${wrap(data)}[${i}]`));
+    }
+    case 'Unsqueeze': {
+      const x = lit(0);
+      if (!x || !isScalar(0)) return null;
+      return `(${x},)`;
+    }
+    case 'Squeeze': {
+      const x = lit(0);
+      if (!x || !outScalar) return null;
+      return `${wrap(x)}[0]`;
+    }
+    case 'Concat': {
+      const parts = c.node.inputs.map((_, i) => lit(i));
+      if (parts.some((p) => p === null)) return null;
+      return joinTuples(parts as string[]);
+    }
+    case 'Slice': {
+      const x = lit(0);
+      const s = c.attrInts('starts') ?? c.ints(1);
+      const e = c.attrInts('ends') ?? c.ints(2);
+      const steps = c.attrInts('steps') ?? (c.has(4) ? c.ints(4) : [1]);
+      if (!x || !s || !e || s.length !== 1 || !steps || steps[0] !== 1) return null;
+      return `${wrap(x)}[${s[0] === 0 ? '' : s[0]}:${e[0]! >= INT_MAX / 4 ? '' : e[0]}]`;
+    }
+    case 'Add':
+    case 'Sub':
+    case 'Mul':
+    case 'Div':
+    case 'Mod': {
+      if (!outScalar) {
+        const a = lit(0);
+        const b = lit(1);
+        if (!a || !b) return null;
+        const sym = { Add: '+', Sub: '-', Mul: '*', Div: '//', Mod: '%' }[op];
+        return elementwise(a, b, isScalar(0), isScalar(1), (p, q) => `${p} ${sym} ${q}`);
+      }
+      const a = lit(0);
+      const b = lit(1);
+      if (!a || !b) return null;
+      const sym = { Add: '+', Sub: '-', Mul: '*', Div: '//', Mod: '%' }[op];
+      return `${wrap(a)} ${sym} ${wrap(b)}`;
+    }
+    case 'Equal': {
+      const a = lit(0);
+      const b = lit(1);
+      if (!a || !b) return null;
+      if (outScalar) return `${wrap(a)} == ${wrap(b)}`;
+      return elementwise(a, b, isScalar(0), isScalar(1), (p, q) => `${p} == ${q}`);
+    }
+    case 'Where': {
+      const [cnd, a, b] = [lit(0), lit(1), lit(2)];
+      if (!cnd || !a || !b) return null;
+      if (outScalar) return `${wrap(a)} if ${wrap(cnd)} else ${wrap(b)}`;
+      const at = (x: string, i: number) => (isScalar(i) ? wrap(x) : `${wrap(x)}[i]`);
+      return `tuple(${at(a, 1)} if ${wrap(cnd)}[i] else ${at(b, 2)} for i in range(len(${cnd})))`;
+    }
+    default:
+      return null;
+  }
+}
+
+/** A tuple built element by element (GRAPH_MODE has no zip): `tuple(a[i] * b[i] for i in range(len(a)))`. */
+function elementwise(a: string, b: string, aScalar: boolean, bScalar: boolean, f: (p: string, q: string) => string): string {
+  const len = aScalar ? b : a;
+  return `tuple(${f(aScalar ? wrap(a) : `${wrap(a)}[i]`, bScalar ? wrap(b) : `${wrap(b)}[i]`)} for i in range(len(${len})))`;
+}
+
+/** `(a,) + (b, c) + x.shape[2:]` -> `(a, b, c) + x.shape[2:]`. */
+function joinTuples(parts: string[]): string {
+  const out: string[] = [];
+  let run: string[] | null = null;
+  for (const p of parts) {
+    const m = /^\((.*?),?\)$/.exec(p);
+    if (m && balanced(m[1]!)) {
+      run = run ?? [];
+      run.push(...splitTop(m[1]!));
+      continue;
+    }
+    if (run) out.push(tuple(run));
+    run = null;
+    out.push(/^[\w.]+(\[[^\]]*\])?$/.test(p) ? p : `(${p})`);
+  }
+  if (run) out.push(tuple(run));
+  return out.join(' + ');
+}
+
+function balanced(s: string): boolean {
+  let d = 0;
+  for (const ch of s) {
+    if (ch === '(' || ch === '[') d++;
+    else if (ch === ')' || ch === ']') d--;
+    if (d < 0) return false;
+  }
+  return d === 0;
+}
+
+function splitTop(s: string): string[] {
+  const out: string[] = [];
+  let d = 0;
+  let cur = '';
+  for (const ch of s) {
+    if (ch === '(' || ch === '[') d++;
+    if (ch === ')' || ch === ']') d--;
+    if (ch === ',' && d === 0) {
+      out.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+export const HOST_OPS = new Set(['Shape', 'Size', 'Identity', 'Cast', 'Gather', 'Unsqueeze', 'Squeeze', 'Concat', 'Slice', 'Add', 'Sub', 'Mul', 'Div', 'Mod', 'Equal', 'Where']);
+
