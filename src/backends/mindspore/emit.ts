@@ -8,6 +8,9 @@
  * 3. Shape arithmetic stays on the host as Python ints and tuples read from `x.shape`, never frozen numbers unless
  *    the dim is static.
  * 4. Classes with identical text are emitted once.
+ *
+ * This file holds the pipeline and construct() bodies; tree.ts builds the module tree, classes.ts writes the class
+ * text, statements.ts the If/Loop statements and the op context, ops*.ts one expression per op.
  */
 import { MsgraphError } from '../../errors.js';
 import type { Model } from '../../ir/model.js';
@@ -17,19 +20,19 @@ import type { Dim } from '../../ir/shape.js';
 import { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import { dtypeFromName } from '../../ir/dtype.js';
-import { nodeScope } from '../../frontend/hierarchy.js';
 import { toMint } from '../../frontend/dialect/to-mint.js';
 import { MINT_DOMAIN, onnxOpOf } from '../../frontend/dialect/names.js';
 import { inferShapes } from '../../frontend/ops/infer.js';
 import type { KnownValue } from '../../frontend/ops/types.js';
-import { findLayers, fmt, type Layer, type LayerParam } from './layers.js';
+import { findLayers, fmt, type Layer } from './layers.js';
 import { ALIAS_OPS, HOST_OPS, NoMapping, OP_EMITTERS, hostExpr } from './ops.js';
 import { emitIf, emitLoop, opContext } from './statements.js';
+import { analyseModules, buildTree, placeBuffers } from './tree.js';
+import { access, emit } from './classes.js';
 import { HELPERS } from './helpers.js';
-import { CodeWriter, Namer, className, identifier, pyComment, pyString } from './python.js';
+import { CodeWriter, Namer, identifier, pyString } from './python.js';
 import { ApiChecker } from './api.js';
-import { type Buffer, type Item, Mod, NUMERIC, PATH_NAME, allInputs, constantTensor, dtypeName, fmtShape, isWithin, literalHost, literals, outerRefs, shapeOf, unitIsDirect } from './cells.js';
-import { attentionHelper } from './attention.js';
+import { type Buffer, type Item, Mod, constantTensor, dtypeName, isWithin, literalHost, literals, outerRefs, shapeOf, unitIsDirect } from './cells.js';
 import type { AttentionReport } from '../../passes/fusion/attention.js';
 import type { ActivationReport } from '../../passes/fusion/activations.js';
 import { runPasses } from '../../passes/manager.js';
@@ -87,7 +90,7 @@ export function emitMindSpore(model: Model, opts: MindSporeOptions = {}): EmitRe
   return new Emitter(model, opts).run();
 }
 
-/** @internal The emitter state; statements.ts works on it too. */
+/** @internal The emitter's state, shared with tree.ts (module tree), classes.ts (class text) and statements.ts. */
 export class Emitter {
   readonly msVersion: string;
   readonly api: ApiChecker;
@@ -223,10 +226,10 @@ export class Emitter {
     }
     this.findHost(this.items.filter((it) => it.kind === 'node').map((it) => (it as { node: Node }).node));
     for (const sg of subgraphs) this.findHost([...sg].filter((n) => !n.outputs[0] || !this.constants.has(n.outputs[0])));
-    this.buildTree();
-    this.placeBuffers();
-    this.analyseModules(this.root);
-    return this.emit();
+    buildTree(this, );
+    placeBuffers(this, );
+    analyseModules(this, this.root);
+    return emit(this, );
   }
 
   addUse(v: Value, it: Item): void {
@@ -269,390 +272,10 @@ export class Emitter {
 
   // ---- module tree --------------------------------------------------------------------------------------------
 
-  mod(path: string[]): Mod {
-    let cur = this.root;
-    for (let i = 0; i < path.length; i++) {
-      let m = cur.children.get(path[i]!);
-      if (!m) {
-        m = new Mod(path[i]!, path.slice(0, i + 1), cur);
-        cur.children.set(path[i]!, m);
-        this.modByPath.set(m.path.join('.'), m);
-      }
-      cur = m;
-    }
-    return cur;
-  }
-
-  buildTree(): void {
-    const scopeOf = (n: Node) => nodeScope(n);
-    // Node scopes first (so a layer can tell whether its scope holds other work).
-    const nodeCount = new Map<string, number>();
-    for (const it of this.items) if (it.kind === 'node') {
-      const key = (scopeOf(it.node)?.path ?? []).join('.');
-      nodeCount.set(key, (nodeCount.get(key) ?? 0) + 1);
-    }
-    const layerAt = new Map<string, Layer>();
-    for (const it of this.items) {
-      if (it.kind !== 'layer') continue;
-      const l = it.layer;
-      let path = l.path;
-      if (!l.named) {
-        const key = path.join('.');
-        const sameScope = this.items.filter((o) => o.kind === 'layer' && o !== it && !o.layer.named && o.layer.path.join('.') === key).length;
-        if ((nodeCount.get(key) ?? 0) > 0 || sameScope > 0) path = [...path, identifier(l.cls.split('.').pop()!)];
-      }
-      let key = path.join('.');
-      if (layerAt.has(key) || this.hasLayerPrefix(layerAt, path)) {
-        // Tied weights or an unnamed clash: the later layer goes next to the first, suffixed.
-        let i = 1;
-        while (layerAt.has(`${key}_${i}`)) i++;
-        path = [...path.slice(0, -1), `${path[path.length - 1]}_${i}`];
-        key = path.join('.');
-      }
-      layerAt.set(key, l);
-      const m = this.mod(path);
-      m.layer = l;
-      it.mod = m;
-      for (const p of l.params) {
-        const src = l.nodes.flatMap((n) => n.inputs).find((v) => v && v.name === p.source && !p.transform);
-        if (src && !this.layerParamOf.has(src)) this.layerParamOf.set(src, { mod: m, attr: p.attr });
-      }
-    }
-    for (const it of this.items) {
-      if (it.kind !== 'node') continue;
-      const sc = scopeOf(it.node);
-      let path = sc?.path ?? [];
-      // Work scoped inside a layer's own module belongs to the layer's parent.
-      for (let k = path.length; k > 0; k--) if (layerAt.has(path.slice(0, k).join('.'))) {
-        path = path.slice(0, k - 1);
-        break;
-      }
-      it.mod = this.mod(path);
-      it.mod.items.push(it);
-      if (sc?.classes) sc.classes.forEach((c, i) => {
-        const m = this.modByPath.get(path.slice(0, i + 1).join('.'));
-        if (m && c && !m.classHint) m.classHint = c.split('.').pop();
-      });
-    }
-    for (const it of this.items) if (it.kind === 'layer') it.mod.items.push(it);
-  }
-
-  hasLayerPrefix(layerAt: Map<string, Layer>, path: string[]): boolean {
-    for (let k = 1; k < path.length; k++) if (layerAt.has(path.slice(0, k).join('.'))) return true;
-    return false;
-  }
-
-  /** Constants that are neither literals nor layer parameters become non-trainable Parameters. */
-  placeBuffers(): void {
-    for (const it of this.items) {
-      const inputs = it.kind === 'node' ? [...it.node.inputs, ...it.node.subgraphs().flatMap(allInputs)] : [it.layer.input];
-      for (const v of inputs) {
-        if (!v || !this.constants.has(v) || this.buffers.has(v) || this.isLiteral(v)) continue;
-        const t = this.constants.get(v)!;
-        const alias = this.layerParamOf.get(v);
-        if (alias) {
-          this.buffers.set(v, { value: v, tensor: t, owner: alias.mod, attr: alias.attr, alias });
-          continue;
-        }
-        let owner: Mod;
-        let attr: string;
-        if (PATH_NAME.test(v.name) && !this.modByPath.get(v.name)) {
-          const parts = v.name.split('.');
-          owner = this.mod(parts.slice(0, -1));
-          if (owner.layer) owner = owner.parent ?? this.root;
-          attr = parts[parts.length - 1]!;
-        } else {
-          owner = it.mod.layer ? (it.mod.parent ?? this.root) : it.mod;
-          attr = v.name.replace(/^onnx::/, '').replace(/^.*\//, '') || 'constant';
-        }
-        if (owner.cellList || [...owner.children.keys()].every((k) => NUMERIC.test(k)) && owner.children.size > 0) owner = owner.parent ?? this.root;
-        const b: Buffer = { value: v, tensor: t, owner, attr };
-        owner.buffers.push(b);
-        this.buffers.set(v, b);
-      }
-    }
-  }
-
-  /** A constant rendered inline: one element, or a small integer vector. */
-  isLiteral(v: Value): boolean {
-    const t = this.constants.get(v);
-    if (!t) return false;
-    return t.size === 1 && t.dims.length <= 1 ? !t.isString : this.smallInt(v) && t.size <= 16;
-  }
-
-  analyseModules(m: Mod): void {
-    for (const c of m.children.values()) this.analyseModules(c);
-    const sub: Item[] = [...m.items];
-    for (const c of m.children.values()) sub.push(...c.subtree);
-    sub.sort((a, b) => a.index - b.index);
-    m.subtree = sub;
-    const kids = [...m.children.keys()];
-    m.cellList = kids.length > 0 && kids.every((k) => NUMERIC.test(k)) && m !== this.root && !m.layer;
-    if (m === this.root || m.layer) return;
-    if (m.cellList || sub.length === 0) {
-      m.flat = true;
-      return;
-    }
-    const inSub = new Set(sub);
-    const inputs = new Set<Value>();
-    const outputs = new Set<Value>();
-    const graphOutputs = new Set(this.model.graph.outputs);
-    for (const it of sub) {
-      const ins = it.kind === 'node' ? [...it.node.inputs, ...it.node.subgraphs().flatMap(outerRefs)] : [it.layer.input];
-      for (const v of ins) {
-        if (!v) continue;
-        const p = this.producer.get(v);
-        if (p && inSub.has(p)) continue;
-        if (this.constants.has(v) && (this.isLiteral(v) || this.accessible(v, m))) continue;
-        inputs.add(v);
-      }
-      const outs = it.kind === 'node' ? it.node.outputs : [it.layer.output];
-      for (const o of outs) {
-        if (!o) continue;
-        if (graphOutputs.has(o) || (this.consumers.get(o) ?? []).some((c) => !inSub.has(c))) outputs.add(o);
-      }
-    }
-    if (outputs.size === 0 || this.cyclic(sub, inSub)) {
-      m.flat = true;
-      return;
-    }
-    const order = (v: Value) => this.producer.get(v)?.index ?? -1 - this.model.graph.inputs.indexOf(v);
-    // Arguments in order of first use inside the module, so that instances of one block agree.
-    const firstUse = new Map<Value, number>();
-    for (const it of sub) {
-      const ins = it.kind === 'node' ? [...it.node.inputs, ...it.node.subgraphs().flatMap(outerRefs)] : [it.layer.input];
-      for (const v of ins) if (v && inputs.has(v) && !firstUse.has(v)) firstUse.set(v, it.index);
-    }
-    m.inputs = [...inputs].sort((a, b) => firstUse.get(a)! - firstUse.get(b)! || order(a) - order(b));
-    m.outputs = [...outputs].sort((a, b) => order(a) - order(b));
-  }
-
-  /** True when some item outside the module both depends on it and feeds it. */
-  cyclic(sub: Item[], inSub: Set<Item>): boolean {
-    const max = sub[sub.length - 1]!.index;
-    const seen = new Set<Item>();
-    const queue: Item[] = [];
-    const outsOf = (it: Item) => (it.kind === 'node' ? it.node.outputs : [it.layer.output]);
-    for (const it of sub) for (const o of outsOf(it)) if (o) for (const c of this.consumers.get(o) ?? []) if (!inSub.has(c) && !seen.has(c)) {
-      seen.add(c);
-      queue.push(c);
-    }
-    while (queue.length) {
-      const it = queue.pop()!;
-      if (it.index > max) continue;
-      for (const o of outsOf(it)) if (o) for (const c of this.consumers.get(o) ?? []) {
-        if (inSub.has(c)) return true;
-        if (!seen.has(c)) {
-          seen.add(c);
-          queue.push(c);
-        }
-      }
-    }
-    return false;
-  }
-
-  accessible(v: Value, m: Mod): boolean {
-    const b = this.buffers.get(v);
-    if (!b) return false;
-    return isWithin(b.owner, m);
-  }
-
   // ---- emission -----------------------------------------------------------------------------------------------
-
-  emit(): EmitResult {
-    this.assignAttrs(this.root);
-    const classCode = new Map<string, string>();
-    const classOrder: string[] = [];
-    const usedClassNames = new Set<string>();
-    const stem = this.opts.source?.replace(/^.*[\\/]/, '').replace(/\.onnx$/i, '');
-    const topName = className(this.opts.className ?? stem ?? this.model.graph.name ?? 'Model', 'Model');
-    const top = this.globals.has(topName) ? `${topName}Model` : topName;
-    this.globals.reserve(top);
-    usedClassNames.add(top);
-    const emitClass = (m: Mod): string => {
-      for (const c of m.children.values()) if (!c.layer) emitClass(c);
-      if (m.cellList || m.layer) return '';
-      const body = this.classBody(m);
-      const key = body;
-      const existing = classCode.get(key);
-      if (existing && m !== this.root) {
-        m.cls = existing;
-        return existing;
-      }
-      let name = m === this.root ? top : this.classNameFor(m);
-      if (m !== this.root) {
-        let k = 2;
-        const base = name;
-        while (usedClassNames.has(name) || this.globals.has(name)) name = /\d$/.test(base) ? `${base}_${k++}` : `${base}${k++}`;
-        usedClassNames.add(name);
-        this.globals.reserve(name);
-        classCode.set(key, name);
-      }
-      m.cls = name;
-      classOrder.push(name);
-      this.classTexts.set(name, { body, mods: [m] });
-      return name;
-    };
-    emitClass(this.root);
-    for (const [name, entry] of this.classTexts) {
-      for (const m of this.allMods(this.root)) if (m.cls === name && !entry.mods.includes(m)) entry.mods.push(m);
-    }
-    const w = new CodeWriter();
-    this.header(w, top);
-    for (const h of [...this.helpersUsed].sort()) {
-      w.line();
-      w.line();
-      for (const l of (h === 'scaled_dot_product_attention' ? attentionHelper(this.opts.attention ?? 'math') : HELPERS[h]!.code).split('\n')) w.line(l);
-    }
-    for (const name of classOrder) {
-      const entry = this.classTexts.get(name)!;
-      w.line();
-      w.line();
-      w.line(`class ${name}(nn.Cell):`);
-      w.indent(() => {
-        const where = entry.mods.map((m) => m.path.join('.') || '(model)');
-        const doc = entry.mods[0] === this.root ? this.topDoc() : `${pyComment(where.slice(0, 4).join(', '), 100)}${where.length > 4 ? ` and ${where.length - 4} more` : ''}`;
-        w.line(`"""${doc}"""`);
-        for (const l of entry.body.split('\n')) w.line(l);
-      });
-    }
-    const params = this.collectParams();
-    for (const [op, m] of this.mapping) if (m.size === 0) this.mapping.delete(op);
-    return {
-      code: w.toString(),
-      params,
-      fallbacks: this.fallbacks,
-      mapping: this.mapping,
-      warnings: [...this.warnings],
-      attention: this.attention,
-      activations: this.activations,
-      groupNorms: this.groupNorms,
-      layerNorms: this.layerNorms,
-      nearMisses: this.nearMisses,
-      classes: classOrder,
-      msVersion: this.msVersion,
-      topClass: top,
-      inputs: this.model.graph.inputs.filter((v) => !v.const).map((v) => ({ name: v.name, pyName: this.inputNames.get(v)!, dtype: dtypeName(v), shape: shapeOf(v) })),
-      outputs: this.model.graph.outputs.map((v) => ({ name: v.name, dtype: dtypeName(v), shape: shapeOf(v) })),
-    };
-  }
 
   readonly classTexts = new Map<string, { body: string; mods: Mod[] }>();
   readonly inputNames = new Map<Value, string>();
-
-  *allMods(m: Mod): Generator<Mod> {
-    yield m;
-    for (const c of m.children.values()) yield* this.allMods(c);
-  }
-
-  classNameFor(m: Mod): string {
-    if (m.classHint) return className(m.classHint);
-    let seg = m.seg;
-    if (NUMERIC.test(seg) && m.parent) {
-      seg = m.parent.seg.replace(/_?(list|layers)$/i, '').replace(/ies$/, 'y').replace(/([^s])s$/, '$1') || m.parent.seg;
-      if (seg === '') seg = 'Block';
-    }
-    return className(seg, 'Block');
-  }
-
-  header(w: CodeWriter, top: string): void {
-    const src = pyComment(this.opts.source ?? 'model.onnx', 80);
-    const producer = pyComment(`${this.model.producerName ?? ''} ${this.model.producerVersion ?? ''}`.trim() || 'unknown producer', 60);
-    w.line(`"""${top}: MindSpore port of ${src}, generated by msgraph.`);
-    w.line();
-    w.line(`Source: ${src} (${producer}, opset ${this.opset}).`);
-    w.line(`Target: MindSpore ${this.msVersion} (mint API), GRAPH_MODE or PYNATIVE_MODE.`);
-    w.line('Weights: model.safetensors or model.ckpt; weight_map.json maps each ONNX initializer to its parameter.');
-    if (this.fallbacks.length) w.line(`PARTIAL: ${this.fallbacks.length} op(s) have no mapping and raise NotImplementedError (see report.md).`);
-    w.line('"""');
-    w.line('import mindspore as ms');
-    w.line('from mindspore import mint, nn, ops  # noqa: F401');
-    if (this.helpersUsed.has('scaled_dot_product_attention')) {
-      w.line();
-      w.line('# "math" runs anywhere; "flash" uses ops.flash_attention_score (Ascend, fp16/bf16 only).');
-      w.line(`ATTENTION_BACKEND = ${pyString(this.opts.attention ?? 'math')}`);
-    }
-  }
-
-  topDoc(): string {
-    const ins = this.model.graph.inputs.filter((v) => !v.const).map((v) => `${this.inputNames.get(v) ?? identifier(v.name)}${fmtShape(shapeOf(v))}`);
-    const outs = this.model.graph.outputs.map((v) => `${pyComment(v.name, 40)}${fmtShape(shapeOf(v))}`);
-    return `The model: ${pyComment(ins.join(', '), 200)} -> ${pyComment(outs.join(', '), 200)}.`;
-  }
-
-  /** Attribute names: the source's own where they are identifiers (state_dict names survive). */
-  assignAttrs(m: Mod): void {
-    const namer = new Namer(['training', 'construct', 'cells', 'parameters', 'cls_name', 'phase']);
-    const ordered = [...m.children.values()].sort((a, b) => a.first - b.first || a.seg.localeCompare(b.seg));
-    for (const c of [...m.children.values()]) {
-      c.attr = m.cellList ? c.seg : namer.exact(c.seg, 'block');
-      if (!m.cellList && c.attr !== c.seg) this.warnings.add(`module "${pyComment(c.path.join('.'), 80)}" is named ${c.attr} in the Cell (not a Python identifier)`);
-    }
-    for (const b of m.buffers) {
-      if (b.alias) continue;
-      b.attr = PATH_NAME.test(b.value.name) ? namer.exact(b.attr, 'constant') : namer.take(b.attr, 'constant');
-    }
-    for (const c of ordered) this.assignAttrs(c);
-  }
-
-  /** `self.a.b[0].c` from module `from` to module `to` (a descendant). */
-  access(from: Mod, to: Mod): string {
-    const chain: Mod[] = [];
-    for (let cur: Mod | null = to; cur && cur !== from; cur = cur.parent) chain.unshift(cur);
-    let s = 'self';
-    for (const c of chain) s += c.parent?.cellList ? `[${c.seg}]` : `.${c.attr}`;
-    return s;
-  }
-
-  classBody(m: Mod): string {
-    const w = new CodeWriter();
-    w.line('def __init__(self):');
-    w.indent(() => {
-      w.line('super().__init__()');
-      const entries = this.initEntries(m);
-      for (const e of entries) w.line(e);
-    });
-    if (!m.flat) {
-      w.line();
-      this.construct(m, w);
-    }
-    return w.toString().replace(/\n$/, '');
-  }
-
-  initEntries(m: Mod): string[] {
-    const lines: string[] = [];
-    const kids = [...m.children.values()].sort((a, b) => a.first - b.first || a.seg.localeCompare(b.seg));
-    const render = (c: Mod): string => {
-      if (c.layer) return this.layerCtor(c.layer);
-      if (c.cellList) {
-        const idx = [...c.children.keys()].map(Number);
-        const max = Math.max(...idx);
-        const parts: string[] = [];
-        for (let i = 0; i <= max; i++) {
-          const k = c.children.get(String(i));
-          // A numbered child with no work (dropout, an activation folded away) keeps its index with a placeholder.
-          parts.push(k ? render(k) : this.api.has('mint.nn.Identity') ? this.api.call('mint.nn.Identity') : 'nn.Cell()');
-        }
-        return `nn.CellList([${parts.join(', ')}])`;
-      }
-      return `${c.cls}()`;
-    };
-    for (const c of kids) lines.push(`self.${c.attr} = ${render(c)}`);
-    for (const b of m.buffers) {
-      if (b.alias) continue;
-      const t = b.tensor;
-      const ms = t.dtype.ms ?? 'ms.float32';
-      const shape = t.dims.length === 1 ? `(${t.dims[0]},)` : `(${t.dims.join(', ')})`;
-      lines.push(`self.${b.attr} = ms.Parameter(${this.api.call('mint.zeros', shape, `dtype=${ms}`)}, requires_grad=False)`);
-    }
-    if (lines.length === 0) lines.push('pass');
-    return lines.filter((l) => l !== 'super().__init__()');
-  }
-
-  layerCtor(l: Layer): string {
-    const args = [...l.args.map(String), ...l.kwargs.map(([k, v]) => `${k}=${v}`)];
-    return this.api.call(l.cls, ...args);
-  }
 
   // ---- construct ----------------------------------------------------------------------------------------------
 
@@ -762,7 +385,7 @@ export class Emitter {
     const base = c.parent?.cellList ? `${c.parent.attr || c.parent.seg}_${c.seg}` : c.attr;
     const names = c.outputs.map((o, i) => scope.take(c.outputs.length === 1 ? base : `${base}_${i}`, 'out'));
     c.outputs.forEach((o, i) => expr.set(o, names[i]!));
-    w.line(`${names.join(', ')} = ${this.access(m, c)}(${args.join(', ')})`);
+    w.line(`${names.join(', ')} = ${access(this, m, c)}(${args.join(', ')})`);
     this.count('(cell)', c.cls);
   }
 
@@ -784,7 +407,7 @@ export class Emitter {
     const t = this.constants.get(v);
     if (t) {
       const b = this.buffers.get(v);
-      if (b && isWithin(b.owner, m)) return `${this.access(m, b.owner)}.${b.attr}`;
+      if (b && isWithin(b.owner, m)) return `${access(this, m, b.owner)}.${b.attr}`;
       if (want === 'host') return literalHost(t);
       return this.literalTensor(t);
     }
@@ -818,7 +441,7 @@ export class Emitter {
       const l = it.layer;
       const lm = it.mod;
       const name = scope.take(lm.parent?.cellList ? `${lm.parent.attr || lm.parent.seg}_${lm.seg}` : lm.attr || lm.seg, 'layer');
-      w.line(`${name} = ${this.access(m, lm)}(${this.ref(l.input, m, expr, 'tensor')})`);
+      w.line(`${name} = ${access(this, m, lm)}(${this.ref(l.input, m, expr, 'tensor')})`);
       expr.set(l.output, name);
       for (const n of l.nodes) this.count(this.onnxOp(n), l.cls);
       return;
@@ -901,29 +524,6 @@ export class Emitter {
 
   // ---- weights --------------------------------------------------------------------------------------------------
 
-  collectParams(): ParamRecord[] {
-    const out: ParamRecord[] = [];
-    const walk = (m: Mod, prefix: string) => {
-      const kids = [...m.children.values()].sort((a, b) => a.first - b.first || a.seg.localeCompare(b.seg));
-      for (const c of kids) {
-        const p = prefix + (m.cellList ? c.seg : c.attr);
-        if (c.layer) {
-          for (const lp of c.layer.params) out.push(this.record(`${p}.${lp.attr}`, lp));
-        } else walk(c, p + '.');
-      }
-      for (const b of m.buffers) {
-        if (b.alias) continue;
-        out.push({ name: prefix + b.attr, source: b.value.name, dims: [...b.tensor.dims], dtype: b.tensor.dtype.name, bytes: b.tensor.bytes, kind: 'constant' });
-      }
-    };
-    walk(this.root, '');
-    return out;
-  }
-
-  record(name: string, lp: LayerParam): ParamRecord {
-    const dtype = (lp as LayerParam & { dtype?: string }).dtype ?? lp.tensor.dtype.name;
-    return { name, source: lp.source, dims: lp.dims, dtype, bytes: lp.bytes, transform: lp.transform, kind: 'layer' };
-  }
 }
 
 export { fmt };
