@@ -3,8 +3,12 @@ import { inspectModel, protoStats } from '../src/frontend/inspect.js';
 import { formatInspect } from '../src/frontend/inspect-format.js';
 import { MsgraphError } from '../src/errors.js';
 import { formatShapes, shapesReport } from '../src/frontend/shapes-report.js';
+import { toMint } from '../src/frontend/dialect/to-mint.js';
+import { inferShapes } from '../src/frontend/ops/infer.js';
+import { runPasses } from '../src/passes/manager.js';
+import { MINDSPORE_FUSIONS } from '../src/passes/registry.js';
 
-export function inspectCommand(file: string, opts: { json?: boolean; depth: string; shapes?: boolean }): void {
+export function inspectCommand(file: string, opts: { json?: boolean; depth: string; shapes?: boolean; fusions?: boolean }): void {
   const depth = Number(opts.depth);
   if (!Number.isInteger(depth) || depth < 0) throw new MsgraphError('usage', `--depth must be a non-negative integer, got ${JSON.stringify(opts.depth)}`);
   let stats: ReturnType<typeof protoStats> | undefined;
@@ -12,10 +16,29 @@ export function inspectCommand(file: string, opts: { json?: boolean; depth: stri
   // Inference first, so that the summary's inputs and outputs show the inferred types.
   const shapes = opts.shapes ? shapesReport(model) : undefined;
   const summary = inspectModel(model, stats!, file);
+  const fusions = opts.fusions ? fusionSummary(file) : undefined;
   if (opts.json) {
-    process.stdout.write(JSON.stringify(shapes ? { ...summary, shapes } : summary, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ ...summary, ...(shapes ? { shapes } : {}), ...(fusions ? { fusions } : {}) }, null, 2) + '\n');
     return;
   }
   process.stdout.write(formatInspect(summary, { depth }));
   if (shapes) process.stdout.write(formatShapes(shapes));
+  if (fusions) {
+    const counts = Object.entries(fusions.counts).map(([k, v]) => `${k} ${v}`).join(', ');
+    process.stdout.write(`  fusions      ${counts}\n`);
+    for (const m of fusions.nearMisses) process.stdout.write(`    not fused: ${safe(m.node) || '(unnamed)'}: ${m.reason}\n`);
+  }
 }
+
+/** What the fusion passes find in the model (run on a copy in the mint dialect), and the near-misses. */
+function fusionSummary(file: string): { counts: Record<string, number>; nearMisses: { node: string; reason: string }[] } {
+  const m = loadModelFile(file);
+  toMint(m);
+  inferShapes(m);
+  const recs = runPasses(m, [...MINDSPORE_FUSIONS, 'dce', 'fuse-mha']);
+  const counts: Record<string, number> = {};
+  for (const r of recs) if (r.name.startsWith('fuse-')) for (const [k, v] of Object.entries(r.stats)) counts[k] = (counts[k] ?? 0) + v;
+  return { counts, nearMisses: recs.flatMap((r) => r.nearMisses ?? []) };
+}
+
+const safe = (s: string) => s.replace(/[^\x20-\x7e]/g, '?');

@@ -23,7 +23,8 @@ program
   .option('--json', 'print one JSON object instead of text')
   .option('--depth <n>', 'levels of the module tree to print', '4')
   .option('--shapes', 'infer and list every value with its dtype and (symbolic) shape, and the ops inference cannot handle')
-  .action((model: string, opts: { json?: boolean; depth: string; shapes?: boolean }) => inspectCommand(model, opts));
+  .option('--fusions', 'count what the fusion passes find (attention, multi-head attention, GroupNorm, LayerNorm, GELU, SiLU) and list near-misses')
+  .action((model: string, opts: { json?: boolean; depth: string; shapes?: boolean; fusions?: boolean }) => inspectCommand(model, opts));
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 

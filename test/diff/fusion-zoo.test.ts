@@ -11,7 +11,8 @@ import { toMint } from '../../src/frontend/dialect/to-mint.js';
 import { inferShapes } from '../../src/frontend/ops/infer.js';
 import { runPasses } from '../../src/passes/manager.js';
 import { MINDSPORE_FUSIONS } from '../../src/passes/registry.js';
-import { ZOO_DIR } from '../helpers/ort.js';
+import { MODELS_DIR, ZOO_DIR } from '../helpers/ort.js';
+import { msgraph } from '../helpers/cli.js';
 
 const manifestFile = path.join(ZOO_DIR, 'manifest.json');
 const manifest: Record<string, { fusions_expected?: Record<string, number> }> = fs.existsSync(manifestFile) ? JSON.parse(fs.readFileSync(manifestFile, 'utf8')) : {};
@@ -38,4 +39,16 @@ describe.skipIf(!fs.existsSync(manifestFile))('fusion counts on the zoo', () => 
       expect(runPasses(m, MINDSPORE_FUSIONS).every((r) => !r.modified)).toBe(true);
     });
   }
+});
+
+describe('inspect --fusions', () => {
+  it('counts what the fusion passes find and lists near-misses', () => {
+    const r = msgraph(['inspect', path.join(MODELS_DIR, 'unet_tiny.onnx'), '--fusions', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.fusions.counts).toMatchObject({ attention: 14, multi_head_attention: 14, group_norm: 24, gelu: 7 });
+    expect(j.fusions.nearMisses).toEqual([]);
+    const text = msgraph(['inspect', path.join(MODELS_DIR, 'unet_tiny.onnx'), '--fusions', '--depth', '0']);
+    expect(text.stdout).toMatch(/^ {2}fusions {6}group_norm 24, .*attention 14/m);
+  });
 });
