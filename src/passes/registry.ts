@@ -14,6 +14,9 @@ export const PASSES: ReadonlyMap<string, Pass> = new Map(
   [foldConstants, removeNoops, cse, dce, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass, fuseLayerNormPass].map((p) => [p.name, p]),
 );
 
+/** Fusions whose ops only the MindSpore backend lowers (ONNX Runtime has no lowering for them yet). */
+export const MINDSPORE_ONLY_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-activations'];
+
 /** Fusions the MindSpore backend runs: each fused op has a mint API or a helper there. */
 export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-attention', 'fuse-activations'];
 

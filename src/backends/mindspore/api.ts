@@ -17,10 +17,6 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-export function supportedVersions(): readonly string[] {
-  return MS_VERSIONS;
-}
-
 /** Positional and keyword parameter names of an entry at a version (all overloads together). */
 function signatures(e: ApiEntry, version: string): string[][] {
   const sig = e.sigs.find((s) => s.versions.includes(version)) ?? e.sigs[e.sigs.length - 1]!;

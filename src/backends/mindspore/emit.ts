@@ -97,7 +97,6 @@ export class Emitter {
   readonly constants = new Map<Value, Tensor>();
   known = new Map<Value, KnownValue>();
   readonly host = new Set<Value>();
-  readonly itemOfNode = new Map<Node, Item>();
   readonly producer = new Map<Value, Item>();
   readonly consumers = new Map<Value, Item[]>();
   readonly items: Item[] = [];
@@ -172,7 +171,7 @@ export class Emitter {
     }
     const nodes = [...g].filter((n) => !this.constants.has(n.outputs[0]!));
     const layers = findLayers(nodes, (v) => (v ? this.constants.get(v) ?? null : null), {
-      msVersion: this.msVersion, versionAtLeast: (v) => this.api.atLeast(v), available: (api) => this.api.has(api),
+      versionAtLeast: (v) => this.api.atLeast(v), available: (api) => this.api.has(api),
     });
     // Live items: walk back from the outputs through layers (absorbed nodes are not traversed).
     const layerOfNode = new Map<Node, Layer>();
@@ -219,7 +218,6 @@ export class Emitter {
       if (!liveNodes.has(n)) continue;
       const it: Item = { kind: 'node', node: n, index: index++, mod: this.root };
       this.items.push(it);
-      this.itemOfNode.set(n, it);
       for (const o of n.outputs) if (o) this.producer.set(o, it);
       for (const i of n.inputs) if (i) this.addUse(i, it);
       for (const sg of n.subgraphs()) for (const i of outerRefs(sg)) this.addUse(i, it);

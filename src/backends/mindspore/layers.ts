@@ -99,8 +99,7 @@ function rankOf(v: Value | null | undefined): number | null {
 }
 
 export interface LayerOptions {
-  /** MindSpore version: BatchNorm's num_batches_tracked is int64 from 2.6, float32 before. */
-  msVersion: string;
+  /** Version checks (BatchNorm's num_batches_tracked is int64 from 2.6, float32 before). */
   versionAtLeast: (v: string) => boolean;
   /** Whether the target version has an API (a layer class missing there is emitted functionally). */
   available: (api: string) => boolean;
@@ -159,7 +158,28 @@ export function symmetricPads(n: Node, spatial: number): number[] | null {
   return begin.every((b, i) => b === end[i]) ? begin : null;
 }
 
-const compact = (xs: number[]): string => (xs.every((x) => x === xs[0]) ? String(xs[0]) : `(${xs.join(', ')}${xs.length === 1 ? ',' : ''})`);
+/** One number when all equal, else a tuple: `3`, `(1, 2)`. */
+export const compact = (xs: number[]): string => (xs.length && xs.every((x) => x === xs[0]) ? String(xs[0]) : `(${xs.join(', ')}${xs.length === 1 ? ',' : ''})`);
+
+/**
+ * The keyword options a (transposed) convolution differs from the defaults in, in mint's parameter order, for a
+ * layer constructor or a functional call: stride, padding, [output_padding,] groups/dilation.
+ */
+export function convOptions(n: Node, spatial: number, padding: number[], transposed = false): [string, string][] {
+  const ones = new Array(spatial).fill(1);
+  const stride = attrIs(n, 'strides') ?? ones;
+  const dil = attrIs(n, 'dilations') ?? ones;
+  const outPad = transposed ? attrIs(n, 'output_padding') ?? new Array(spatial).fill(0) : [];
+  const group = attrF(n, 'group', 1);
+  const kw: [string, string][] = [];
+  if (stride.some((s) => s !== 1)) kw.push(['stride', compact(stride)]);
+  if (padding.some((p) => p !== 0)) kw.push(['padding', compact(padding)]);
+  if (outPad.some((p) => p !== 0)) kw.push(['output_padding', compact(outPad)]);
+  // conv2d takes dilation before groups, conv_transpose2d after.
+  const dilation: [string, string][] = dil.some((d) => d !== 1) ? [['dilation', compact(dil)]] : [];
+  const groups: [string, string][] = group !== 1 ? [['groups', String(group)]] : [];
+  return transposed ? [...kw, ...groups, ...dilation] : [...kw, ...dilation, ...groups];
+}
 
 function conv(n: Node, constOf: ConstOf): Layer | null {
   const w = constOf(n.inputs[1]);
@@ -170,13 +190,7 @@ function conv(n: Node, constOf: ConstOf): Layer | null {
   if (!pads) return null;
   const group = attrF(n, 'group', 1);
   const kernel = w.dims.slice(2);
-  const stride = attrIs(n, 'strides') ?? new Array(spatial).fill(1);
-  const dil = attrIs(n, 'dilations') ?? new Array(spatial).fill(1);
-  const kwargs: [string, string][] = [];
-  if (stride.some((s) => s !== 1)) kwargs.push(['stride', compact(stride)]);
-  if (pads.some((p) => p !== 0)) kwargs.push(['padding', compact(pads)]);
-  if (dil.some((d) => d !== 1)) kwargs.push(['dilation', compact(dil)]);
-  if (group !== 1) kwargs.push(['groups', String(group)]);
+  const kwargs = convOptions(n, spatial, pads);
   if (!bias) kwargs.push(['bias', 'False']);
   const params = [param('weight', w, n.inputs[1]!.name)];
   if (bias) params.push(param('bias', bias, n.inputs[2]!.name));
@@ -194,16 +208,8 @@ function convTranspose(n: Node, constOf: ConstOf): Layer | null {
   const pads = symmetricPads(n, spatial);
   if (!pads) return null;
   const group = attrF(n, 'group', 1);
-  const stride = attrIs(n, 'strides') ?? new Array(spatial).fill(1);
-  const dil = attrIs(n, 'dilations') ?? new Array(spatial).fill(1);
-  const outPad = attrIs(n, 'output_padding') ?? new Array(spatial).fill(0);
-  const kwargs: [string, string][] = [];
-  if (stride.some((s) => s !== 1)) kwargs.push(['stride', compact(stride)]);
-  if (pads.some((p) => p !== 0)) kwargs.push(['padding', compact(pads)]);
-  if (outPad.some((p) => p !== 0)) kwargs.push(['output_padding', compact(outPad)]);
-  if (group !== 1) kwargs.push(['groups', String(group)]);
+  const kwargs = convOptions(n, spatial, pads, true);
   if (!bias) kwargs.push(['bias', 'False']);
-  if (dil.some((d) => d !== 1)) kwargs.push(['dilation', compact(dil)]);
   const params = [param('weight', w, n.inputs[1]!.name)];
   if (bias) params.push(param('bias', bias, n.inputs[2]!.name));
   return {

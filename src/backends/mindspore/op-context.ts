@@ -4,6 +4,7 @@
  */
 import type { Node } from '../../ir/node.js';
 import type { Dim } from '../../ir/shape.js';
+export { compact } from './layers.js';
 
 export class NoMapping extends Error {}
 
@@ -51,7 +52,6 @@ export const INT_MAX = 2 ** 62;
 export const isInt = (d: string | null) => d !== null && /int|uint/.test(d) && !d.startsWith('float');
 export const wrap = (s: string) => (/^[\w.]+(\[[^\]]*\])?$|^-?\d+(\.\d+)?(e-?\d+)?$/.test(s) ? s : `(${s})`);
 export const tuple = (xs: (string | number)[]) => (xs.length === 1 ? `(${xs[0]},)` : `(${xs.join(', ')})`);
-export const compact = (xs: number[]): string => (xs.length && xs.every((x) => x === xs[0]) ? String(xs[0]) : tuple(xs));
 export const norm = (a: number, r: number) => (a < 0 ? a + r : a);
 
 export function axesOf(c: OpCtx, i: number): number[] | null {

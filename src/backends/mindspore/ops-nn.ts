@@ -1,6 +1,6 @@
 /** Emitters for convolution, pooling, normalisation, resizing, products and recurrent ops. */
 import { NoMapping, wrap, tuple, compact, norm, type OpCtx, type OpEmitter } from './op-context.js';
-import { symmetricPads, fmt } from './layers.js';
+import { convOptions, symmetricPads, fmt } from './layers.js';
 import { pyString } from './python.js';
 
 export function padsTorch(pads: number[]): number[] {
@@ -51,14 +51,8 @@ export function conv(c: OpCtx): string {
   const { pre, padding } = convPads(c, spatial);
   let x = c.t(0);
   if (pre) x = c.call('mint.nn.functional.pad', x, tuple(pre));
-  const strides = c.attrInts('strides') ?? new Array(spatial).fill(1);
-  const dil = c.attrInts('dilations') ?? new Array(spatial).fill(1);
   const args = [x, c.t(1), c.has(2) ? c.t(2) : 'None'];
-  const kw: string[] = [];
-  if (strides.some((s) => s !== 1)) kw.push(`stride=${compact(strides)}`);
-  if (padding.some((p) => p !== 0)) kw.push(`padding=${compact(padding)}`);
-  if (dil.some((d) => d !== 1)) kw.push(`dilation=${compact(dil)}`);
-  if (c.attrInt('group', 1) !== 1) kw.push(`groups=${c.attrInt('group', 1)}`);
+  const kw = convOptions(c.node, spatial, padding).map(([k, v]) => `${k}=${v}`);
   return c.call(`mint.nn.functional.conv${spatial}d`, ...args, ...kw);
 }
 
@@ -69,15 +63,7 @@ export function convTranspose(c: OpCtx): string {
   if (c.node.attrs.has('output_shape')) throw new NoMapping('ConvTranspose with output_shape');
   const pads = symmetricPads(c.node, spatial);
   if (!pads) throw new NoMapping('ConvTranspose with asymmetric or automatic padding');
-  const strides = c.attrInts('strides') ?? [1, 1];
-  const dil = c.attrInts('dilations') ?? [1, 1];
-  const outPad = c.attrInts('output_padding') ?? [0, 0];
-  const kw: string[] = [];
-  if (strides.some((s) => s !== 1)) kw.push(`stride=${compact(strides)}`);
-  if (pads.some((p) => p !== 0)) kw.push(`padding=${compact(pads)}`);
-  if (outPad.some((p) => p !== 0)) kw.push(`output_padding=${compact(outPad)}`);
-  if (c.attrInt('group', 1) !== 1) kw.push(`groups=${c.attrInt('group', 1)}`);
-  if (dil.some((d) => d !== 1)) kw.push(`dilation=${compact(dil)}`);
+  const kw = convOptions(c.node, spatial, pads, true).map(([k, v]) => `${k}=${v}`);
   return c.call('mint.nn.functional.conv_transpose2d', c.t(0), c.t(1), c.has(2) ? c.t(2) : 'None', ...kw);
 }
 

@@ -155,11 +155,3 @@ export function pyFloat(x: number): string {
   const s = String(x);
   return s.includes('e') || s.includes('.') ? s : s + '.0';
 }
-
-export function pyInt(x: number | bigint): string {
-  return String(x);
-}
-
-export function pyTuple(items: readonly string[]): string {
-  return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
-}

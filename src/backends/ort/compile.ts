@@ -10,7 +10,7 @@ import { toMint } from '../../frontend/dialect/to-mint.js';
 import { lowerToOnnx } from '../../frontend/dialect/lower.js';
 import { inferShapes } from '../../frontend/ops/infer.js';
 import { runPasses, type PassManagerOptions, type PassRecord } from '../../passes/manager.js';
-import { parsePassList } from '../../passes/registry.js';
+import { MINDSPORE_ONLY_FUSIONS, parsePassList } from '../../passes/registry.js';
 import { lowerFusedForOrt } from './lower-fused.js';
 import { buildPlan, type Plan } from './plan.js';
 import type { Ep } from './session.js';
@@ -61,7 +61,7 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
   const shapes = opts.shapes ?? {};
   specializeInputs(model, shapes);
   const passes = parsePassList(opts.passes ?? 'default');
-  const fusions = passes.filter((p) => p === 'fuse-group-norm' || p === 'fuse-activations' || p === 'fuse-layer-norm');
+  const fusions = passes.filter((p) => MINDSPORE_ONLY_FUSIONS.includes(p));
   if (fusions.length) {
     throw new MsgraphError('unsupported', `${fusions.join(', ')}: these fusions are not lowered to ONNX Runtime ops yet (the MindSpore backend uses them)`, { hint: '--passes default' });
   }

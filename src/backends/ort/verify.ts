@@ -107,8 +107,8 @@ function sharedValues(a: Model, b: Model): { name: string; node: string; op: str
   return out;
 }
 
-function withOutputs(bytes: Uint8Array, names: string[]): Uint8Array {
-  const m = decodeModelBytes(bytes);
+/** The model's bytes with the named values (node outputs of the main graph) added as graph outputs. */
+function withOutputs(m: Model, names: string[]): Uint8Array {
   const byName = new Map<string, Value>();
   for (const n of m.graph) for (const o of n.outputs) if (o) byName.set(o.name, o);
   for (const name of names) m.graph.outputs.push(byName.get(name)!);
@@ -133,10 +133,12 @@ export async function verifyModels(original: Uint8Array, compiled: Uint8Array, f
   });
   const report: VerifyReport = { ok: outputs.every((c) => c.ok), outputs };
   if (opts.perNode) {
-    const shared = sharedValues(decodeModelBytes(original), decodeModelBytes(compiled));
+    const ma = decodeModelBytes(original);
+    const mb = decodeModelBytes(compiled);
+    const shared = sharedValues(ma, mb);
     const names = shared.map((s) => s.name);
-    const a = await runOn(withOutputs(original, names), feeds, ep, 'all');
-    const b = await runOn(withOutputs(compiled, names), feeds, ep, 'all');
+    const a = await runOn(withOutputs(ma, names), feeds, ep, 'all');
+    const b = await runOn(withOutputs(mb, names), feeds, ep, 'all');
     report.sharedValues = shared.length;
     report.firstDivergence = null;
     for (let i = 0; i < shared.length; i++) {
