@@ -98,6 +98,20 @@ ZOO = {
 }
 
 LARGE = {
+    "unet_large": (
+        lambda: blocks.UNet2DConditionModel(ch=(128, 256), cross=768),
+        lambda: (torch.randn(1, 4, 32, 32), torch.tensor([10.0]), torch.randn(1, 77, 768)),
+        ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
+        {"sample": NCHW_DYN, "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "seq"}},
+        "the diffusers-style UNet at 128/256 channels, 32x32 latent, 77x768 text context (benchmark only)",
+    ),
+    "bert_base": (
+        lambda: blocks.BertEncoder(vocab=30522, hidden=768, heads=12, layers=12, inter=3072, max_pos=512),
+        lambda: (torch.randint(0, 30522, (1, 128)), torch.tensor([[1] * 120 + [0] * 8])),
+        ["input_ids", "attention_mask"], ["last_hidden_state", "pooler_output"],
+        {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}},
+        "BERT-base-sized encoder (12 layers, 768 hidden, 12 heads) at sequence 128 (benchmark only)",
+    ),
     "vit_b_16": (lambda: tv().vit_b_16(weights=None), lambda: (img(1, 3, 224, 224),), ["input"], ["logits"], {"input": {0: "batch"}}, "torchvision vit_b_16 (benchmark only)"),
 }
 

@@ -31,6 +31,17 @@ export function scopedName(like: Node, leaf: string): string {
   return like.name.includes('/') ? like.name.replace(/[^/]*$/, leaf) : `${like.name}_${leaf}`;
 }
 
+/** `name`, or `name_1`, `name_2`, ... when a node of `g` that is not being replaced already has it. */
+export function uniqueNodeName(g: Graph, name: string, replaced: ReadonlySet<Node> = new Set()): string {
+  if (!name) return name;
+  const taken = new Set<string>();
+  for (const n of g) if (!replaced.has(n)) taken.add(n.name);
+  if (!taken.has(name)) return name;
+  let i = 1;
+  while (taken.has(`${name}_${i}`)) i++;
+  return `${name}_${i}`;
+}
+
 /**
  * Replaces the matched `nodes` by one mint node computing `out`: the new node goes where `at` was, takes over every
  * use of `out` (graph outputs included) under the same name and type, and inherits `source`'s metadata (module
@@ -44,10 +55,11 @@ export function replaceWithNode(
   nodes: Iterable<Node>,
   source: Node,
 ): Node {
-  const fused = new Node({ op: spec.op, domain: 'mint', name: spec.name, inputs: spec.inputs, outputs: [new Value(out.name, out.type)], attrs: spec.attrs ?? [] });
+  const list = [...nodes];
+  const fused = new Node({ op: spec.op, domain: 'mint', name: uniqueNodeName(g, spec.name, new Set(list)), inputs: spec.inputs, outputs: [new Value(out.name, out.type)], attrs: spec.attrs ?? [] });
   for (const [k, v] of source.metadata) fused.metadata.set(k, v);
   g.insertBefore(at, fused);
   g.replaceAllUsesWith(out, fused.outputs[0]!);
-  g.remove(nodes);
+  g.remove(list);
   return fused;
 }

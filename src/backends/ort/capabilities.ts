@@ -13,6 +13,11 @@ export interface EpCapabilities {
   contrib: readonly string[];
   /** Whether this table was checked by running models on this EP. */
   tested: boolean;
+  /**
+   * Kernels that exist but measured slower than the ops they replace (bench/ort-kernels.ts), which lowering keeps
+   * onnxruntime's own optimiser from forming (ep-guards.ts).
+   */
+  avoid: readonly string[];
 }
 
 const CPU_CONTRIB = [
@@ -33,19 +38,21 @@ const WEBGPU_ONNX = [
 ] as const;
 
 export const EP_CAPABILITIES: Readonly<Record<string, EpCapabilities>> = {
-  cpu: { maxOpset: 23, onnx: null, contrib: CPU_CONTRIB, tested: true },
-  wasm: { maxOpset: 23, onnx: null, contrib: CPU_CONTRIB, tested: true },
+  cpu: { maxOpset: 23, onnx: null, contrib: CPU_CONTRIB, tested: true, avoid: ['SkipLayerNormalization'] },
+  wasm: { maxOpset: 23, onnx: null, contrib: CPU_CONTRIB, tested: true, avoid: ['SkipLayerNormalization'] },
   webgpu: {
     maxOpset: 23,
     onnx: WEBGPU_ONNX,
     contrib: ['MultiHeadAttention', 'SkipLayerNormalization', 'FastGelu', 'BiasGelu', 'Gelu', 'QuickGelu', 'FusedConv', 'RotaryEmbedding', 'BiasAdd', 'GroupQueryAttention'],
     tested: false,
+    avoid: [],
   },
   cuda: {
     maxOpset: 23,
     onnx: null,
     contrib: [...CPU_CONTRIB, 'GroupNorm', 'BiasSplitGelu', 'BiasAdd', 'GroupQueryAttention'],
     tested: false,
+    avoid: [],
   },
 };
 

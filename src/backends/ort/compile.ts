@@ -12,6 +12,7 @@ import { inferShapes } from '../../frontend/ops/infer.js';
 import { runPasses, type PassManagerOptions, type PassRecord } from '../../passes/manager.js';
 import { MINDSPORE_ONLY_FUSIONS, parsePassList } from '../../passes/registry.js';
 import { lowerFusedForOrt } from './lower-fused.js';
+import { applyEpGuards } from './ep-guards.js';
 import { buildPlan, type Plan } from './plan.js';
 import type { Ep } from './session.js';
 import { VERSION } from '../../version.js';
@@ -63,7 +64,7 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
   const passes = parsePassList(opts.passes ?? 'default');
   const fusions = passes.filter((p) => MINDSPORE_ONLY_FUSIONS.includes(p));
   if (fusions.length) {
-    throw new MsgraphError('unsupported', `${fusions.join(', ')}: these fusions are not lowered to ONNX Runtime ops yet (the MindSpore backend uses them)`, { hint: '--passes default' });
+    throw new MsgraphError('unsupported', `${fusions.join(', ')}: the ONNX Runtime target does not take these fusions (the MindSpore backend uses them)`, { hint: '--passes default' });
   }
   let records: PassRecord[] = [];
   if (passes.length) {
@@ -72,6 +73,7 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
     records = runPasses(model, passes, { ep: opts.ep, verifyEach: opts.verifyEach, printAfter: opts.printAfter, onPrint: opts.onPrint, onPass: opts.onPass });
     lowerFusedForOrt(model, opts.ep ?? 'cpu');
     lowerToOnnx(model, { opset });
+    applyEpGuards(model, opts.ep ?? 'cpu');
   }
   // Graph outputs keep their types; intermediate ones are refreshed after lowering.
   inferShapes(model);

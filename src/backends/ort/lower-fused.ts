@@ -1,7 +1,11 @@
 /**
- * Fused dialect ops -> what the target EP runs: `msgraph.multi_head_attention` becomes com.microsoft's
- * MultiHeadAttention where the capability table lists it; a `scaled_dot_product_attention` that stayed per-head is
- * expanded back into matmul/softmax dialect ops, so the unfused graph stays valid on every EP.
+ * Fused dialect ops -> what the target EP runs, as the capability table allows:
+ * - `msgraph.multi_head_attention` -> com.microsoft.MultiHeadAttention (the mask expanded to its attention_bias form);
+ * - a `scaled_dot_product_attention` that stayed per-head -> matmul/softmax dialect ops again;
+ * - GELU -> ONNX Gelu from opset 20, else com.microsoft Gelu (erf) or FastGelu (tanh), else its formula;
+ * - SiLU -> com.microsoft.QuickGelu with alpha 1 (x·sigmoid(x)), else Mul(x, Sigmoid(x));
+ * - LayerNorm -> ONNX LayerNormalization (onnxruntime also registers it below opset 17).
+ * Whatever the EP has no kernel for is expanded, so the graph stays valid on every EP.
  */
 import { MsgraphError } from '../../errors.js';
 import type { Graph } from '../../ir/graph.js';
@@ -12,7 +16,11 @@ import { Value } from '../../ir/value.js';
 import { dtypeFromName } from '../../ir/dtype.js';
 import { SDPA_OP } from '../../passes/fusion/attention.js';
 import { MHA_OP } from '../../passes/fusion/mha.js';
+import { LAYER_NORM_OP } from '../../passes/fusion/layer-norm.js';
 import { epSupports } from './capabilities.js';
+
+const GELU_OP = 'mint.nn.functional.gelu';
+const SILU_OP = 'mint.nn.functional.silu';
 
 const F32 = dtypeFromName('float32')!;
 
@@ -22,39 +30,108 @@ function scalar(g: Graph, name: string, x: number): Value {
   return v;
 }
 
-export function lowerFusedForOrt(model: Model, ep: string): { mha: number; expanded: number } {
+const I64 = dtypeFromName('int64')!;
+
+function ints(g: Graph, name: string, xs: number[]): Value {
+  const v = g.addInitializer(new Value(name), Tensor.fromArray(I64, [xs.length], BigInt64Array.from(xs.map(BigInt)), name));
+  v.type = { kind: 'tensor', dtype: I64, shape: [xs.length] };
+  return v;
+}
+
+/**
+ * The attention bias in the [B|1, H|1, S, L] form com.microsoft's attention ops take: a mask that broadcasts over
+ * the query (or key) positions is expanded, with the lengths read from Q and K at run time where they are symbolic.
+ */
+function attentionBias(g: Graph, at: Node, mask: Value, q: Value, key: Value, cache: Map<string, Value>): Value {
+  const ms = mask.type?.kind === 'tensor' ? mask.type.shape : null;
+  const lens = [q, key].map((x) => (x.type?.kind === 'tensor' ? x.type.shape?.[1] ?? null : null));
+  if (!ms || ms.length !== 4) throw new MsgraphError('unsupported', 'attention mask of unknown rank', { node: at.name });
+  if (ms[2] === lens[0] && ms[3] === lens[1]) return mask;
+  // Layers share one expanded mask where their lengths are the same (named) dims.
+  const key2 = `${mask.name}|${lens.map(String).join('|')}`;
+  if (lens.every((d) => d !== null) && cache.has(key2)) return cache.get(key2)!;
+  const base = `${at.name}/attention_bias`;
+  const node = (op: string, inputs: Value[], attrs: [string, Node['attrs'] extends Map<string, infer A> ? A : never][] = []) => {
+    const x = new Node({ op, domain: '', name: `${base}/${op}_${g.nodeCount}`, inputs, outputs: 1, attrs });
+    x.outputs[0]!.name = `${x.name}_output`;
+    g.insertBefore(at, x);
+    return x.outputs[0]!;
+  };
+  const parts: Value[] = [];
+  let fixed: number[] = [1, 1];
+  for (const [i, src] of [[2, q], [3, key]] as const) {
+    const want = lens[i - 2];
+    if (ms[i] === want || ms[i] !== 1) fixed.push(1);
+    else if (typeof want === 'number') fixed.push(want);
+    else {
+      if (fixed.length) parts.push(ints(g, `${base}/dims_${i}`, fixed));
+      fixed = [];
+      parts.push(node('Slice', [node('Shape', [src]), ints(g, `${base}/start_${i}`, [1]), ints(g, `${base}/end_${i}`, [2])]));
+    }
+  }
+  if (fixed.length) parts.push(ints(g, `${base}/dims_tail`, fixed));
+  const target = parts.length === 1 ? parts[0]! : node('Concat', parts, [['axis', { type: 'int', value: 0 }]]);
+  const out = node('Expand', [mask, target]);
+  out.type = { kind: 'tensor', dtype: mask.type?.kind === 'tensor' ? mask.type.dtype : null, shape: [ms[0]!, ms[1]!, lens[0] ?? null, lens[1] ?? null] };
+  cache.set(key2, out);
+  return out;
+}
+
+type Attr = Node['attrs'] extends Map<string, infer A> ? A : never;
+
+/** Inserts dialect (or ONNX, with `domain`) nodes before `at`, named under `base`. */
+function builder(g: Graph, at: Node, base: string) {
+  let step = 0;
+  return (op: string, inputs: (Value | null)[], attrs: [string, Attr][] = [], domain = 'mint') => {
+    const tag = `${base}/${op.split('.').pop()}_${step++}`;
+    const x = new Node({ op, domain, name: tag, inputs, outputs: 1, attrs });
+    x.outputs[0]!.name = `${tag}_output`;
+    g.insertBefore(at, x);
+    return x.outputs[0]!;
+  };
+}
+
+/** `n`'s output now comes from `out`, under the same name and type; `n` is removed. */
+function takeOver(g: Graph, n: Node, out: Value): void {
+  out.type = n.outputs[0]!.type;
+  g.replaceAllUsesWith(n.outputs[0]!, out);
+  out.name = n.outputs[0]!.name;
+  g.remove(n);
+}
+
+export interface FusedLowering {
+  mha: number;
+  expanded: number;
+  gelu: number;
+  silu: number;
+  layer_norm: number;
+}
+
+export function lowerFusedForOrt(model: Model, ep: string): FusedLowering {
   const g = model.graph;
-  const stats = { mha: 0, expanded: 0 };
+  const opset = model.opset('') ?? 17;
+  const stats: FusedLowering = { mha: 0, expanded: 0, gelu: 0, silu: 0, layer_norm: 0 };
   let k = 0;
+  const biases = new Map<string, Value>();
+  const contrib = (n: Node, op: string, inputs: (Value | null)[], attrs: [string, Attr][]) => {
+    const out = builder(g, n, `${n.name || op}_${k++}`)(op, inputs, attrs, 'com.microsoft');
+    out.producer!.name = n.name || out.producer!.name;
+    takeOver(g, n, out);
+    model.opsets.set('com.microsoft', 1);
+  };
   for (const n of [...g]) {
     if (n.op === MHA_OP) {
       if (!epSupports(ep, 'com.microsoft', 'MultiHeadAttention')) throw new MsgraphError('unsupported', `the ${ep} execution provider has no MultiHeadAttention kernel`, { node: n.name });
       const [q, key, v, mask] = n.inputs;
-      const m = new Node({
-        op: 'MultiHeadAttention', domain: 'com.microsoft', name: n.name,
-        inputs: mask ? [q!, key!, v!, null, null, mask] : [q!, key!, v!],
-        outputs: 1, attrs: [['num_heads', n.attrs.get('num_heads')!], ['scale', n.attrs.get('scale')!]],
-      });
-      m.outputs[0]!.name = n.outputs[0]!.name;
-      m.outputs[0]!.type = n.outputs[0]!.type;
-      g.insertBefore(n, m);
-      g.replaceAllUsesWith(n.outputs[0]!, m.outputs[0]!);
-      g.remove(n);
-      model.opsets.set('com.microsoft', 1);
+      const bias = mask ? attentionBias(g, n, mask, q!, key!, biases) : null;
+      contrib(n, 'MultiHeadAttention', bias ? [q!, key!, v!, null, null, bias] : [q!, key!, v!], [['num_heads', n.attrs.get('num_heads')!], ['scale', n.attrs.get('scale')!]]);
       stats.mha++;
     } else if (n.op === SDPA_OP) {
       const [q, key, v, mask] = n.inputs;
       const r = key?.type?.kind === 'tensor' ? key.type.shape?.length : undefined;
       if (!r) throw new MsgraphError('unsupported', 'attention with a key of unknown rank', { node: n.name });
       const base = `${n.name || 'attention'}_${k++}`;
-      let step = 0;
-      const add = (op: string, inputs: (Value | null)[], attrs: [string, Node['attrs'] extends Map<string, infer A> ? A : never][] = []) => {
-        const tag = `${base}/${op.split('.').pop()}_${step++}`;
-        const x = new Node({ op, domain: 'mint', name: tag, inputs, outputs: 1, attrs });
-        x.outputs[0]!.name = `${tag}_output`;
-        g.insertBefore(n, x);
-        return x.outputs[0]!;
-      };
+      const add = builder(g, n, base);
       let kt = key!;
       if (Number(n.attrs.get('key_transposed')?.value ?? 0) === 0) {
         const perm = Array.from({ length: r }, (_, i) => (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i));
@@ -67,12 +144,41 @@ export function lowerFusedForOrt(model: Model, ep: string): { mha: number; expan
           : add('mint.add', [s, mask]);
       }
       const p = add('mint.softmax', [s], [['axis', { type: 'int', value: -1 }]]);
-      const out = add('mint.matmul', [p, v!]);
-      out.type = n.outputs[0]!.type;
-      g.replaceAllUsesWith(n.outputs[0]!, out);
-      out.name = n.outputs[0]!.name;
-      g.remove(n);
+      takeOver(g, n, add('mint.matmul', [p, v!]));
       stats.expanded++;
+    } else if (n.op === GELU_OP) {
+      const tanh = n.attrs.get('approximate')?.value === 'tanh';
+      stats.gelu++;
+      if (opset >= 20 && epSupports(ep, '', 'Gelu')) continue;
+      const contribOp = tanh ? 'FastGelu' : 'Gelu';
+      if (epSupports(ep, 'com.microsoft', contribOp)) {
+        contrib(n, contribOp, [n.inputs[0]!], []);
+        continue;
+      }
+      const base = `${n.name || 'gelu'}_${k++}`;
+      const add = builder(g, n, base);
+      const x = n.inputs[0]!;
+      const c = (name: string, v: number) => scalar(g, `${base}/${name}`, v);
+      const inner = tanh
+        ? add('mint.tanh', [add('mint.mul', [add('mint.add', [x, add('mint.mul', [add('mint.mul', [add('mint.mul', [x, x]), x]), c('k', 0.044715)])]), c('sqrt_2_over_pi', Math.sqrt(2 / Math.PI))])])
+        : add('mint.erf', [add('mint.mul', [x, c('inv_sqrt2', Math.SQRT1_2)])]);
+      takeOver(g, n, add('mint.mul', [add('mint.mul', [x, c('half', 0.5)]), add('mint.add', [inner, c('one', 1)])]));
+    } else if (n.op === SILU_OP) {
+      stats.silu++;
+      if (epSupports(ep, 'com.microsoft', 'QuickGelu')) {
+        contrib(n, 'QuickGelu', [n.inputs[0]!], [['alpha', { type: 'float', value: 1 }]]);
+        continue;
+      }
+      const add = builder(g, n, `${n.name || 'silu'}_${k++}`);
+      takeOver(g, n, add('mint.mul', [n.inputs[0]!, add('mint.sigmoid', [n.inputs[0]!])]));
+    } else if (n.op === LAYER_NORM_OP && opset < 17) {
+      // onnxruntime registers LayerNormalization in the default domain from version 1 (the ONNX spec from 17).
+      const out = builder(g, n, `${n.name || 'layer_norm'}_${k++}`)('LayerNormalization', [...n.inputs], [
+        ['axis', n.attrs.get('axis') ?? { type: 'int', value: -1 }], ['epsilon', n.attrs.get('epsilon') ?? { type: 'float', value: 1e-5 }],
+      ], '');
+      out.producer!.name = n.name || out.producer!.name;
+      takeOver(g, n, out);
+      stats.layer_norm++;
     }
   }
   return stats;

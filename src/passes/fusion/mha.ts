@@ -128,11 +128,12 @@ export function fuseMha(g: Graph): { fused: number; nearMisses: { node: string; 
       miss('the result is not merged back to [B, S, D]');
       continue;
     }
-    // com.microsoft.MultiHeadAttention's attention_bias broadcasts over batch and heads only.
+    // An additive [B|1, H|1, S|1, L] bias (a padding mask broadcasts over the query positions; the ONNX Runtime
+    // lowering expands it, as com.microsoft's attention_bias broadcasts over batch and heads only).
     const ms = shapeOf(mask);
     const seq = shapeOf(qs.source)?.[1];
-    if (mask && (ms?.length !== 4 || mask.type?.kind !== 'tensor' || mask.type.dtype?.kind !== 'float' || ms[2] === null || ms[2] !== seq)) {
-      miss('the mask is not an additive [B|1, H|1, S, L] float tensor with S equal to the query length');
+    if (mask && (ms?.length !== 4 || mask.type?.kind !== 'tensor' || mask.type.dtype?.kind !== 'float' || ms[2] === null || (ms[2] !== seq && ms[2] !== 1))) {
+      miss('the mask is not an additive [B|1, H|1, S|1, L] float tensor');
       continue;
     }
     const removed = new Set([...merge.nodes, a, ...qs.nodes, ...ks.nodes, ...vs.nodes]);

@@ -1,0 +1,114 @@
+/**
+ * Fused ops on the ONNX Runtime target: GELU (erf and tanh), SiLU and LayerNorm lowered to the EP's kernels, their
+ * formulas where an EP has none, and the guard that keeps onnxruntime from forming SkipLayerNormalization on
+ * cpu/wasm. Every compiled graph is run against the original on onnxruntime-node.
+ */
+import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Model } from '../../src/ir/model.js';
+import type { Value } from '../../src/ir/value.js';
+import { toMint } from '../../src/frontend/dialect/to-mint.js';
+import { lowerToOnnx } from '../../src/frontend/dialect/lower.js';
+import { inferShapes } from '../../src/frontend/ops/infer.js';
+import { concatChunks, decodeModelBytes, encodeModelBytes } from '../../src/frontend/onnx/index.js';
+import { compileForOrt } from '../../src/backends/ort/compile.js';
+import { lowerFusedForOrt } from '../../src/backends/ort/lower-fused.js';
+import { runPasses } from '../../src/passes/manager.js';
+import { compareTensors } from '../../src/backends/ort/verify.js';
+import { Tensor } from '../../src/ir/tensor.js';
+import { Builder, f32 } from '../helpers/builder.js';
+import { randomInputs, runOnnx } from '../helpers/ort.js';
+
+const bytes = (m: Model) => concatChunks(encodeModelBytes(m).chunks);
+
+/** x -> GELU(erf) -> GELU(tanh) -> SiLU -> (+ residual) -> decomposed LayerNorm, on [2, 5, 16]. */
+function block(opset: number): Uint8Array {
+  const b = new Builder();
+  const x = b.input('x', [2, 5, 16]);
+  const r = b.input('r', [2, 5, 16]);
+  const c = (name: string, v: number) => b.constant(name, [v], []);
+  const op = (o: string, ins: Value[], attrs?: Parameters<Builder['op']>[2]) => b.op(o, ins, attrs).outputs[0]!;
+  // GELU, erf form: x * 0.5 * (1 + erf(x / sqrt 2)).
+  const g1 = op('Mul', [op('Mul', [x, op('Add', [op('Erf', [op('Div', [x, c('sqrt2', Math.SQRT2)])]), c('one', 1)])]), c('half', 0.5)]);
+  // GELU, tanh form.
+  const inner = op('Add', [g1, op('Mul', [c('k', 0.044715), op('Pow', [g1, c('three', 3)])])]);
+  const g2 = op('Mul', [op('Mul', [c('half2', 0.5), g1]), op('Add', [c('one2', 1), op('Tanh', [op('Mul', [c('s2pi', Math.sqrt(2 / Math.PI)), inner])])])]);
+  const s = op('Mul', [g2, op('Sigmoid', [g2])]);
+  const h = op('Add', [s, r]);
+  const axes = { attrs: { axes: { type: 'ints' as const, value: [-1] } } };
+  const mean = op('ReduceMean', [h], axes);
+  const d = op('Sub', [h, mean]);
+  const v = op('ReduceMean', [op('Pow', [d, c('two', 2)])], axes);
+  const n = op('Div', [d, op('Sqrt', [op('Add', [v, c('eps', 1e-5)])])]);
+  const gamma = b.constant('gamma', Array.from({ length: 16 }, (_, i) => 1 + i / 16));
+  const beta = b.constant('beta', Array.from({ length: 16 }, (_, i) => i / 32));
+  b.output(op('Add', [op('Mul', [n, gamma]), beta]));
+  return bytes(new Model(b.graph, 8, new Map([['', opset]])));
+}
+
+async function close(a: Uint8Array, b: Uint8Array, m: Model) {
+  const feeds = randomInputs(m, 3);
+  const [x, y] = [await runOnnx(a, feeds), await runOnnx(b, feeds)];
+  for (const [name, o] of x) {
+    const t = (r: typeof o) => Tensor.fromBytes(f32, r.dims, r.bytes, name);
+    const c = compareTensors(name, t(o), t(y.get(name)!), { rtol: 1e-4, atol: 1e-5 });
+    expect(c.mismatches, `${name}: max abs ${c.maxAbs}`).toBe(0);
+  }
+}
+
+const ops = (m: Model) => [...m.graph].map((n) => (n.domain && n.domain !== 'ai.onnx' ? `${n.domain}::${n.op}` : n.op));
+
+describe('fused activations and LayerNorm on onnxruntime', () => {
+  for (const opset of [14, 17]) {
+    it(`opset ${opset}, cpu: com.microsoft Gelu, FastGelu, QuickGelu and LayerNormalization`, async () => {
+      const original = block(opset);
+      const r = compileForOrt(decodeModelBytes(original), { ep: 'cpu' });
+      const seen = ops(r.model);
+      expect(seen).toEqual(expect.arrayContaining(['com.microsoft::Gelu', 'com.microsoft::FastGelu', 'com.microsoft::QuickGelu', 'LayerNormalization']));
+      expect(seen).not.toContain('Erf');
+      expect(seen).not.toContain('Sigmoid');
+      expect(seen).not.toContain('ReduceMean');
+      const stats = Object.assign({}, ...r.passes.map((p) => p.stats));
+      expect(stats).toMatchObject({ gelu: 2, silu: 1, layer_norm: 1 });
+      await close(original, bytes(r.model), decodeModelBytes(original));
+    });
+  }
+
+  it('an EP without the contrib kernels gets the formulas back', async () => {
+    const original = block(17);
+    const m = decodeModelBytes(original);
+    toMint(m);
+    inferShapes(m);
+    runPasses(m, ['fuse-layer-norm', 'fuse-activations']);
+    const low = lowerFusedForOrt(m, 'no-such-ep');
+    expect(low).toMatchObject({ gelu: 2, silu: 1 });
+    lowerToOnnx(m, { opset: 17 });
+    const seen = ops(m);
+    expect(seen.filter((o) => o.startsWith('com.microsoft'))).toEqual([]);
+    expect(seen).toEqual(expect.arrayContaining(['Erf', 'Tanh', 'Sigmoid', 'LayerNormalization']));
+    await close(original, bytes(m), decodeModelBytes(original));
+  });
+
+  it('cpu: the residual Add and LayerNormalization stay apart in onnxruntime (no SkipLayerNormalization)', async () => {
+    const original = block(17);
+    const r = compileForOrt(decodeModelBytes(original), { ep: 'cpu', shapes: { x: [2, 5, 16], r: [2, 5, 16] } });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-sln-'));
+    const out = path.join(dir, 'opt.onnx');
+    const model = bytes(r.model);
+    const s = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all', optimizedModelFilePath: out, logSeverityLevel: 4 });
+    await s.release();
+    const optimized = ops(decodeModelBytes(new Uint8Array(fs.readFileSync(out))));
+    expect(optimized).toContain('LayerNormalization');
+    expect(optimized.some((o) => o.endsWith('SkipLayerNormalization'))).toBe(false);
+    // Without the guard (an EP that does not avoid it) onnxruntime does form it: the test can tell the difference.
+    const unguarded = compileForOrt(decodeModelBytes(original), { ep: 'webgpu', shapes: { x: [2, 5, 16], r: [2, 5, 16] } });
+    const s2 = await ort.InferenceSession.create(bytes(unguarded.model), { graphOptimizationLevel: 'all', optimizedModelFilePath: out, logSeverityLevel: 4 });
+    await s2.release();
+    expect(ops(decodeModelBytes(new Uint8Array(fs.readFileSync(out)))).some((o) => o.endsWith('SkipLayerNormalization'))).toBe(true);
+    fs.rmSync(dir, { recursive: true, force: true });
+    await close(original, model, decodeModelBytes(original));
+  });
+});
