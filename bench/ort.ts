@@ -3,11 +3,14 @@
  * shapes) and with its bundle's shapes fixed (`--shape`), timed against the original in the same run on cpu
  * (onnxruntime-node) and wasm (onnxruntime-web in Node), ORT's own optimisations on, one session alive at a time.
  *
- *   node dist/bench/ort.js [--runs N] [--ep cpu,wasm] [--only a,b]
- * Prints a table of speedups (original median / compiled median; > 1 is faster).
+ *   node dist/bench/ort.js [--runs N] [--ep cpu,wasm] [--only a,b] [--large]
+ * Prints a table of speedups (original median / compiled median; > 1 is faster). `--large` benchmarks the
+ * benchmark-only exports instead (a 128/256-channel UNet at 32x32, a BERT-base-sized encoder at sequence 128,
+ * torchvision vit_b_16), exporting them first with the local PyTorch when they are missing (about 1 GB, a minute).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadModelFile } from '../src/frontend/onnx/node-fs.js';
 import { concatChunks, encodeModelBytes } from '../src/frontend/onnx/index.js';
@@ -17,7 +20,8 @@ import { parseBundle } from '../src/ir/bundle.js';
 import type { Ep } from '../src/backends/ort/session.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const zoo = process.env.MSGRAPH_ZOO ?? path.join(root, 'models/.cache/zoo');
+const large = process.argv.includes('--large');
+const zoo = process.env.MSGRAPH_ZOO ?? path.join(root, large ? 'models/.cache/large' : 'models/.cache/zoo');
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1]! : dflt;
@@ -26,6 +30,14 @@ const runs = Number(arg('--runs', '20'));
 const eps = arg('--ep', 'cpu,wasm').split(',') as Ep[];
 const only = arg('--only', '').split(',').filter(Boolean);
 
+if (large && !fs.existsSync(path.join(zoo, 'manifest.json'))) {
+  console.log(`exporting the large benchmark models into ${zoo} ...`);
+  const r = spawnSync('/usr/bin/python3', [path.join(root, 'models/zoo/export.py'), zoo, '--large'], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('bench: exporting the large models needs Debian\'s python3-torch and python3-torchvision (apt-get install -y python3-torch python3-torchvision python3-onnx)');
+    process.exit(2);
+  }
+}
 const dir = fs.existsSync(zoo) ? zoo : path.join(root, 'models');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.onnx') && (!only.length || only.includes(f.replace(/\.onnx$/, '')))).sort();
 console.log(`model                  ep     nodes orig->dyn->static   speedup dynamic   speedup static`);

@@ -3,10 +3,7 @@ import { inspectModel, protoStats } from '../src/frontend/inspect.js';
 import { formatInspect } from '../src/frontend/inspect-format.js';
 import { MsgraphError } from '../src/errors.js';
 import { formatShapes, shapesReport } from '../src/frontend/shapes-report.js';
-import { toMint } from '../src/frontend/dialect/to-mint.js';
-import { inferShapes } from '../src/frontend/ops/infer.js';
-import { runPasses } from '../src/passes/manager.js';
-import { MINDSPORE_FUSIONS } from '../src/passes/registry.js';
+import { fusionSummary } from '../src/passes/summary.js';
 
 export function inspectCommand(file: string, opts: { json?: boolean; depth: string; shapes?: boolean; fusions?: boolean }): void {
   const depth = Number(opts.depth);
@@ -16,7 +13,7 @@ export function inspectCommand(file: string, opts: { json?: boolean; depth: stri
   // Inference first, so that the summary's inputs and outputs show the inferred types.
   const shapes = opts.shapes ? shapesReport(model) : undefined;
   const summary = inspectModel(model, stats!, file);
-  const fusions = opts.fusions ? fusionSummary(file) : undefined;
+  const fusions = opts.fusions ? fusionSummary(loadModelFile(file)) : undefined;
   if (opts.json) {
     process.stdout.write(JSON.stringify({ ...summary, ...(shapes ? { shapes } : {}), ...(fusions ? { fusions } : {}) }, null, 2) + '\n');
     return;
@@ -28,17 +25,6 @@ export function inspectCommand(file: string, opts: { json?: boolean; depth: stri
     process.stdout.write(`  fusions      ${counts}\n`);
     for (const m of fusions.nearMisses) process.stdout.write(`    not fused: ${safe(m.node) || '(unnamed)'}: ${m.reason}\n`);
   }
-}
-
-/** What the fusion passes find in the model (run on a copy in the mint dialect), and the near-misses. */
-function fusionSummary(file: string): { counts: Record<string, number>; nearMisses: { node: string; reason: string }[] } {
-  const m = loadModelFile(file);
-  toMint(m);
-  inferShapes(m);
-  const recs = runPasses(m, [...MINDSPORE_FUSIONS, 'dce', 'fuse-mha']);
-  const counts: Record<string, number> = {};
-  for (const r of recs) if (r.name.startsWith('fuse-')) for (const [k, v] of Object.entries(r.stats)) counts[k] = (counts[k] ?? 0) + v;
-  return { counts, nearMisses: recs.flatMap((r) => r.nearMisses ?? []) };
 }
 
 const safe = (s: string) => s.replace(/[^\x20-\x7e]/g, '?');

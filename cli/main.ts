@@ -6,6 +6,7 @@ import { inspectCommand } from './inspect.js';
 import { compileCommand, type CompileOptions } from './compile.js';
 import { benchCommand, runCommand, verifyCommand } from './ort.js';
 import { VERSION } from '../src/version.js';
+import { serveCommand } from './serve.js';
 
 const program = new Command();
 program
@@ -90,6 +91,13 @@ program
   .option('--seed <n>', 'seed of the random inputs', '1')
   .option('--json', 'print JSON')
   .action((model: string, opts) => benchCommand(model, opts));
+
+program
+  .command('serve')
+  .description('serve the msgraph page (compile, inspect and run models in the browser) on 127.0.0.1')
+  .argument('[model]', 'an .onnx file to open in the page')
+  .option('--port <n>', 'port (0: any free port)', '8787')
+  .action((model: string | undefined, opts: { port: string }) => serveCommand(model, opts));
 
 function fail(e: unknown): never {
   const debug = process.argv.includes('--debug');

@@ -14,6 +14,25 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 have_py() { [ -x "$PY" ] && "$PY" -c 'import torch, torchvision, onnx, numpy' >/dev/null 2>&1; }
+CHROMIUM="${MSGRAPH_CHROMIUM:-/usr/bin/chromium}"
+
+if [ ! -x "$CHROMIUM" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing Debian's chromium (browser tests)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+if [ ! -x "$CHROMIUM" ]; then
+  cat >&2 <<MSG
+
+********************************************************************************
+* SKIPPING the browser tests (test/browser): no chromium at $CHROMIUM and this
+* user cannot install it. Install it with:
+*     sudo apt-get install -y chromium
+********************************************************************************
+
+MSG
+fi
 
 if ! have_py; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -9,9 +9,16 @@ import { fuseActivationsPass } from './fusion/activations.js';
 import { fuseGroupNormPass } from './fusion/group-norm.js';
 import { fuseMhaPass } from './fusion/mha.js';
 import { fuseLayerNormPass } from './fusion/layer-norm.js';
+import { fuseRmsNormPass } from './fusion/rms-norm.js';
+import { foldBatchNorm } from './fusion/fold-batch-norm.js';
+import { foldPad } from './fusion/fold-pad.js';
+import { mergeLayout } from './common/merge-layout.js';
 
 export const PASSES: ReadonlyMap<string, Pass> = new Map(
-  [foldConstants, removeNoops, cse, dce, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass, fuseLayerNormPass].map((p) => [p.name, p]),
+  [
+    foldConstants, removeNoops, cse, dce, mergeLayout, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass, fuseLayerNormPass,
+    fuseRmsNormPass, foldBatchNorm, foldPad,
+  ].map((p) => [p.name, p]),
 );
 
 /**
@@ -21,15 +28,17 @@ export const PASSES: ReadonlyMap<string, Pass> = new Map(
 export const MINDSPORE_ONLY_FUSIONS: readonly string[] = ['fuse-group-norm'];
 
 /** Fusions the MindSpore backend runs: each fused op has a mint API or a helper there. */
-export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-attention', 'fuse-activations'];
+export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-rms-norm', 'fuse-attention', 'fuse-activations'];
 
 /**
  * Canonicalisation (fold, drop no-ops, merge duplicates, drop dead code), then attention: fused, and where the head
- * split/merge reshapes surround it, one multi-head attention on [B, S, D] tensors; then LayerNorm, GELU and SiLU.
- * The ONNX Runtime target lowers each to the EP's kernel where it has one and expands the rest back.
+ * split/merge reshapes surround it, one multi-head attention on [B, S, D] tensors; consecutive layout ops merged;
+ * LayerNorm, RMSNorm and the activations; BatchNorm and Pad folded into the convolutions. The ONNX Runtime target
+ * lowers each fused op to the EP's kernel where it has one and expands the rest back.
  */
 export const DEFAULT_PIPELINE: readonly string[] = [
-  'fold-constants', 'remove-noops', 'cse', 'fuse-attention', 'dce', 'fuse-mha', 'fuse-layer-norm', 'fuse-activations', 'fold-constants', 'dce',
+  'fold-constants', 'remove-noops', 'cse', 'fuse-attention', 'dce', 'fuse-mha', 'merge-layout', 'fuse-layer-norm', 'fuse-rms-norm',
+  'fuse-activations', 'fold-batch-norm', 'fold-pad', 'fold-constants', 'remove-noops', 'dce',
 ];
 
 /** `default`, `none`, or a comma-separated list of pass names. */

@@ -112,7 +112,7 @@ export class Emitter {
   opset = 17;
   dead = new Set<Graph>();
   attention: AttentionReport = { fused: 0, nearMisses: [] };
-  activations: ActivationReport = { silu: 0, gelu: 0 };
+  activations: ActivationReport = { silu: 0, gelu: 0, hardswish: 0, hardsigmoid: 0 };
   groupNorms = 0;
   layerNorms = 0;
   nearMisses: { node: string; reason: string }[] = [];
@@ -133,7 +133,7 @@ export class Emitter {
     const fusions = runPasses(model, MINDSPORE_FUSIONS);
     const stat = (k: string) => fusions.reduce((s, r) => s + (r.stats[k] ?? 0), 0);
     this.attention = { fused: stat('attention'), nearMisses: fusions.find((r) => r.name === 'fuse-attention')?.nearMisses ?? [] };
-    this.activations = { silu: stat('silu'), gelu: stat('gelu') };
+    this.activations = { silu: stat('silu'), gelu: stat('gelu'), hardswish: stat('hardswish'), hardsigmoid: stat('hardsigmoid') };
     this.groupNorms = stat('group_norm');
     this.layerNorms = stat('layer_norm');
     this.nearMisses = fusions.flatMap((r) => r.nearMisses ?? []);

@@ -79,7 +79,7 @@ function reportJson(r: EmitResult, opts: PackageOptions, weightFile: string): un
     inputs: r.inputs.map((i) => ({ name: i.name, argument: i.pyName, dtype: i.dtype, shape: i.shape })),
     outputs: r.outputs,
     op_mapping: mappingObject(r),
-    fusions: { attention: r.attention.fused, group_norm: r.groupNorms, layer_norm: r.layerNorms, gelu: r.activations.gelu, silu: r.activations.silu },
+    fusions: { attention: r.attention.fused, group_norm: r.groupNorms, layer_norm: r.layerNorms, gelu: r.activations.gelu, silu: r.activations.silu, hardswish: r.activations.hardswish, hardsigmoid: r.activations.hardsigmoid },
     near_misses: r.nearMisses,
     partial: r.fallbacks.length > 0,
     fallbacks: r.fallbacks,

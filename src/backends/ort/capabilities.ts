@@ -39,7 +39,7 @@ const WEBGPU_ONNX = [
 
 export const EP_CAPABILITIES: Readonly<Record<string, EpCapabilities>> = {
   cpu: { maxOpset: 23, onnx: null, contrib: CPU_CONTRIB, tested: true, avoid: ['SkipLayerNormalization'] },
-  wasm: { maxOpset: 23, onnx: null, contrib: CPU_CONTRIB, tested: true, avoid: ['SkipLayerNormalization'] },
+  wasm: { maxOpset: 23, onnx: null, contrib: CPU_CONTRIB, tested: true, avoid: [] },
   webgpu: {
     maxOpset: 23,
     onnx: WEBGPU_ONNX,

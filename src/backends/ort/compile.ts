@@ -12,7 +12,7 @@ import { inferShapes } from '../../frontend/ops/infer.js';
 import { runPasses, type PassManagerOptions, type PassRecord } from '../../passes/manager.js';
 import { MINDSPORE_ONLY_FUSIONS, parsePassList } from '../../passes/registry.js';
 import { lowerFusedForOrt } from './lower-fused.js';
-import { applyEpGuards } from './ep-guards.js';
+import { applyEpGuards, stripInt64ValueTypes } from './ep-guards.js';
 import { buildPlan, type Plan } from './plan.js';
 import type { Ep } from './session.js';
 import { VERSION } from '../../version.js';
@@ -78,5 +78,6 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
   // Graph outputs keep their types; intermediate ones are refreshed after lowering.
   inferShapes(model);
   const plan = buildPlan(model, { ep: opts.ep ?? 'cpu', generator: `msgraph ${VERSION}`, specialized: shapes, passes: records });
+  stripInt64ValueTypes(model, opts.ep ?? 'cpu');
   return { model, plan, passes: records };
 }

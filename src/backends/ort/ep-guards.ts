@@ -3,10 +3,15 @@
  * than what it replaces (`EP_CAPABILITIES[ep].avoid`), measured by `bench/ort-kernels.ts`.
  *
  * SkipLayerNormalization: onnxruntime fuses Add -> LayerNormalization into it whenever both Add inputs are 3-D of
- * one shape, which is always the case once msgraph has made the shapes known. On the cpu and wasm EPs of
+ * one shape, which is always the case once msgraph has made the shapes known. On the cpu EP of
  * onnxruntime 1.30 that kernel is several times slower than the Add and the LayerNormalization it replaces, so the
  * LayerNormalization runs on a [N, D] view of its input instead (Reshape is a view in onnxruntime), which the fusion
- * does not match.
+ * does not match. (On wasm the contrib kernel measured faster, so wasm keeps it.)
+ *
+ * int64 value types on webgpu: onnxruntime-web 1.30's webgpu EP computes wrong results when the file declares the
+ * type of an int64 ConstantOfShape output that feeds a Gather (BERT's token-type ids: the embedding lookup goes
+ * wrong); without the declaration it is right. So on webgpu the compiled file declares no intermediate int64
+ * types (they are indices and shapes, which onnxruntime infers itself); `stripInt64ValueTypes` runs after the plan.
  */
 import type { Attribute } from '../../ir/attribute.js';
 import type { Graph } from '../../ir/graph.js';
@@ -67,4 +72,21 @@ export function applyEpGuards(model: Model, ep: string): { layer_norm_views: num
     stats.layer_norm_views++;
   }
   return stats;
+}
+
+/** Drops the types of intermediate int64 values (see above); graph inputs and outputs keep theirs. */
+export function stripInt64ValueTypes(model: Model, ep: string): number {
+  if (ep !== 'webgpu') return 0;
+  const g = model.graph;
+  const keep = new Set(g.outputs);
+  let n = 0;
+  for (const node of g.allNodes()) {
+    for (const o of node.outputs) {
+      if (o && !keep.has(o) && o.type?.kind === 'tensor' && o.type.dtype?.name === 'int64') {
+        o.type = null;
+        n++;
+      }
+    }
+  }
+  return n;
 }

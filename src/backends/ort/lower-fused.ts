@@ -4,7 +4,9 @@
  * - a `scaled_dot_product_attention` that stayed per-head -> matmul/softmax dialect ops again;
  * - GELU -> ONNX Gelu from opset 20, else com.microsoft Gelu (erf) or FastGelu (tanh), else its formula;
  * - SiLU -> com.microsoft.QuickGelu with alpha 1 (x·sigmoid(x)), else Mul(x, Sigmoid(x));
- * - LayerNorm -> ONNX LayerNormalization (onnxruntime also registers it below opset 17).
+ * - LayerNorm -> ONNX LayerNormalization (onnxruntime also registers it below opset 17), RMSNorm ->
+ *   SimplifiedLayerNormalization (registered by onnxruntime in the default domain);
+ * - HardSwish below opset 14 -> x * HardSigmoid(x).
  * Whatever the EP has no kernel for is expanded, so the graph stays valid on every EP.
  */
 import { MsgraphError } from '../../errors.js';
@@ -13,6 +15,7 @@ import type { Model } from '../../ir/model.js';
 import { Node } from '../../ir/node.js';
 import { Tensor } from '../../ir/tensor.js';
 import { Value } from '../../ir/value.js';
+import type { Dim } from '../../ir/shape.js';
 import { dtypeFromName } from '../../ir/dtype.js';
 import { SDPA_OP } from '../../passes/fusion/attention.js';
 import { MHA_OP } from '../../passes/fusion/mha.js';
@@ -32,6 +35,8 @@ function scalar(g: Graph, name: string, x: number): Value {
 
 const I64 = dtypeFromName('int64')!;
 
+type Attr = Node['attrs'] extends Map<string, infer A> ? A : never;
+
 function ints(g: Graph, name: string, xs: number[]): Value {
   const v = g.addInitializer(new Value(name), Tensor.fromArray(I64, [xs.length], BigInt64Array.from(xs.map(BigInt)), name));
   v.type = { kind: 'tensor', dtype: I64, shape: [xs.length] };
@@ -39,45 +44,48 @@ function ints(g: Graph, name: string, xs: number[]): Value {
 }
 
 /**
- * The attention bias in the [B|1, H|1, S, L] form com.microsoft's attention ops take: a mask that broadcasts over
- * the query (or key) positions is expanded, with the lengths read from Q and K at run time where they are symbolic.
+ * The attention bias in the form com.microsoft's attention ops take: [B|1, H|1, S, L] on cpu/wasm, and the full
+ * [B, H, S, L] on webgpu (whose kernel does not broadcast). A mask that broadcasts over what the EP needs is
+ * expanded, with the sizes read from Q and K at run time where they are symbolic.
  */
-function attentionBias(g: Graph, at: Node, mask: Value, q: Value, key: Value, cache: Map<string, Value>): Value {
+function attentionBias(g: Graph, at: Node, mask: Value, q: Value, key: Value, heads: number, full: boolean, cache: Map<string, Value>): Value {
   const ms = mask.type?.kind === 'tensor' ? mask.type.shape : null;
-  const lens = [q, key].map((x) => (x.type?.kind === 'tensor' ? x.type.shape?.[1] ?? null : null));
+  const dim = (x: Value, i: number) => (x.type?.kind === 'tensor' ? x.type.shape?.[i] ?? null : null);
   if (!ms || ms.length !== 4) throw new MsgraphError('unsupported', 'attention mask of unknown rank', { node: at.name });
-  if (ms[2] === lens[0] && ms[3] === lens[1]) return mask;
-  // Layers share one expanded mask where their lengths are the same (named) dims.
-  const key2 = `${mask.name}|${lens.map(String).join('|')}`;
-  if (lens.every((d) => d !== null) && cache.has(key2)) return cache.get(key2)!;
+  // What each dim must be, where it comes from when symbolic ([value, dim index]), and whether the mask has it.
+  const want: [Dim, Value | null, number][] = [
+    [full ? dim(q, 0) : ms[0]!, full ? q : null, 0], [full ? heads : ms[1]!, null, 1], [dim(q, 1), q, 1], [dim(key, 1), key, 1],
+  ];
+  if (want.every(([w], i) => w === ms[i] || (!full && i < 2))) return mask;
+  // Layers share one expanded mask where their sizes are the same (named) dims.
+  const key2 = `${mask.name}|${want.map(([w]) => String(w)).join('|')}`;
+  if (want.every(([w]) => w !== null) && cache.has(key2)) return cache.get(key2)!;
   const base = `${at.name}/attention_bias`;
-  const node = (op: string, inputs: Value[], attrs: [string, Node['attrs'] extends Map<string, infer A> ? A : never][] = []) => {
+  const node = (op: string, inputs: Value[], attrs: [string, Attr][] = []) => {
     const x = new Node({ op, domain: '', name: `${base}/${op}_${g.nodeCount}`, inputs, outputs: 1, attrs });
     x.outputs[0]!.name = `${x.name}_output`;
     g.insertBefore(at, x);
     return x.outputs[0]!;
   };
   const parts: Value[] = [];
-  let fixed: number[] = [1, 1];
-  for (const [i, src] of [[2, q], [3, key]] as const) {
-    const want = lens[i - 2];
-    if (ms[i] === want || ms[i] !== 1) fixed.push(1);
-    else if (typeof want === 'number') fixed.push(want);
-    else {
+  let fixed: number[] = [];
+  want.forEach(([w, src, from], i) => {
+    if (w === ms[i] || ms[i] !== 1) fixed.push(1);
+    else if (typeof w === 'number') fixed.push(w);
+    else if (src) {
       if (fixed.length) parts.push(ints(g, `${base}/dims_${i}`, fixed));
       fixed = [];
-      parts.push(node('Slice', [node('Shape', [src]), ints(g, `${base}/start_${i}`, [1]), ints(g, `${base}/end_${i}`, [2])]));
-    }
-  }
+      parts.push(node('Slice', [node('Shape', [src]), ints(g, `${base}/start_${i}`, [from]), ints(g, `${base}/end_${i}`, [from + 1])]));
+    } else fixed.push(1);
+  });
   if (fixed.length) parts.push(ints(g, `${base}/dims_tail`, fixed));
   const target = parts.length === 1 ? parts[0]! : node('Concat', parts, [['axis', { type: 'int', value: 0 }]]);
   const out = node('Expand', [mask, target]);
-  out.type = { kind: 'tensor', dtype: mask.type?.kind === 'tensor' ? mask.type.dtype : null, shape: [ms[0]!, ms[1]!, lens[0] ?? null, lens[1] ?? null] };
+  out.type = { kind: 'tensor', dtype: mask.type?.kind === 'tensor' ? mask.type.dtype : null, shape: want.map(([w], i) => (w === null ? null : ms[i] === 1 ? w : ms[i]!)) };
   cache.set(key2, out);
   return out;
 }
 
-type Attr = Node['attrs'] extends Map<string, infer A> ? A : never;
 
 /** Inserts dialect (or ONNX, with `domain`) nodes before `at`, named under `base`. */
 function builder(g: Graph, at: Node, base: string) {
@@ -105,12 +113,13 @@ export interface FusedLowering {
   gelu: number;
   silu: number;
   layer_norm: number;
+  hardswish: number;
 }
 
 export function lowerFusedForOrt(model: Model, ep: string): FusedLowering {
   const g = model.graph;
   const opset = model.opset('') ?? 17;
-  const stats: FusedLowering = { mha: 0, expanded: 0, gelu: 0, silu: 0, layer_norm: 0 };
+  const stats: FusedLowering = { mha: 0, expanded: 0, gelu: 0, silu: 0, layer_norm: 0, hardswish: 0 };
   let k = 0;
   const biases = new Map<string, Value>();
   const contrib = (n: Node, op: string, inputs: (Value | null)[], attrs: [string, Attr][]) => {
@@ -123,7 +132,7 @@ export function lowerFusedForOrt(model: Model, ep: string): FusedLowering {
     if (n.op === MHA_OP) {
       if (!epSupports(ep, 'com.microsoft', 'MultiHeadAttention')) throw new MsgraphError('unsupported', `the ${ep} execution provider has no MultiHeadAttention kernel`, { node: n.name });
       const [q, key, v, mask] = n.inputs;
-      const bias = mask ? attentionBias(g, n, mask, q!, key!, biases) : null;
+      const bias = mask ? attentionBias(g, n, mask, q!, key!, Number(n.attrs.get('num_heads')?.value ?? 1), ep === 'webgpu', biases) : null;
       contrib(n, 'MultiHeadAttention', bias ? [q!, key!, v!, null, null, bias] : [q!, key!, v!], [['num_heads', n.attrs.get('num_heads')!], ['scale', n.attrs.get('scale')!]]);
       stats.mha++;
     } else if (n.op === SDPA_OP) {
@@ -171,6 +180,12 @@ export function lowerFusedForOrt(model: Model, ep: string): FusedLowering {
       }
       const add = builder(g, n, `${n.name || 'silu'}_${k++}`);
       takeOver(g, n, add('mint.mul', [n.inputs[0]!, add('mint.sigmoid', [n.inputs[0]!])]));
+    } else if (n.op === 'mint.nn.functional.hardswish' && opset < 14) {
+      // HardSwish arrived in opset 14: x * HardSigmoid(x) with torch's constants before that.
+      const add = builder(g, n, `${n.name || 'hardswish'}_${k++}`);
+      const x = n.inputs[0]!;
+      takeOver(g, n, add('mint.mul', [x, add('mint.nn.functional.hardsigmoid', [x], [['alpha', { type: 'float', value: 1 / 6 }], ['beta', { type: 'float', value: 0.5 }]])]));
+      stats.hardswish++;
     } else if (n.op === LAYER_NORM_OP && opset < 17) {
       // onnxruntime registers LayerNormalization in the default domain from version 1 (the ONNX spec from 17).
       const out = builder(g, n, `${n.name || 'layer_norm'}_${k++}`)('LayerNormalization', [...n.inputs], [

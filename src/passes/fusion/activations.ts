@@ -3,7 +3,9 @@
  * - SiLU: x * sigmoid(x) -> mint.nn.functional.silu(x);
  * - GELU (erf): x * 0.5 * (1 + erf(x / sqrt(2))) in its exported orders (Div by sqrt(2) or Mul by 1/sqrt(2),
  *   the 0.5 applied before or after) -> mint.nn.functional.gelu(x) (approximate "none");
- * - GELU (tanh): 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))) -> gelu(x, approximate "tanh").
+ * - GELU (tanh): 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))) -> gelu(x, approximate "tanh");
+ * - HardSigmoid: clamp(x + 3, 0, 6) / 6 -> hardsigmoid(x); HardSwish: x * hardsigmoid(x) (either spelling, or
+ *   x * clamp(x + 3, 0, 6) / 6) -> hardswish(x).
  */
 import type { Graph } from '../../ir/graph.js';
 import type { Node } from '../../ir/node.js';
@@ -20,6 +22,8 @@ type ConstOf = (v: Value | null | undefined) => Tensor | null;
 export interface ActivationReport {
   silu: number;
   gelu: number;
+  hardswish: number;
+  hardsigmoid: number;
 }
 
 const near = (a: number | null, b: number, tol = 1e-4) => a !== null && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
@@ -42,14 +46,70 @@ export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
     if (b !== null && n.inputs[1]) return [n.inputs[1], b];
     return null;
   };
-  const replace = (last: Node, nodes: Node[], x: Value, api: string, approximate?: string) => {
-    const attrs: [string, Attribute][] = approximate ? [['approximate', { type: 'string', value: approximate }]] : [];
+  const replace = (last: Node, nodes: Node[], x: Value, api: string, approximate?: string | [string, Attribute][]) => {
+    const attrs: [string, Attribute][] = typeof approximate === 'string' ? [['approximate', { type: 'string', value: approximate }]] : approximate ?? [];
     replaceWithNode(g, { op: api, name: scopedName(last, api.split('.').pop()!), inputs: [x], attrs }, last.outputs[0]!, last, nodes, last);
   };
-  const report: ActivationReport = { silu: 0, gelu: 0 };
+  const report: ActivationReport = { silu: 0, gelu: 0, hardswish: 0, hardsigmoid: 0 };
+  /** clamp(x + 3, 0, 6) / 6 ending at `div`: [x, its nodes]. */
+  const relu6Over6 = (div: Node | null | undefined): [Value, Node[]] | null => {
+    const d = withConst(div, 'mint.div');
+    if (!d || !near(d[1], 6)) return null;
+    const clamp = d[0].producer;
+    if (!clamp || clamp.op !== 'mint.clamp' || only(d[0], g) !== div || clamp.inputs.slice(1).some(Boolean)) return null;
+    if (!near(Number(clamp.attrs.get('min')?.value ?? NaN), 0) || !near(Number(clamp.attrs.get('max')?.value ?? NaN), 6)) return null;
+    const a = withConst(clamp.inputs[0]?.producer, 'mint.add');
+    if (!a || !near(a[1], 3) || only(clamp.inputs[0], g) !== clamp) return null;
+    return [a[0], [div!, clamp, clamp.inputs[0]!.producer!]];
+  };
+  const hardSigmoidOf = (v: Value | null | undefined, x: Value): boolean => {
+    const h = v?.producer;
+    return !!h && h.op === 'mint.nn.functional.hardsigmoid' && h.inputs[0] === x && only(v, g) !== null &&
+      near(Number(h.attrs.get('alpha')?.value ?? 0.2), 1 / 6) && near(Number(h.attrs.get('beta')?.value ?? 0.5), 0.5);
+  };
   for (const n of [...g]) {
     if (n.domain !== 'mint' || !n.outputs[0] || n.graph !== g) continue;
+    if (n.op === 'mint.div') {
+      // x * clamp(x + 3, 0, 6) / 6.
+      const d = withConst(n, 'mint.div');
+      const m = d && near(d[1], 6) ? d[0].producer : null;
+      if (m && m.op === 'mint.mul' && only(d![0], g) === n) {
+        for (const side of [0, 1]) {
+          const clamp = m.inputs[side]?.producer;
+          const x = m.inputs[1 - side];
+          if (!clamp || clamp.op !== 'mint.clamp' || !x || only(m.inputs[side], g) !== m) continue;
+          const a = withConst(clamp.inputs[0]?.producer, 'mint.add');
+          if (!a || a[0] !== x || !near(a[1], 3) || only(clamp.inputs[0], g) !== clamp || clamp.inputs.slice(1).some(Boolean)) continue;
+          if (!near(Number(clamp.attrs.get('min')?.value ?? NaN), 0) || !near(Number(clamp.attrs.get('max')?.value ?? NaN), 6)) continue;
+          replace(n, [n, m, clamp, clamp.inputs[0]!.producer!], x, 'mint.nn.functional.hardswish');
+          report.hardswish++;
+          break;
+        }
+        if (n.graph !== g) continue;
+      }
+      // clamp(x + 3, 0, 6) / 6, and x times it.
+      const hs = relu6Over6(n);
+      if (hs) {
+        const user = only(n.outputs[0], g);
+        const x = hs[0];
+        if (user && user.op === 'mint.mul' && ((user.inputs[0] === x && user.inputs[1] === n.outputs[0]) || (user.inputs[1] === x && user.inputs[0] === n.outputs[0]))) {
+          replace(user, [user, ...hs[1]], x, 'mint.nn.functional.hardswish');
+          report.hardswish++;
+        } else {
+          replace(n, hs[1], x, 'mint.nn.functional.hardsigmoid', [['alpha', { type: 'float', value: 1 / 6 }], ['beta', { type: 'float', value: 0.5 }]]);
+          report.hardsigmoid++;
+        }
+      }
+      continue;
+    }
     if (n.op === 'mint.mul') {
+      // HardSwish: x * hardsigmoid(x) with torch's constants.
+      const hsSide = [0, 1].find((side) => n.inputs[1 - side] && hardSigmoidOf(n.inputs[side], n.inputs[1 - side]!));
+      if (hsSide !== undefined) {
+        replace(n, [n, n.inputs[hsSide]!.producer!], n.inputs[1 - hsSide]!, 'mint.nn.functional.hardswish');
+        report.hardswish++;
+        continue;
+      }
       // SiLU: Mul(x, Sigmoid(x)) either way round.
       for (const side of [0, 1]) {
         const s = n.inputs[side]?.producer;
@@ -138,7 +198,7 @@ export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
 
 export const fuseActivationsPass: Pass = {
   name: 'fuse-activations',
-  description: 'SiLU from x·sigmoid(x), GELU from its erf and tanh forms',
+  description: 'SiLU from x·sigmoid(x), GELU from its erf and tanh forms, HardSigmoid and HardSwish from clamp chains',
   run(model) {
     return result({ ...fuseActivations(model.graph, constantsOf(model)) });
   },

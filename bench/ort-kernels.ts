@@ -1,0 +1,92 @@
+/**
+ * The kernel choices behind the ONNX Runtime capability table's `avoid` list and the GroupNorm decision, measured
+ * in one run against each other (one session alive at a time, ORT's optimisations on):
+ * - 24 residual blocks Add -> LayerNormalization on [1, 128, 768]: as exported (onnxruntime forms
+ *   SkipLayerNormalization) vs as msgraph compiles it for the EP (the guard keeps Add + LayerNormalization);
+ * - GroupNorm(32 groups) on [1, 256, 32, 32]: torch's InstanceNormalization form vs GroupNormalization-21.
+ *
+ *   node dist/bench/ort-kernels.js [--runs N] [--ep cpu,wasm]
+ */
+import { Graph } from '../src/ir/graph.js';
+import { Model } from '../src/ir/model.js';
+import { Node } from '../src/ir/node.js';
+import { Tensor } from '../src/ir/tensor.js';
+import { Value } from '../src/ir/value.js';
+import { dtypeFromName } from '../src/ir/dtype.js';
+import { tensorType } from '../src/ir/shape.js';
+import type { Attribute } from '../src/ir/attribute.js';
+import { concatChunks, encodeModelBytes } from '../src/frontend/onnx/index.js';
+import { compileForOrt } from '../src/backends/ort/compile.js';
+import { benchModels } from '../src/backends/ort/bench.js';
+import { randomInputs } from '../src/backends/ort/inputs.js';
+import type { Ep } from '../src/backends/ort/session.js';
+
+const F32 = dtypeFromName('float32')!;
+const I64 = dtypeFromName('int64')!;
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+};
+const runs = Number(arg('--runs', '30'));
+const eps = arg('--ep', 'cpu,wasm').split(',') as Ep[];
+
+class G {
+  readonly g = new Graph('bench');
+  private k = 0;
+  input(name: string, shape: number[]): Value {
+    return this.g.addInput(new Value(name, tensorType(F32, shape)));
+  }
+  const(values: ArrayLike<number>, dims: number[], dtype = F32): Value {
+    const name = `c${this.k++}`;
+    const data = dtype === I64 ? BigInt64Array.from(Array.from(values, (v) => BigInt(v))) : Float32Array.from(values);
+    return this.g.addConstant(name, Tensor.fromArray(dtype, dims, data, name));
+  }
+  op(op: string, inputs: Value[], attrs: Record<string, Attribute> = {}): Value {
+    const n = new Node({ op, inputs, outputs: 1, name: `${op}_${this.k++}`, attrs: Object.entries(attrs) });
+    n.outputs[0]!.name = `${n.name}_out`;
+    this.g.append(n);
+    return n.outputs[0]!;
+  }
+  model(out: Value, opset: number): Model {
+    this.g.outputs.push(out);
+    return new Model(this.g, 8, new Map([['', opset]]));
+  }
+}
+
+function residualLayerNorms(): Model {
+  const b = new G();
+  const d = 768;
+  let x = b.input('x', [1, 128, d]);
+  const r = b.input('r', [1, 128, d]);
+  const gamma = b.const(new Float32Array(d).fill(1), [d]);
+  const beta = b.const(new Float32Array(d), [d]);
+  for (let i = 0; i < 24; i++) x = b.op('LayerNormalization', [b.op('Add', [x, r]), gamma, beta], { axis: { type: 'int', value: -1 }, epsilon: { type: 'float', value: 1e-12 } });
+  return b.model(x, 17);
+}
+
+function groupNorm(form: 'instance' | 'group'): Model {
+  const b = new G();
+  const [c, groups] = [256, 32];
+  const x = b.input('x', [1, c, 32, 32]);
+  const scale = b.const(Array.from({ length: c }, (_, i) => 1 + i / c), [c]);
+  const bias = b.const(Array.from({ length: c }, (_, i) => i / c), [c]);
+  if (form === 'group') return b.model(b.op('GroupNormalization', [x, scale, bias], { num_groups: { type: 'int', value: groups }, epsilon: { type: 'float', value: 1e-6 } }), 21);
+  const grouped = b.op('Reshape', [x, b.const([1, groups, -1], [3], I64)]);
+  const norm = b.op('InstanceNormalization', [grouped, b.const(new Float32Array(groups).fill(1), [groups]), b.const(new Float32Array(groups), [groups])], { epsilon: { type: 'float', value: 1e-6 } });
+  const back = b.op('Reshape', [norm, b.const([1, c, 32, 32], [4], I64)]);
+  return b.model(b.op('Add', [b.op('Mul', [back, b.const(Array.from({ length: c }, (_, i) => 1 + i / c), [c, 1, 1])]), b.const(Array.from({ length: c }, (_, i) => i / c), [c, 1, 1])]), 21);
+}
+
+const bytes = (m: Model) => concatChunks(encodeModelBytes(m).chunks);
+const row = (what: string, ep: string, r: { original: { median_ms: number }; compiled: { median_ms: number }; speedup: number }) =>
+  console.log(`${what.padEnd(56)} ${ep.padEnd(6)} ${r.original.median_ms.toFixed(3).padStart(11)}   ${r.compiled.median_ms.toFixed(3).padStart(12)}   ${r.speedup.toFixed(2).padStart(16)}x`);
+console.log(`${'case: baseline vs candidate'.padEnd(56)} ep     baseline ms   candidate ms   candidate speedup`);
+for (const ep of eps) {
+  const exported = residualLayerNorms();
+  const guarded = compileForOrt(residualLayerNorms(), { ep, shapes: { x: [1, 128, 768], r: [1, 128, 768] } }).model;
+  const a = await benchModels(bytes(exported), bytes(guarded), randomInputs(exported, 1), { ep, runs, warmup: 5 });
+  row('Add+LayerNorm x24: as exported vs compiled for the EP', ep, a);
+  const inst = groupNorm('instance');
+  const b = await benchModels(bytes(inst), bytes(groupNorm('group')), randomInputs(inst, 1), { ep, runs, warmup: 5 });
+  row('GroupNorm: InstanceNorm form vs GroupNormalization-21', ep, b);
+}

@@ -1,0 +1,100 @@
+/**
+ * RMSNorm from its decomposed export: x * rsqrt(mean(x^2, trailing axes) + eps) [* weight], with the square as Pow(x, 2)
+ * or Mul(x, x) and rsqrt as Reciprocal(Sqrt(.)), Div(1, Sqrt(.)) or a Div of x by the Sqrt, becomes one
+ * `msgraph.rms_norm` (SimplifiedLayerNormalization semantics: axis = first normalised axis). The weight must be a
+ * constant over the normalised dims; without one, a weight of ones is created.
+ */
+import type { Graph } from '../../ir/graph.js';
+import type { Node } from '../../ir/node.js';
+import { Tensor } from '../../ir/tensor.js';
+import { Value } from '../../ir/value.js';
+import { fromTensor, num } from '../../eval/array.js';
+import type { Pass } from '../pass.js';
+import { result } from '../pass.js';
+import { constantsOf, replaceWithNode, scopedName } from '../util.js';
+
+export const RMS_NORM_OP = 'msgraph.rms_norm';
+
+function only(v: Value | null | undefined, g: Graph): Node | null {
+  return v && v.uses.length === 1 && !g.outputs.includes(v) ? v.uses[0]!.node : null;
+}
+
+export function fuseRmsNorm(g: Graph, constOf: (v: Value | null | undefined) => Tensor | null): number {
+  const scalar = (v: Value | null | undefined) => {
+    const t = constOf(v);
+    return t && t.size === 1 ? num(fromTensor(t))[0]! : null;
+  };
+  let fused = 0;
+  for (const mean of [...g]) {
+    if (mean.op !== 'mint.mean' || mean.graph !== g || Number(mean.attrs.get('keepdims')?.value ?? 1) !== 1) continue;
+    const sq = mean.inputs[0]?.producer;
+    if (!sq || only(mean.inputs[0], g) !== mean) continue;
+    const x = sq.inputs[0];
+    const isSquare = (sq.op === 'mint.pow' && scalar(sq.inputs[1]) === 2) || (sq.op === 'mint.mul' && sq.inputs[1] === x);
+    const shape = x?.type?.kind === 'tensor' ? x.type.shape : null;
+    if (!x || !isSquare || !shape) continue;
+    const rank = shape.length;
+    const a = mean.attrs.get('axes');
+    const axes = a?.type === 'ints' ? a.value.map((v) => (Number(v) < 0 ? Number(v) + rank : Number(v))).sort((p, q) => p - q) : null;
+    if (!axes || !axes.length || axes.some((v, i) => v !== rank - axes.length + i)) continue;
+    const add = only(mean.outputs[0], g);
+    const eps = add && add.op === 'mint.add' ? scalar(add.inputs[1]) ?? scalar(add.inputs[0]) : null;
+    const sqrt = add ? only(add.outputs[0], g) : null;
+    if (eps === null || !sqrt || sqrt.op !== 'mint.sqrt') continue;
+    const nodes: Node[] = [sq, mean, add!, sqrt];
+    // x / sqrt(.), x * reciprocal(sqrt(.)), x * (1 / sqrt(.)).
+    let out: Value | null = null;
+    const next = only(sqrt.outputs[0], g);
+    if (next?.op === 'mint.div' && next.inputs[0] === x && next.inputs[1] === sqrt.outputs[0]) {
+      nodes.push(next);
+      out = next.outputs[0]!;
+    } else if (next && (next.op === 'mint.reciprocal' || (next.op === 'mint.div' && scalar(next.inputs[0]) === 1 && next.inputs[1] === sqrt.outputs[0]))) {
+      const mul = only(next.outputs[0], g);
+      if (mul?.op === 'mint.mul' && mul.inputs.includes(x) && mul.inputs.includes(next.outputs[0]!)) {
+        nodes.push(next, mul);
+        out = mul.outputs[0]!;
+      }
+    }
+    if (!out) continue;
+    const norm = shape.slice(rank - axes.length);
+    if (!norm.every((d): d is number => typeof d === 'number')) continue;
+    const width = norm.reduce((p, q) => p * q, 1);
+    const dtype = x.type?.kind === 'tensor' ? x.type.dtype : null;
+    if (!dtype || dtype.name !== 'float32') continue;
+    let weight: Value | null = null;
+    const wm = only(out, g);
+    if (wm?.op === 'mint.mul') {
+      const other = wm.inputs[0] === out ? wm.inputs[1] : wm.inputs[0];
+      const t = constOf(other);
+      if (t && other && t.size === width && t.dtype === dtype) {
+        weight = other;
+        nodes.push(wm);
+        out = wm.outputs[0]!;
+        if (!other.const) {
+          const v = g.addInitializer(new Value(`${other.name}_weight`), Tensor.fromArray(dtype, norm, Float32Array.from(num(fromTensor(t))), other.name));
+          v.type = { kind: 'tensor', dtype, shape: [...norm] };
+          weight = v;
+        }
+      }
+    }
+    if (!weight) {
+      const name = `${mean.name}_weight`;
+      weight = g.addInitializer(new Value(name), Tensor.fromArray(dtype, norm, new Float32Array(width).fill(1), name));
+      weight.type = { kind: 'tensor', dtype, shape: [...norm] };
+    }
+    replaceWithNode(g, {
+      op: RMS_NORM_OP, name: scopedName(mean, 'RMSNorm'), inputs: [x, weight],
+      attrs: [['axis', { type: 'int', value: rank - axes.length }], ['epsilon', { type: 'float', value: eps }]],
+    }, out, nodes[nodes.length - 1]!, nodes, mean);
+    fused++;
+  }
+  return fused;
+}
+
+export const fuseRmsNormPass: Pass = {
+  name: 'fuse-rms-norm',
+  description: 'RMSNorm from Pow/ReduceMean/Add/Sqrt/Reciprocal (or Div)/Mul [/Mul weight]',
+  run(model) {
+    return result({ rms_norm: fuseRmsNorm(model.graph, constantsOf(model)) });
+  },
+};

@@ -1,0 +1,188 @@
+/**
+ * The page in a real browser (Debian's chromium through puppeteer-core, SwiftShader's WebGPU adapter): open a zoo
+ * model, compile it, run it on wasm and on webgpu; the outputs equal onnxruntime-node's within tolerance and the
+ * fusion counts equal the CLI's. Bad input gets a visible, specific message and the page stays usable; the console
+ * shows no errors. Screenshots go to test-output/browser/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Server } from 'node:http';
+import { startServer } from '../../cli/serve.js';
+import { loadModelFile, saveModelFile } from '../../src/frontend/onnx/node-fs.js';
+import { compileForOrt } from '../../src/backends/ort/compile.js';
+import { parseBundle } from '../../src/ir/bundle.js';
+import { compareTensors } from '../../src/backends/ort/compare.js';
+import { Tensor } from '../../src/ir/tensor.js';
+import { dtypeFromName } from '../../src/ir/dtype.js';
+import { Model } from '../../src/ir/model.js';
+import { concatChunks, encodeModelBytes } from '../../src/frontend/onnx/index.js';
+import { MODELS_DIR, ZOO_DIR, runOnnx } from '../helpers/ort.js';
+import { msgraph } from '../helpers/cli.js';
+import { Builder } from '../helpers/builder.js';
+
+const CHROMIUM = process.env.MSGRAPH_CHROMIUM ?? '/usr/bin/chromium';
+const HAVE = fs.existsSync(CHROMIUM);
+const OUT = path.resolve(import.meta.dirname, '../../test-output/browser');
+if (!HAVE) {
+  console.warn(`\n*** SKIPPING the browser tests: no chromium at ${CHROMIUM}. Install it with: sudo apt-get install -y chromium ***\n`);
+}
+
+interface PageState {
+  busy: boolean;
+  generation: number;
+  errors: string[];
+  webgpu: boolean;
+  compiled: { model: { graph: { nodeCount: number } } } | null;
+  summary: { fusions: { counts: Record<string, number> } } | null;
+  run: { ok: boolean; ep: string; bundle: string; original: { median_ms: number }; compiled: { median_ms: number } } | null;
+  timings: Record<string, number>;
+}
+
+describe.skipIf(!HAVE)('the msgraph page in chromium', () => {
+  let server: Server;
+  let browser: Browser;
+  let base = '';
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-web-'));
+
+  beforeAll(async () => {
+    fs.mkdirSync(OUT, { recursive: true });
+    server = await startServer({ port: 0 });
+    const a = server.address();
+    base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/`;
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-dev-shm-usage'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function open(): Promise<{ page: Page; problems: string[] }> {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+    page.on('pageerror', (e) => problems.push(`uncaught: ${(e as Error).message}`));
+    await page.setViewport({ width: 1300, height: 900 });
+    await page.goto(base);
+    await page.waitForFunction(() => document.body.dataset.ready === '1', { timeout: 60_000 });
+    return { page, problems };
+  }
+
+  const state = (page: Page) => page.evaluate(() => (window as unknown as { msgraphPage: { state: PageState } }).msgraphPage.state && JSON.parse(JSON.stringify({
+    ...(window as unknown as { msgraphPage: { state: PageState } }).msgraphPage.state,
+    compiled: null, opened: null, mindspore: null,
+    nodes: (window as unknown as { msgraphPage: { state: PageState } }).msgraphPage.state.compiled?.model.graph.nodeCount ?? null,
+  }))) as Promise<PageState & { nodes: number | null }>;
+
+  /** Does `action`, then waits for the page's next operation to finish. */
+  async function settle(page: Page, action: () => Promise<unknown>): Promise<PageState & { nodes: number | null }> {
+    const before = (await state(page)).generation;
+    await action();
+    await page.waitForFunction((g) => {
+      const s = (window as unknown as { msgraphPage: { state: PageState } }).msgraphPage.state;
+      return s.generation > g && !s.busy;
+    }, { timeout: 240_000, polling: 100 }, before);
+    return state(page);
+  }
+
+  const upload = async (page: Page, selector: string, files: string[]) => (await page.$(selector))!.uploadFile(...files);
+  const text = (page: Page, sel: string) => page.$eval(sel, (e) => ((e as HTMLElement).hidden ? '' : e.textContent ?? ''));
+
+  const cases = [
+    { name: 'unet_tiny', file: path.join(MODELS_DIR, 'unet_tiny.onnx'), what: 'the diffusers-style UNet' },
+    { name: 'bert', file: path.join(MODELS_DIR, 'bert.onnx'), what: 'the BERT-style encoder' },
+    { name: 'mobilenet_v3_small', file: path.join(ZOO_DIR, 'mobilenet_v3_small.onnx'), what: 'a torchvision CNN (zoo)' },
+  ];
+  for (const c of cases) {
+    const bundle = c.file.replace(/\.onnx$/, '.io.json');
+    it.skipIf(!fs.existsSync(c.file))(`${c.what}: compiles like the CLI, runs on wasm and webgpu like onnxruntime-node`, async () => {
+      const { page, problems } = await open();
+      const s = await settle(page, () => upload(page, '#file', [c.file]));
+      expect(s.errors).toEqual([]);
+      expect(s.webgpu).toBe(true);
+      // The fusion counts are the CLI's.
+      const cli = JSON.parse(msgraph(['inspect', c.file, '--fusions', '--json']).stdout);
+      expect(s.summary!.fusions.counts).toEqual(cli.fusions.counts);
+      // The compiled graph is what the CLI's compile gives for that EP.
+      expect(s.nodes).toBe(compileForOrt(loadModelFile(c.file), { ep: 'webgpu' }).model.graph.nodeCount);
+      expect(await text(page, '#summary')).toContain(path.basename(c.file));
+      expect(await text(page, '#model-py')).toContain('class ');
+      expect(await page.$$eval('#graph svg g.unit', (g) => g.length)).toBeGreaterThan(2);
+      await page.select('#input-kind', 'file');
+      await upload(page, '#inputs', [bundle]);
+      const feeds = parseBundle(fs.readFileSync(bundle, 'utf8')).inputs;
+      const want = await runOnnx(c.file, feeds);
+      for (const ep of ['wasm', 'webgpu']) {
+        await page.select('#ep', ep);
+        const r = await settle(page, () => page.click('#run'));
+        expect(r.errors).toEqual([]);
+        expect(r.run?.ep).toBe(ep);
+        expect(r.run?.ok).toBe(true);
+        const got = parseBundle(r.run!.bundle).outputs;
+        for (const [name, o] of want) {
+          const w = Tensor.fromBytes(dtypeFromName(o.dtype)!, o.dims, o.bytes, name);
+          const cmp = compareTensors(name, w, got.get(name)!, { rtol: 1e-3, atol: 1e-4 });
+          expect(cmp.ok, `${c.name} on ${ep}, ${name}: max abs ${cmp.maxAbs}`).toBe(true);
+        }
+        expect(await text(page, '#run-result')).toContain('outputs match');
+      }
+      if (c.name === 'unet_tiny') {
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.screenshot({ path: path.join(OUT, 'unet_tiny.png'), fullPage: true });
+      }
+      expect(problems).toEqual([]);
+      await page.close();
+    }, 300_000);
+  }
+
+  it('bad input: not ONNX, missing external data, ops without a kernel on the EP; the page stays usable', async () => {
+    const { page, problems } = await open();
+    // Not ONNX.
+    const junk = path.join(tmp, 'notes.onnx');
+    fs.writeFileSync(junk, 'this is not a protobuf, just text pretending to be a model\n'.repeat(20));
+    let s = await settle(page, () => upload(page, '#file', [junk]));
+    expect(s.errors.length).toBe(1);
+    const shown = await text(page, '#error');
+    expect(shown).toContain('notes.onnx');
+    expect(shown).toBe(s.errors[0]);
+    // External data that was not provided, then provided.
+    const ext = path.join(tmp, 'bert_ext.onnx');
+    saveModelFile(loadModelFile(path.join(MODELS_DIR, 'bert.onnx')), ext, { externalData: true, externalThreshold: 1024 });
+    s = await settle(page, () => upload(page, '#file', [ext]));
+    expect(await text(page, '#error')).toMatch(/bert_ext\.onnx\.data.*was not provided/);
+    s = await settle(page, () => upload(page, '#file', [ext, `${ext}.data`]));
+    expect(await text(page, '#error')).toBe('');
+    expect(s.nodes).toBeGreaterThan(0);
+    await page.select('#ep', 'wasm');
+    await page.select('#input-kind', 'file');
+    await upload(page, '#inputs', [path.join(MODELS_DIR, 'bert.io.json')]);
+    s = await settle(page, () => page.click('#run'));
+    expect(s.errors.length).toBe(2);
+    expect(s.run?.ok).toBe(true);
+    // An op the webgpu EP has no kernel for (TopK): a specific warning, and the run still works on the fallback.
+    const b = new Builder();
+    const x = b.input('x', [2, 16]);
+    const k = b.graph.addConstant('k', Tensor.fromArray(dtypeFromName('int64')!, [1], BigInt64Array.from([3n]), 'k'));
+    const top = b.op('TopK', [x, k], { outputs: 2 });
+    b.output(b.op('Relu', [top.outputs[0]!]).outputs[0]!);
+    const topk = path.join(tmp, 'topk.onnx');
+    fs.writeFileSync(topk, concatChunks(encodeModelBytes(new Model(b.graph, 8, new Map([['', 17]]))).chunks));
+    await page.select('#ep', 'webgpu');
+    await page.select('#input-kind', 'random');
+    s = await settle(page, () => upload(page, '#file', [topk]));
+    expect(await text(page, '#warning')).toMatch(/no webgpu kernel \(TopK\)/);
+    s = await settle(page, () => page.click('#run'));
+    expect(s.errors.length).toBe(2);
+    expect(s.run?.ok).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 300_000);
+});
