@@ -74,6 +74,8 @@ fi
 
 echo "== type check"
 npx tsc -p tsconfig.json --noEmit
+# The page and msgraph/browser: DOM types and no Node types, so nothing Node-only reaches the browser build.
+npx tsc -p tsconfig.web.json
 echo "== tests"
 mkdir -p test-output
 status=0

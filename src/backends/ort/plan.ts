@@ -231,7 +231,8 @@ export function buildPlan(model: Model, info: { ep: string; generator: string; s
     total_flops: nodes.reduce((s, n) => s + (n.flops ?? 0), 0),
     nodes,
     memory: planMemory(model, env),
-    unsupported_on_ep: g.nodes.filter((n) => !epSupports(info.ep, n.domain, n.op)).map((n) => ({ node: n.name, op: n.op, domain: n.domain })),
+    // Constant nodes become initializers when onnxruntime loads the model: no kernel runs them.
+    unsupported_on_ep: g.nodes.filter((n) => n.op !== 'Constant' && !epSupports(info.ep, n.domain, n.op)).map((n) => ({ node: n.name, op: n.op, domain: n.domain })),
     passes: info.passes,
   };
 }
