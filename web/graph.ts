@@ -1,7 +1,7 @@
 /**
  * The graph picture: a layered DAG (dagre) of the compiled graph where each module of the model's hierarchy is one
  * box until it is expanded (click), fused ops highlighted. Expanding shows a module's children: submodules as boxes,
- * its own ops as nodes.
+ * its own ops as nodes; the open modules are listed above the picture, each a button that closes it again.
  */
 import dagre from '@dagrejs/dagre';
 import { nodeScope, type Model } from '../src/browser.js';
@@ -133,7 +133,20 @@ export class GraphView {
         });
       } else if (u.kind === 'op') grp.addEventListener('click', () => this.onInfo(`${u.label}: ${u.sub}`));
     }
-    this.host.replaceChildren(svg);
+    // The open modules, each a button that closes it (and what is open inside it).
+    const crumbs = document.createElement('div');
+    crumbs.className = 'crumbs';
+    for (const key of [...this.expanded].sort()) {
+      const b = document.createElement('button');
+      b.textContent = `▾ ${key}`;
+      b.title = 'close this module';
+      b.addEventListener('click', () => {
+        for (const k of [...this.expanded]) if (k === key || k.startsWith(`${key}/`)) this.expanded.delete(k);
+        this.render();
+      });
+      crumbs.appendChild(b);
+    }
+    this.host.replaceChildren(crumbs, svg);
     return { units: units.size, edges: edges.size };
   }
 

@@ -137,7 +137,16 @@ describe.skipIf(!HAVE)('the msgraph page in chromium', () => {
         expect(await text(page, '#run-result')).toContain('outputs match');
       }
       if (c.name === 'unet_tiny') {
-        await page.evaluate(() => window.scrollTo(0, 0));
+        // Modules open on click and close from the list above the picture.
+        const units = () => page.$$eval('#graph svg g.unit', (g) => g.length);
+        const closed = await units();
+        await page.click('#graph g.unit.module[data-id="m:down_blocks"]');
+        expect(await units()).toBeGreaterThan(closed);
+        expect(await page.$$eval('#graph .crumbs button', (b) => b.map((x) => x.textContent))).toEqual(['▾ down_blocks']);
+        await page.click('#graph .crumbs button');
+        expect(await units()).toBe(closed);
+        expect(await page.$$eval('#graph g.unit.fused', (g) => g.length)).toBeGreaterThan(0);
+        await page.evaluate('window.scrollTo(0, 0)');
         await page.screenshot({ path: path.join(OUT, 'unet_tiny.png'), fullPage: true });
       }
       expect(problems).toEqual([]);

@@ -138,3 +138,25 @@ describe('RMSNorm and HardSwish', () => {
     expect(r.ops).toEqual(['SimplifiedLayerNormalization', 'HardSwish', 'HardSigmoid']);
   });
 });
+
+describe('Conv + activation on onnxruntime', () => {
+  it('becomes com.microsoft.FusedConv with the activation parameters; a Conv read twice stays', async () => {
+    const b = new Builder();
+    const x = b.input('x', [1, 3, 8, 8]);
+    const w = (n: string) => b.constant(n, seq(4 * 3 * 9, (i) => Math.sin(i / 3)), [4, 3, 3, 3]);
+    const conv = (n: string, v: Value) => b.op('Conv', [v, w(n)], { attrs: { pads: ints([1, 1, 1, 1]) } }).outputs[0]!;
+    const leaky = b.op('LeakyRelu', [conv('w1', x)], { attrs: { alpha: { type: 'float', value: 0.1 } } }).outputs[0]!;
+    const clip = b.op('Clip', [conv('w2', x), b.constant('lo', [0], []), b.constant('hi', [6], [])]).outputs[0]!;
+    const twice = conv('w3', x);
+    b.output(leaky, clip, b.op('Add', [b.op('Relu', [twice]).outputs[0]!, twice]).outputs[0]!);
+    const original = bytes(new Model(b.graph, 8, new Map([['', 17]])));
+    const r = compileForOrt(decodeModelBytes(original), { ep: 'cpu' });
+    const fused = [...r.model.graph].filter((n) => n.op === 'FusedConv');
+    expect(fused.map((n) => n.attrs.get('activation')?.value)).toEqual(['LeakyRelu', 'Clip']);
+    expect((fused[0]!.attrs.get('activation_params')?.value as number[]).map((v) => Math.fround(v))).toEqual([Math.fround(0.1)]);
+    expect(fused[1]!.attrs.get('activation_params')?.value).toEqual([0, 6]);
+    expect([...r.model.graph].filter((n) => n.op === 'Conv').length).toBe(1);
+    expect(r.plan.lowering?.fused_conv).toBe(2);
+    await sameOutputs(original, bytes(r.model));
+  });
+});

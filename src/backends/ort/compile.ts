@@ -13,6 +13,7 @@ import { runPasses, type PassManagerOptions, type PassRecord } from '../../passe
 import { MINDSPORE_ONLY_FUSIONS, parsePassList } from '../../passes/registry.js';
 import { lowerFusedForOrt } from './lower-fused.js';
 import { applyEpGuards, stripInt64ValueTypes } from './ep-guards.js';
+import { fuseConvActivation } from './conv-activation.js';
 import { buildPlan, type Plan } from './plan.js';
 import type { Ep } from './session.js';
 import { VERSION } from '../../version.js';
@@ -67,17 +68,19 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
     throw new MsgraphError('unsupported', `${fusions.join(', ')}: the ONNX Runtime target does not take these fusions (the MindSpore backend uses them)`, { hint: '--passes default' });
   }
   let records: PassRecord[] = [];
+  let lowering: Record<string, number> | undefined;
   if (passes.length) {
     toMint(model);
     inferShapes(model);
     records = runPasses(model, passes, { ep: opts.ep, verifyEach: opts.verifyEach, printAfter: opts.printAfter, onPrint: opts.onPrint, onPass: opts.onPass });
-    lowerFusedForOrt(model, opts.ep ?? 'cpu');
+    const ep = opts.ep ?? 'cpu';
+    const fused = lowerFusedForOrt(model, ep);
     lowerToOnnx(model, { opset });
-    applyEpGuards(model, opts.ep ?? 'cpu');
+    lowering = { ...fused, fused_conv: fuseConvActivation(model, ep), ...applyEpGuards(model, ep) };
   }
   // Graph outputs keep their types; intermediate ones are refreshed after lowering.
   inferShapes(model);
-  const plan = buildPlan(model, { ep: opts.ep ?? 'cpu', generator: `msgraph ${VERSION}`, specialized: shapes, passes: records });
+  const plan = buildPlan(model, { ep: opts.ep ?? 'cpu', generator: `msgraph ${VERSION}`, specialized: shapes, passes: records, lowering });
   stripInt64ValueTypes(model, opts.ep ?? 'cpu');
   return { model, plan, passes: records };
 }

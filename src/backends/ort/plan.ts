@@ -60,6 +60,8 @@ export interface Plan {
   /** Nodes whose op has no kernel on the target EP according to the capability table. */
   unsupported_on_ep: { node: string; op: string; domain: string }[];
   passes: PassRecord[];
+  /** What lowering for the EP did: fused ops mapped to its kernels or expanded, FusedConv, guards. */
+  lowering?: Record<string, number>;
 }
 
 function pv(v: Value | null): PlanValue | null {
@@ -209,7 +211,7 @@ export function symbolicDims(model: Model, value: number, dims: Record<string, n
   return env;
 }
 
-export function buildPlan(model: Model, info: { ep: string; generator: string; specialized: Record<string, number[]>; passes: PassRecord[]; assumeDim?: number }): Plan {
+export function buildPlan(model: Model, info: { ep: string; generator: string; specialized: Record<string, number[]>; passes: PassRecord[]; lowering?: Record<string, number>; assumeDim?: number }): Plan {
   const g = model.graph;
   const env = symbolicDims(model, info.assumeDim ?? 1);
   const nodes: PlanNode[] = g.nodes.map((n, i) => {
@@ -234,5 +236,6 @@ export function buildPlan(model: Model, info: { ep: string; generator: string; s
     // Constant nodes become initializers when onnxruntime loads the model: no kernel runs them.
     unsupported_on_ep: g.nodes.filter((n) => n.op !== 'Constant' && !epSupports(info.ep, n.domain, n.op)).map((n) => ({ node: n.name, op: n.op, domain: n.domain })),
     passes: info.passes,
+    ...(info.lowering ? { lowering: info.lowering } : {}),
   };
 }
