@@ -52,6 +52,23 @@ describe('attention fusion', () => {
     expect(fuseAttention(m.graph, constOf).fused).toBe(0);
   });
 
+  it('absorbs a scale applied to Q (q / sqrt(d)) and to K into the scale', () => {
+    const b = new Builder();
+    const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, [2, 8, 16]));
+    const qs = b.op('Div', [q!, b.constant('sq', [4], [])]).outputs[0]!;
+    const ks = b.op('Mul', [k!, b.constant('sk', [0.5], [])]).outputs[0]!;
+    const kt = b.op('Transpose', [ks], { attrs: { perm: { type: 'ints', value: [0, 2, 1] } } }).outputs[0]!;
+    const p = b.op('Softmax', [b.op('MatMul', [qs, kt]).outputs[0]!], { attrs: { axis: { type: 'int', value: -1 } } }).outputs[0]!;
+    b.output(b.op('MatMul', [p, v!]).outputs[0]!);
+    const m = dialect(b);
+    expect(fuseAttention(m.graph, constOf).fused).toBe(1);
+    verify(m.graph);
+    expect(m.graph.nodes.map((n) => n.op)).toEqual([SDPA_OP]);
+    const n = m.graph.nodes[0]!;
+    expect(n.inputs.map((x) => x?.name)).toEqual(['q', 'k', 'v']);
+    expect(n.attrs.get('scale')?.value).toBe(0.125);
+  });
+
   it('takes the scale as a Div and keeps a Kᵀ that is not a transpose, flagged', () => {
     const m = attention({ scaleOp: 'Div', transposeK: false });
     expect(fuseAttention(m.graph, constOf).fused).toBe(1);

@@ -123,7 +123,7 @@ export function fuseAttention(g: Graph, constOf: ConstOf): AttentionReport {
       continue;
     }
     chain.push(p);
-    const q = p.inputs[0]!;
+    let q = p.inputs[0]!;
     let k = p.inputs[1]!;
     let keyTransposed = 1;
     const t = k.producer;
@@ -146,6 +146,19 @@ export function fuseAttention(g: Graph, constOf: ConstOf): AttentionReport {
       }
       keyTransposed = 0;
     }
+    // The scale applied to Q (torch's q / sqrt(d), nn.MultiheadAttention) or to K instead of the scores.
+    const scaled = (x: Value): [Value, number] | null => {
+      const sp = x.producer;
+      if (!sp || (sp.op !== 'mint.mul' && sp.op !== 'mint.div') || !chain.includes(single(x, g)!)) return null;
+      const c = scalar(constOf(sp.inputs[1]));
+      if (c === null || !Number.isFinite(c) || c === 0 || !sp.inputs[0]) return null;
+      chain.push(sp);
+      return [sp.inputs[0], sp.op === 'mint.mul' ? c : 1 / c];
+    };
+    const sq = scaled(q);
+    if (sq) [q, scale] = [sq[0], scale * sq[1]];
+    const sk = scaled(k);
+    if (sk) [k, scale] = [sk[0], scale * sk[1]];
     const v = pv.inputs[1]!;
     const rq = rank(q);
     if (rq === null || rq < 3 || rank(v) !== rq) {

@@ -116,7 +116,13 @@ export function fuseMha(g: Graph): { fused: number; nearMisses: { node: string; 
     const ks = headSplit(k!, g, Number(a.attrs.get('key_transposed')?.value ?? 0) === 1);
     const vs = headSplit(v!, g, false);
     if (!qs || !ks || !vs) {
-      miss('Q, K or V does not come from a [B, S, D] tensor through a head split');
+      // nn.MultiheadAttention splits heads from a sequence-first [S, B, E] tensor: Reshape to [S, B*H, d], then
+      // Transpose(1, 0, 2); com.microsoft.MultiHeadAttention has no such layout.
+      const p = q?.producer;
+      const seqFirst = p?.op === 'mint.permute' && same(perm(p), [1, 0, 2]) && p.inputs[0]?.producer?.op === 'mint.reshape';
+      miss(seqFirst
+        ? "Q, K and V are split into heads from a sequence-first [S, B, E] tensor (nn.MultiheadAttention's layout), which MultiHeadAttention does not take"
+        : 'Q, K or V does not come from a [B, S, D] tensor through a head split');
       continue;
     }
     if (qs.heads !== ks.heads || qs.heads !== vs.heads) {
