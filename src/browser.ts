@@ -54,8 +54,12 @@ type Progress = (what: string, done: number, total: number) => void;
 
 const SLICE = 64 * 1024 * 1024;
 
-/** Opens the one .onnx file among `files`; the others are its external data, matched by name. */
-export async function openModel(files: readonly BrowserFile[], onProgress?: Progress): Promise<OpenedModel> {
+/**
+ * Opens the one .onnx file among `files`; the others are its external data, matched by name. External tensors are
+ * read in slices of at most `sliceBytes` (64 MiB by default).
+ */
+export async function openModel(files: readonly BrowserFile[], onProgress?: Progress, opts: { sliceBytes?: number } = {}): Promise<OpenedModel> {
+  const sliceBytes = opts.sliceBytes ?? SLICE;
   const onnx = files.filter((f) => /\.onnx$/i.test(f.name));
   if (onnx.length !== 1) {
     throw new MsgraphError('usage', onnx.length ? `choose one .onnx file, not ${onnx.length}` : 'no .onnx file was chosen', { hint: 'pick the model (.onnx) and, if it has any, its external data files' });
@@ -100,8 +104,8 @@ export async function openModel(files: readonly BrowserFile[], onProgress?: Prog
   let done = 0;
   for (const [key, w] of wanted) {
     const buf = new Uint8Array(w.length);
-    for (let at = 0; at < w.length; at += SLICE) {
-      const end = Math.min(w.length, at + SLICE);
+    for (let at = 0; at < w.length; at += sliceBytes) {
+      const end = Math.min(w.length, at + sliceBytes);
       buf.set(new Uint8Array(await w.f.slice(w.offset + at, w.offset + end).arrayBuffer()), at);
       done += end - at;
       onProgress?.('reading external data', done, total);
