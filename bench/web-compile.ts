@@ -5,7 +5,7 @@
  * in Node, decodeModelBytes + compileForOrt + encodeModelBytes, what `msgraph compile` does after reading the file).
  * Prints page/Node ratios (the aim is at most 2x).
  *
- *   node dist/bench/web-compile.js [--runs N] [--only a,b]
+ *   node dist/bench/web-compile.js [--runs N] [--only a,b] [--file model.onnx]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,7 +25,8 @@ const runs = Number(arg('--runs', '5'));
 const only = arg('--only', '').split(',').filter(Boolean);
 const zoo = process.env.MSGRAPH_ZOO ?? path.join(root, 'models/.cache/zoo');
 const models = [path.join(root, 'models/unet_tiny.onnx'), path.join(root, 'models/bert.onnx'), path.join(zoo, 'unet.onnx'), path.join(zoo, 'vit.onnx'), path.join(zoo, 'resnet18.onnx')]
-  .filter((f) => fs.existsSync(f) && (!only.length || only.includes(path.basename(f, '.onnx'))));
+  .filter((f) => fs.existsSync(f) && (!only.length || only.includes(path.basename(f, '.onnx'))))
+  .concat(process.argv.includes('--file') ? [path.resolve(arg('--file', ''))] : []);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const server = await startServer({ port: 0 });
@@ -39,7 +40,7 @@ console.log('model                 nodes   node ms   page ms   page/node');
 try {
   for (const file of models) {
     // Both sides start from the file's bytes in memory and decode, compile and encode; two warm-up rounds each
-    // (the page's are opening the file and its first recompile).
+    // (the page's compiler worker also compiled once when the file was opened).
     const bytes = new Uint8Array(fs.readFileSync(file));
     const node: number[] = [];
     for (let i = 0; i < runs + 2; i++) {
@@ -58,12 +59,12 @@ try {
     await (await page.$('#file'))!.uploadFile(file);
     await wait(g);
     const web: number[] = [];
-    for (let i = 0; i < runs + 1; i++) {
+    for (let i = 0; i < runs + 2; i++) {
       g = await gen();
       await page.click('#recompile');
       await wait(g);
       // The page's compile step: reading the model back from its bytes, the passes, lowering, plan and encoding.
-      if (i >= 1) web.push((await page.evaluate('window.msgraphPage.state.compiled.ms')) as number);
+      if (i >= 2) web.push((await page.evaluate('window.msgraphPage.state.compiled.ms')) as number);
     }
     const errors = (await page.evaluate('window.msgraphPage.state.errors')) as string[];
     if (errors.length) throw new Error(`${path.basename(file)}: ${errors.join('; ')}`);

@@ -1,4 +1,4 @@
-// Builds the page into dist/web: the app bundled with esbuild (ESM, browser), the static files, and
+// Builds the page into dist/web: the app and its compiler worker bundled with esbuild (ESM, browser), the static files, and
 // onnxruntime-web's scripts and wasm binaries under dist/web/ort (served locally, never from a CDN).
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
@@ -11,6 +11,7 @@ fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(path.join(out, 'ort'), { recursive: true });
 const common = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', sourcemap: true, logLevel: 'warning', legalComments: 'none' };
 await esbuild.build({ ...common, entryPoints: [path.join(root, 'web/app.ts')], outfile: path.join(out, 'app.js'), external: ['onnxruntime-web'], minify: true });
+await esbuild.build({ ...common, entryPoints: [path.join(root, 'web/worker.ts')], outfile: path.join(out, 'worker.js'), minify: true });
 // The library build: `msgraph/browser`.
 await esbuild.build({ ...common, entryPoints: [path.join(root, 'src/browser.ts')], outfile: path.join(root, 'dist/browser/msgraph.js') });
 for (const f of ['index.html', 'app.css']) fs.copyFileSync(path.join(root, 'web', f), path.join(out, f));

@@ -5,29 +5,75 @@
  */
 import * as ort from 'onnxruntime-web';
 import {
-  VERSION, openModel, summarize, compileModel, mindsporePackage, compareOnOrt, randomInputs, parseBundle, formatBundle, parseShapeSpec,
-  isMsgraphError, type OpenedModel, type Compiled, type Summary, type MindSporeResult, type RunComparison, type OrtWeb, type Tensor,
+  VERSION, compareOnOrt, parseBundle, formatBundle, parseShapeSpec, decodeModelBytes, isMsgraphError,
+  type Model, type Plan, type PassRecord, type Summary, type RunComparison, type OrtWeb, type Tensor,
 } from '../src/browser.js';
 import { GraphView, isFused } from './graph.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
+/** The model as the page holds it: the files (the worker holds the decoded model). */
+interface Opened {
+  name: string;
+  files: File[];
+  stats: { nodeCount: number };
+  externalFiles: [string, File][];
+}
+
+interface Compiled {
+  model: Model;
+  bytes: Uint8Array;
+  plan: Plan;
+  passes: PassRecord[];
+  ms: number;
+}
+
+interface MindSporeResult {
+  modelPy: string;
+  files: string[];
+  zip: Uint8Array[];
+  partial: boolean;
+}
+
+/** The compiler runs in a worker; `call` sends one request and resolves with its result. */
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+let nextId = 1;
+const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+worker.addEventListener('message', (e: MessageEvent<{ id: number; result?: unknown; error?: string; progress?: { what: string; done?: number; total?: number } }>) => {
+  const m = e.data;
+  if (m.progress) return progress(m.progress.what, m.progress.done, m.progress.total);
+  const p = pending.get(m.id);
+  pending.delete(m.id);
+  if (m.error !== undefined) p?.reject(new Error(m.error));
+  else p?.resolve(m.result);
+});
+worker.addEventListener('error', (e) => showError(`the compiler worker failed: ${e.message}`));
+function call<T>(type: string, args: Record<string, unknown> = {}): Promise<T> {
+  const id = nextId++;
+  return new Promise<T>((resolve, reject) => {
+    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    worker.postMessage({ id, type, args });
+  });
+}
+
 interface PageState {
   busy: boolean;
   /** Counts started operations (open, compile, run): tests wait for it to move and for busy to clear. */
   generation: number;
-  opened: OpenedModel | null;
+  opened: Opened | null;
   summary: Summary | null;
   compiled: Compiled | null;
   compiledFor: string;
   mindspore: MindSporeResult | null;
   run: (Omit<RunComparison, 'results'> & { bundle: string }) | null;
   errors: string[];
+  /** Every progress text shown (steps, passes as they run, bytes read). */
+  progressLog: string[];
   timings: Record<string, number>;
   webgpu: boolean;
 }
 
-const state: PageState = { busy: false, generation: 0, opened: null, summary: null, compiled: null, compiledFor: '', mindspore: null, run: null, errors: [], timings: {}, webgpu: false };
+const state: PageState = { busy: false, generation: 0, opened: null, summary: null, compiled: null, compiledFor: '', mindspore: null, run: null, errors: [], progressLog: [], timings: {}, webgpu: false };
 (window as unknown as { msgraphPage: unknown }).msgraphPage = { state, openFiles, compileNow, runNow };
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -35,6 +81,7 @@ const tick = () => new Promise<void>((r) => setTimeout(r, 0));
 function progress(text: string | null, done?: number, total?: number): void {
   $('progress').hidden = text === null;
   $('status').textContent = text ?? '';
+  if (text !== null && state.progressLog[state.progressLog.length - 1] !== text) state.progressLog.push(text);
   const bar = $<HTMLProgressElement>('bar');
   if (done !== undefined && total) {
     bar.max = total;
@@ -83,20 +130,21 @@ async function openFiles(files: File[]): Promise<void> {
   state.run = null;
   for (const id of ['summary-panel', 'passes-panel', 'graph-panel', 'ms-panel', 'run-panel']) $(id).hidden = true;
   try {
-    state.opened = await step('reading the model', () => openModel(files, (what, done, total) => progress(what, done, total)));
-    state.summary = await step('inspecting', () => summarize(state.opened!));
+    const o = await step('reading the model', () => call<{ name: string; summary: Summary; stats: { nodeCount: number }; externalFiles: [string, File][] }>('open', { files }));
+    state.opened = { name: o.name, files, stats: o.stats, externalFiles: o.externalFiles };
+    state.summary = o.summary;
     $('summary').textContent = state.summary.text;
     $('summary-panel').hidden = false;
     await compileSteps();
-    await step('writing the MindSpore package', () => {
+    await step('writing the MindSpore package', async () => {
       try {
-        state.mindspore = mindsporePackage(state.opened!, { source: state.opened!.name });
+        state.mindspore = await call<MindSporeResult>('mindspore');
         $('model-py').textContent = state.mindspore.modelPy;
         const n = state.mindspore.files.length;
         $('ms-info').textContent = `${n} files${state.mindspore.partial ? '; some ops have no MindSpore mapping (see report.md)' : ''}`;
       } catch (e) {
         $('model-py').textContent = '';
-        $('ms-info').textContent = `no MindSpore package: ${isMsgraphError(e) ? e.oneLine() : String(e)}`;
+        $('ms-info').textContent = `no MindSpore package: ${e instanceof Error ? e.message : String(e)}`;
       }
       $('ms-panel').hidden = false;
     });
@@ -112,7 +160,9 @@ async function openFiles(files: File[]): Promise<void> {
 
 async function compileSteps(): Promise<void> {
   const ep = $<HTMLSelectElement>('ep').value;
-  state.compiled = await step(`compiling for ${ep}`, () => compileModel(state.opened!, { ep: ep as 'wasm', shapes: shapes(), passes: $<HTMLInputElement>('passes').value || 'default' }));
+  const c = await step(`compiling for ${ep}`, () => call<Omit<Compiled, 'model'>>('compile', { ep, shapes: shapes(), passes: $<HTMLInputElement>('passes').value || 'default' }));
+  // The picture is drawn from the compiled file itself.
+  state.compiled = { ...c, model: decodeModelBytes(c.bytes, { file: state.opened!.name }) };
   state.compiledFor = ep;
   const missing = [...new Set(state.compiled.plan.unsupported_on_ep.map((u) => (u.domain && u.domain !== 'ai.onnx' ? `${u.domain}::${u.op}` : u.op)))];
   const warn = $('warning');
@@ -198,23 +248,16 @@ async function runNow(): Promise<void> {
       if (!f) throw new Error('choose a tensor bundle (.io.json) for the inputs');
       feeds = parseBundle(await f.text(), f.name).inputs;
     } else {
-      // Symbolic dims take their values from the shapes given above (input name -> full shape).
-      const model = state.opened.load();
-      const given = shapes();
-      const dims: Record<string, number> = {};
-      for (const v of model.graph.inputs) {
-        const spec = given[v.name];
-        const shape = v.type?.kind === 'tensor' ? v.type.shape : null;
-        shape?.forEach((d, i) => typeof d === 'string' && spec?.[i] !== undefined && (dims[d] = spec[i]!));
-      }
-      feeds = randomInputs(model, 1, { dims });
+      feeds = parseBundle(await call<string>('inputs', { shapes: shapes() }), 'random inputs').inputs;
     }
     const runs = Math.max(1, Math.min(100, Number($<HTMLInputElement>('runs').value) || 5));
     // The original's external data goes to onnxruntime-web as blob URLs (read there, not copied here).
-    const urls = [...state.opened.externalFiles].map(([p, f]) => ({ path: p, data: URL.createObjectURL(f as unknown as Blob) }));
+    const urls = state.opened.externalFiles.map(([p, f]) => ({ path: p, data: URL.createObjectURL(f) }));
+    const onnxFile = state.opened.files.find((f) => f.name === state.opened!.name)!;
+    const original = new Uint8Array(await onnxFile.arrayBuffer());
     let r: RunComparison;
     try {
-      r = await step(`running original and compiled on ${ep}`, () => compareOnOrt(ort as unknown as OrtWeb, state.opened!.bytes, state.compiled!.bytes, feeds, { ep, runs, externalData: urls }));
+      r = await step(`running original and compiled on ${ep}`, () => compareOnOrt(ort as unknown as OrtWeb, original, state.compiled!.bytes, feeds, { ep, runs, externalData: urls }));
     } finally {
       for (const u of urls) URL.revokeObjectURL(u.data);
     }

@@ -39,6 +39,7 @@ interface PageState {
   summary: { fusions: { counts: Record<string, number> } } | null;
   run: { ok: boolean; ep: string; bundle: string; original: { median_ms: number }; compiled: { median_ms: number } } | null;
   timings: Record<string, number>;
+  progressLog: string[];
 }
 
 describe.skipIf(!HAVE)('the msgraph page in chromium', () => {
@@ -107,6 +108,8 @@ describe.skipIf(!HAVE)('the msgraph page in chromium', () => {
       const { page, problems } = await open();
       const s = await settle(page, () => upload(page, '#file', [c.file]));
       expect(s.errors).toEqual([]);
+      // The compiler runs in a worker and reports each pass as it runs.
+      expect(s.progressLog).toEqual(expect.arrayContaining(['reading the model', 'compiling for webgpu', 'compiling for webgpu: fuse-attention', 'writing the MindSpore package']));
       // Every op of the compiled UNet has a webgpu kernel (Constant nodes become initializers, not kernels).
       if (c.name === 'unet_tiny') expect(await text(page, '#warning')).toBe('');
       expect(s.webgpu).toBe(true);
