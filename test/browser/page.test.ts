@@ -13,12 +13,14 @@ import type { Server } from 'node:http';
 import { startServer } from '../../cli/serve.js';
 import { loadModelFile, saveModelFile } from '../../src/frontend/onnx/node-fs.js';
 import { compileForOrt } from '../../src/backends/ort/compile.js';
-import { parseBundle } from '../../src/ir/bundle.js';
+import { formatBundle, parseBundle } from '../../src/ir/bundle.js';
 import { compareTensors } from '../../src/backends/ort/compare.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
 import { Model } from '../../src/ir/model.js';
-import { concatChunks, encodeModelBytes } from '../../src/frontend/onnx/index.js';
+import { concatChunks, decodeModelBytes, encodeModelBytes } from '../../src/frontend/onnx/index.js';
+import { randomInputs } from '../../src/backends/ort/inputs.js';
+import { fusedBlock } from '../helpers/fused-block.js';
 import { MODELS_DIR, ZOO_DIR, runOnnx } from '../helpers/ort.js';
 import { msgraph } from '../helpers/cli.js';
 import { Builder } from '../helpers/builder.js';
@@ -156,6 +158,38 @@ describe.skipIf(!HAVE)('the msgraph page in chromium', () => {
       await page.close();
     }, 300_000);
   }
+
+  it('every fused op the webgpu lowering emits runs there like onnxruntime-node computes the original', async () => {
+    const file = path.join(tmp, 'fused.onnx');
+    const original = fusedBlock(17, true);
+    fs.writeFileSync(file, original);
+    const compiled = compileForOrt(decodeModelBytes(original), { ep: 'webgpu' }).model;
+    const ops = [...compiled.graph].map((n) => n.op);
+    expect(ops).toEqual(expect.arrayContaining(['Gelu', 'FastGelu', 'QuickGelu', 'LayerNormalization', 'SimplifiedLayerNormalization', 'HardSwish']));
+    const { page, problems } = await open();
+    await page.select('#ep', 'webgpu');
+    let s = await settle(page, () => upload(page, '#file', [file]));
+    expect(s.errors).toEqual([]);
+    expect(s.nodes).toBe(compiled.graph.nodeCount);
+    const bundle = path.join(tmp, 'fused.io.json');
+    const feeds = randomInputs(decodeModelBytes(original), 7);
+    fs.writeFileSync(bundle, formatBundle({ inputs: feeds }));
+    await page.select('#input-kind', 'file');
+    await upload(page, '#inputs', [bundle]);
+    const want = await runOnnx(original, feeds);
+    for (const ep of ['webgpu', 'wasm']) {
+      await page.select('#ep', ep);
+      s = await settle(page, () => page.click('#run'));
+      expect(s.errors).toEqual([]);
+      const got = parseBundle(s.run!.bundle).outputs;
+      for (const [name, o] of want) {
+        const cmp = compareTensors(name, Tensor.fromBytes(dtypeFromName(o.dtype)!, o.dims, o.bytes, name), got.get(name)!, { rtol: 1e-3, atol: 1e-4 });
+        expect(cmp.ok, `${ep}, ${name}: max abs ${cmp.maxAbs}`).toBe(true);
+      }
+    }
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 300_000);
 
   it('bad input: not ONNX, missing external data, ops without a kernel on the EP; the page stays usable', async () => {
     const { page, problems } = await open();

@@ -19,35 +19,11 @@ import { lowerFusedForOrt } from '../../src/backends/ort/lower-fused.js';
 import { runPasses } from '../../src/passes/manager.js';
 import { compareTensors } from '../../src/backends/ort/verify.js';
 import { Tensor } from '../../src/ir/tensor.js';
-import { Builder, f32 } from '../helpers/builder.js';
+import { f32 } from '../helpers/builder.js';
+import { fusedBlock as block } from '../helpers/fused-block.js';
 import { randomInputs, runOnnx } from '../helpers/ort.js';
 
 const bytes = (m: Model) => concatChunks(encodeModelBytes(m).chunks);
-
-/** x -> GELU(erf) -> GELU(tanh) -> SiLU -> (+ residual) -> decomposed LayerNorm, on [2, 5, 16]. */
-function block(opset: number): Uint8Array {
-  const b = new Builder();
-  const x = b.input('x', [2, 5, 16]);
-  const r = b.input('r', [2, 5, 16]);
-  const c = (name: string, v: number) => b.constant(name, [v], []);
-  const op = (o: string, ins: Value[], attrs?: Parameters<Builder['op']>[2]) => b.op(o, ins, attrs).outputs[0]!;
-  // GELU, erf form: x * 0.5 * (1 + erf(x / sqrt 2)).
-  const g1 = op('Mul', [op('Mul', [x, op('Add', [op('Erf', [op('Div', [x, c('sqrt2', Math.SQRT2)])]), c('one', 1)])]), c('half', 0.5)]);
-  // GELU, tanh form.
-  const inner = op('Add', [g1, op('Mul', [c('k', 0.044715), op('Pow', [g1, c('three', 3)])])]);
-  const g2 = op('Mul', [op('Mul', [c('half2', 0.5), g1]), op('Add', [c('one2', 1), op('Tanh', [op('Mul', [c('s2pi', Math.sqrt(2 / Math.PI)), inner])])])]);
-  const s = op('Mul', [g2, op('Sigmoid', [g2])]);
-  const h = op('Add', [s, r]);
-  const axes = { attrs: { axes: { type: 'ints' as const, value: [-1] } } };
-  const mean = op('ReduceMean', [h], axes);
-  const d = op('Sub', [h, mean]);
-  const v = op('ReduceMean', [op('Pow', [d, c('two', 2)])], axes);
-  const n = op('Div', [d, op('Sqrt', [op('Add', [v, c('eps', 1e-5)])])]);
-  const gamma = b.constant('gamma', Array.from({ length: 16 }, (_, i) => 1 + i / 16));
-  const beta = b.constant('beta', Array.from({ length: 16 }, (_, i) => i / 32));
-  b.output(op('Add', [op('Mul', [n, gamma]), beta]));
-  return bytes(new Model(b.graph, 8, new Map([['', opset]])));
-}
 
 async function close(a: Uint8Array, b: Uint8Array, m: Model) {
   const feeds = randomInputs(m, 3);

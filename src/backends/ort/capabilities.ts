@@ -2,7 +2,9 @@
  * What each execution provider has kernels for, as data that lowering consults. The default-domain ONNX ops are
  * covered up to an opset (cpu and wasm run every standard op; webgpu lists its own); com.microsoft contrib ops are
  * listed per EP. cpu and wasm entries are checked by a test that builds and runs a model for every entry;
- * webgpu and cuda entries follow onnxruntime 1.30's operator documentation and cannot be run here.
+ * webgpu and cuda entries follow onnxruntime 1.30's operator documentation. The browser tests run, on webgpu, the
+ * zoo models and every fused op its lowering emits (onnxruntime-web on chromium's software adapter), not every
+ * entry; cuda cannot be run here.
  */
 export interface EpCapabilities {
   /** Highest default-domain opset the EP implements. */
