@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-web';
 import {
   VERSION, compareOnOrt, parseBundle, formatBundle, parseShapeSpec, decodeModelBytes, isMsgraphError,
-  type Model, type Plan, type PassRecord, type Summary, type RunComparison, type OrtWeb, type Tensor,
+  type Compiled, type MindSporeResult as BrowserMindSpore, type Summary, type RunComparison, type OrtWeb, type Tensor,
 } from '../src/browser.js';
 import { GraphView, isFused } from './graph.js';
 
@@ -20,20 +20,8 @@ interface Opened {
   externalFiles: [string, File][];
 }
 
-interface Compiled {
-  model: Model;
-  bytes: Uint8Array;
-  plan: Plan;
-  passes: PassRecord[];
-  ms: number;
-}
-
-interface MindSporeResult {
-  modelPy: string;
-  files: string[];
-  zip: Uint8Array[];
-  partial: boolean;
-}
+/** What the worker sends back of a MindSpore package: the file names, not their bytes (those are in the zip). */
+type MindSporeResult = Omit<BrowserMindSpore, 'files'> & { files: string[] };
 
 /** The compiler runs in a worker; `call` sends one request and resolves with its result. */
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });

@@ -1,6 +1,7 @@
 /**
- * The ONNX Runtime target: specialise input shapes (`--shape`), convert to the mint dialect, run the passes, lower
- * back to ONNX at the model's opset and build the static plan. onnxruntime-node ignores freeDimensionOverrides, so
+ * The ONNX Runtime target: specialise input shapes (`--shape`), convert to the mint dialect, run the passes, map the
+ * fused ops to the EP's kernels (lower-fused), lower back to ONNX at the model's opset, fuse Conv + activation and
+ * apply the EP guards, and build the static plan. onnxruntime-node ignores freeDimensionOverrides, so
  * specialisation is done here: the fixed dims flow through inference and everything that becomes static folds.
  */
 import { MsgraphError } from '../../errors.js';
@@ -60,6 +61,7 @@ export function specializeInputs(model: Model, shapes: Record<string, number[]>)
 
 export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCompileResult {
   const opset = model.opset('') ?? 17;
+  const ep = opts.ep ?? 'cpu';
   const shapes = opts.shapes ?? {};
   specializeInputs(model, shapes);
   const passes = parsePassList(opts.passes ?? 'default');
@@ -72,15 +74,14 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
   if (passes.length) {
     toMint(model);
     inferShapes(model);
-    records = runPasses(model, passes, { ep: opts.ep, verifyEach: opts.verifyEach, printAfter: opts.printAfter, onPrint: opts.onPrint, onPass: opts.onPass });
-    const ep = opts.ep ?? 'cpu';
+    records = runPasses(model, passes, { ep, verifyEach: opts.verifyEach, printAfter: opts.printAfter, onPrint: opts.onPrint, onPass: opts.onPass });
     const fused = lowerFusedForOrt(model, ep);
     lowerToOnnx(model, { opset });
     lowering = { ...fused, fused_conv: fuseConvActivation(model, ep), ...applyEpGuards(model, ep) };
   }
   // Graph outputs keep their types; intermediate ones are refreshed after lowering.
   inferShapes(model);
-  const plan = buildPlan(model, { ep: opts.ep ?? 'cpu', generator: `msgraph ${VERSION}`, specialized: shapes, passes: records, lowering });
-  stripInt64ValueTypes(model, opts.ep ?? 'cpu');
+  const plan = buildPlan(model, { ep, generator: `msgraph ${VERSION}`, specialized: shapes, passes: records, lowering });
+  stripInt64ValueTypes(model, ep);
   return { model, plan, passes: records };
 }
