@@ -10,9 +10,9 @@
  * 4. Classes with identical text are emitted once.
  *
  * This file holds the pipeline and construct() bodies; tree.ts builds the module tree, classes.ts writes the class
- * text, statements.ts the If/Loop statements and the op context, ops*.ts one expression per op.
+ * text, items.ts one statement per item, statements.ts the If/Loop statements and the op context, ops*.ts one
+ * expression per op.
  */
-import { MsgraphError } from '../../errors.js';
 import type { Model } from '../../ir/model.js';
 import type { Graph } from '../../ir/graph.js';
 import type { Node } from '../../ir/node.js';
@@ -25,14 +25,14 @@ import { MINT_DOMAIN, onnxOpOf } from '../../frontend/dialect/names.js';
 import { inferShapes } from '../../frontend/ops/infer.js';
 import type { KnownValue } from '../../frontend/ops/types.js';
 import { findLayers, fmt, type Layer } from './layers.js';
-import { ALIAS_OPS, HOST_OPS, NoMapping, OP_EMITTERS, hostExpr } from './ops.js';
-import { emitIf, emitLoop, opContext } from './statements.js';
+import { HOST_OPS } from './ops.js';
 import { analyseModules, buildTree, placeBuffers } from './tree.js';
 import { access, emit } from './classes.js';
 import { HELPERS } from './helpers.js';
-import { CodeWriter, Namer, identifier, pyString } from './python.js';
+import { CodeWriter, Namer } from './python.js';
 import { ApiChecker } from './api.js';
-import { type Buffer, type Item, Mod, constantTensor, dtypeName, isWithin, literalHost, literals, outerRefs, shapeOf, unitIsDirect } from './cells.js';
+import { emitItem } from './items.js';
+import { type Buffer, type Item, Mod, constantTensor, dtypeName, isWithin, literalHost, literals, outerRefs, shapeOf } from './cells.js';
 import type { AttentionReport } from '../../passes/fusion/attention.js';
 import type { ActivationReport } from '../../passes/fusion/activations.js';
 import { runPasses } from '../../passes/manager.js';
@@ -367,7 +367,7 @@ export class Emitter {
       ready.sort((a, b) => first(a) - first(b));
       const u = ready.shift()!;
       done.add(u);
-      if (u.kind === 'item') this.emitItem(u.item, m, scope, expr, w);
+      if (u.kind === 'item') emitItem(this, u.item, m, scope, expr, w);
       else this.emitCall(u.mod, m, scope, expr, w);
       for (const x of users.get(u)!) {
         const d = deps.get(x)!;
@@ -433,95 +433,6 @@ export class Emitter {
     if (t.dims.length === 0) return `ms.Tensor(${vals[0]}, ${ms})`;
     return `ms.Tensor(${vals.length === 1 ? `(${vals[0]},)` : `(${vals.join(', ')})`}, ${ms})`;
   }
-
-  emitItem(it: Item, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
-    if (it.kind === 'layer') {
-      const l = it.layer;
-      const lm = it.mod;
-      const name = scope.take(lm.parent?.cellList ? `${lm.parent.attr || lm.parent.seg}_${lm.seg}` : lm.attr || lm.seg, 'layer');
-      w.line(`${name} = ${access(this, m, lm)}(${this.ref(l.input, m, expr, 'tensor')})`);
-      expr.set(l.output, name);
-      for (const n of l.nodes) this.count(this.onnxOp(n), l.cls);
-      return;
-    }
-    const n = it.node;
-    const op = this.onnxOp(n);
-    const out = n.outputs[0];
-    if (ALIAS_OPS.has(op) && out && n.inputs[0]) {
-      expr.set(out, expr.get(n.inputs[0]) ?? this.ref(n.inputs[0], m, expr, this.host.has(n.inputs[0]) ? 'host' : 'tensor'));
-      if (this.host.has(n.inputs[0])) this.host.add(out);
-      for (const o of n.outputs.slice(1)) if (o && o.uses.length) this.fallback(n, op, 'Dropout mask output', scope, expr, w);
-      this.count(op, 'alias');
-      return;
-    }
-    if (op === 'If') return emitIf(this, n, m, scope, expr, w);
-    if (op === 'Loop') return emitLoop(this, n, m, scope, expr, w);
-    const ctx = opContext(this, n, op, m, expr);
-    if (out && this.host.has(out)) {
-      const known = this.numericKnown(out);
-      const e = known ?? hostExpr(op, ctx, (i) => !!n.inputs[i] && this.host.has(n.inputs[i]!), (shapeOf(out)?.length ?? 1) === 0);
-      if (e !== null) {
-        const uses = this.consumers.get(out) ?? [];
-        const inline = known !== null || (uses.length === 1 && e.length <= 48 && !out.graph?.outputs.includes(out) && uses.every((u) => unitIsDirect(u, m)));
-        if (inline) expr.set(out, e);
-        else {
-          const sym = this.known.get(out);
-          const dimName = sym?.scalar && typeof sym.elems[0] === 'string' && /^[A-Za-z_]\w*$/.test(sym.elems[0]) ? sym.elems[0] : null;
-          const name = scope.take(dimName ?? this.varHint(n, op), 'v');
-          w.line(`${name} = ${e}`);
-          expr.set(out, name);
-        }
-        this.count(op, 'host');
-        return;
-      }
-      this.host.delete(out);
-    }
-    const emitter = OP_EMITTERS[op];
-    if (!emitter) return this.fallback(n, op, n.domain && n.domain !== MINT_DOMAIN ? `domain ${n.domain} is not supported` : 'no mapping', scope, expr, w);
-    let text: string;
-    try {
-      text = emitter(ctx);
-    } catch (e) {
-      if (e instanceof NoMapping) return this.fallback(n, op, e.message, scope, expr, w);
-      if (e instanceof MsgraphError && e.code === 'unsupported') return this.fallback(n, op, e.message, scope, expr, w);
-      throw e;
-    }
-    if (n.outputs.length === 1 && out && n.inputs[0] && text === expr.get(n.inputs[0])) {
-      expr.set(out, text); // a no-op (Cast to the same type, identity Transpose, ...)
-      this.count(op, 'alias');
-      return;
-    }
-    const used = (o: Value | null | undefined) => !!o && (o.uses.length > 0 || !!o.graph?.outputs.includes(o));
-    const tupleSize = ctx.tupleSize;
-    if (tupleSize === null && n.outputs.slice(1).some(used)) return this.fallback(n, op, 'extra outputs are not supported', scope, expr, w);
-    const outs = tupleSize === null ? n.outputs.slice(0, 1) : [...n.outputs, ...new Array(Math.max(0, tupleSize - n.outputs.length)).fill(null)].slice(0, tupleSize);
-    const names = outs.map((o, i) => (used(o) ? scope.take(outs.length === 1 ? this.varHint(n, op) : `${this.varHint(n, op)}_${i}`, 'v') : '_'));
-    if (names.every((x) => x === '_')) return;
-    w.line(`${names.join(', ')} = ${text}`);
-    outs.forEach((o, i) => o && names[i] !== '_' && expr.set(o, names[i]!));
-    this.count(op, ctx.lastApi ?? 'python');
-  }
-
-  varHint(n: Node, op: string): string {
-    const short: Record<string, string> = {
-      MatMul: 'matmul', Gemm: 'linear', Softmax: 'softmax', ReduceMean: 'mean', Transpose: 'permute', Unsqueeze: 'unsqueeze', Concat: 'cat',
-      Shape: 'shape', Gather: 'gather', 'msgraph.scaled_dot_product_attention': 'attention',
-      'mint.nn.functional.silu': 'silu', 'mint.nn.functional.gelu': 'gelu', Reshape: 'reshape', ConstantOfShape: 'full', Range: 'arange', Where: 'where',
-    };
-    return short[op] ?? identifier(op.split('.').pop()!, 'v');
-  }
-
-  fallback(n: Node, op: string, reason: string, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
-    this.helpersUsed.add('unsupported');
-    this.fallbacks.push({ node: n.name, op, reason });
-    const names = n.outputs.map((o, i) => (o ? scope.take(`${identifier(op, 'op')}${n.outputs.length > 1 ? `_${i}` : ''}`, 'v') : '_'));
-    w.line(`${names.join(', ')} = unsupported(${pyString(op)}, ${pyString(n.name)})${n.outputs.length > 1 ? '' : ''}`);
-    n.outputs.forEach((o, i) => o && expr.set(o, names[i]!));
-    this.count(op, 'fallback');
-  }
-
-  // ---- weights --------------------------------------------------------------------------------------------------
-
 }
 
 export { fmt };

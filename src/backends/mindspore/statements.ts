@@ -13,17 +13,18 @@ import type { OpCtx } from './ops.js';
 import type { CodeWriter, Namer } from './python.js';
 import { fromTensor, num } from '../../eval/array.js';
 import type { Emitter } from './emit.js';
+import { emitItem, fallback } from './items.js';
 
 /** ONNX If as a Python if/else (GRAPH_MODE compiles both branches); a branch known dead is left out. */
 export function emitIf(e: Emitter, n: Node, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
   const thenG = n.attrs.get('then_branch');
   const elseG = n.attrs.get('else_branch');
-  if (thenG?.type !== 'graph' || elseG?.type !== 'graph') return e.fallback(n, 'If', 'If without both branches', scope, expr, w);
+  if (thenG?.type !== 'graph' || elseG?.type !== 'graph') return fallback(e, n, 'If', 'If without both branches', scope, expr, w);
   const names = n.outputs.map((o, i) => (o ? scope.take(`if_${i}`, 'v') : '_'));
   const branch = (g: Graph) => {
     for (const sn of g) {
       if (sn.outputs[0] && e.constants.has(sn.outputs[0])) continue;
-      e.emitItem({ kind: 'node', node: sn, index: -1, mod: m }, m, scope, expr, w);
+      emitItem(e, { kind: 'node', node: sn, index: -1, mod: m }, m, scope, expr, w);
     }
     g.outputs.forEach((o, i) => {
       if (names[i] !== '_') w.line(`${names[i]} = ${e.ref(o, m, expr, e.host.has(o) ? 'host' : 'tensor')}`);
@@ -50,7 +51,7 @@ export function emitIf(e: Emitter, n: Node, m: Mod, scope: Namer, expr: Map<Valu
 /** ONNX Loop as a Python while loop; scan outputs are stacked after it. */
 export function emitLoop(e: Emitter, n: Node, m: Mod, scope: Namer, expr: Map<Value, string>, w: CodeWriter): void {
   const body = n.attrs.get('body');
-  if (body?.type !== 'graph') return e.fallback(n, 'Loop', 'Loop without a body', scope, expr, w);
+  if (body?.type !== 'graph') return fallback(e, n, 'Loop', 'Loop without a body', scope, expr, w);
   const g = body.value;
   const carried = n.inputs.length - 2;
   const scans = g.outputs.length - 1 - carried;
@@ -72,7 +73,7 @@ export function emitLoop(e: Emitter, n: Node, m: Mod, scope: Namer, expr: Map<Va
     g.inputs.slice(2).forEach((v, k) => expr.set(v, vars[k]!));
     for (const sn of g) {
       if (sn.outputs[0] && e.constants.has(sn.outputs[0])) continue;
-      e.emitItem({ kind: 'node', node: sn, index: -1, mod: m }, m, scope, expr, w);
+      emitItem(e, { kind: 'node', node: sn, index: -1, mod: m }, m, scope, expr, w);
     }
     const outs = g.outputs.map((o) => e.ref(o, m, expr, e.host.has(o) ? 'host' : 'tensor'));
     w.line(`${[cond, ...vars].join(', ')} = ${outs.slice(0, 1 + carried).join(', ')}`);
