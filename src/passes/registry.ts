@@ -10,6 +10,7 @@ import { fuseGroupNormPass } from './fusion/group-norm.js';
 import { fuseMhaPass } from './fusion/mha.js';
 import { fuseLayerNormPass } from './fusion/layer-norm.js';
 import { fuseRmsNormPass } from './fusion/rms-norm.js';
+import { fuseGegluPass } from './fusion/geglu.js';
 import { foldBatchNorm } from './fusion/fold-batch-norm.js';
 import { foldPad } from './fusion/fold-pad.js';
 import { mergeLayout } from './common/merge-layout.js';
@@ -17,18 +18,19 @@ import { mergeLayout } from './common/merge-layout.js';
 export const PASSES: ReadonlyMap<string, Pass> = new Map(
   [
     foldConstants, removeNoops, cse, dce, mergeLayout, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass, fuseLayerNormPass,
-    fuseRmsNormPass, foldBatchNorm, foldPad,
+    fuseRmsNormPass, fuseGegluPass, foldBatchNorm, foldPad,
   ].map((p) => [p.name, p]),
 );
 
 /**
  * Fusions only the MindSpore backend takes: GroupNorm stays in its InstanceNormalization form on ONNX Runtime, which
- * measured faster there than GroupNormalization-21 (and cpu/wasm/webgpu have no GroupNorm contrib kernel).
+ * measured faster there than GroupNormalization-21 (and cpu/wasm/webgpu have no GroupNorm contrib kernel); GEGLU has
+ * no kernel on those EPs.
  */
-export const MINDSPORE_ONLY_FUSIONS: readonly string[] = ['fuse-group-norm'];
+export const MINDSPORE_ONLY_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-geglu'];
 
 /** Fusions the MindSpore backend runs: each fused op has a mint API or a helper there. */
-export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-rms-norm', 'fuse-attention', 'fuse-activations'];
+export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-rms-norm', 'fuse-attention', 'fuse-activations', 'fuse-geglu'];
 
 /**
  * Canonicalisation (fold, drop no-ops, merge duplicates, drop dead code), then attention: fused, and where the head

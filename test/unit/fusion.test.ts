@@ -9,6 +9,7 @@ import { fuseActivations } from '../../src/passes/fusion/activations.js';
 import { fuseGroupNorm, GROUP_NORM_OP } from '../../src/passes/fusion/group-norm.js';
 import { fuseMha, MHA_OP } from '../../src/passes/fusion/mha.js';
 import { fuseLayerNorm, LAYER_NORM_OP } from '../../src/passes/fusion/layer-norm.js';
+import { fuseGeglu, GEGLU_OP } from '../../src/passes/fusion/geglu.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { verify } from '../../src/ir/verify.js';
 import { Builder, i64 } from '../helpers/builder.js';
@@ -207,5 +208,46 @@ describe('layer-norm fusion', () => {
     expect(n.inputs.map((z) => z?.name)).toEqual(['x', 'ln.weight', 'ln.bias']);
     expect(n.attrs.get('axis')?.value).toBe(2);
     expect(fuseLayerNorm(m.graph, constOf).fused).toBe(0);
+  });
+});
+
+describe('GEGLU fusion', () => {
+  /** h [2, 5, 8] -> halves (Split or two Slices) -> a * gelu(gate), with gelu already fused. */
+  function geglu(form: 'split' | 'slices', swap = false): Model {
+    const b = new Builder();
+    const h = b.input('h', [2, 5, 8]);
+    let a: Value;
+    let gate: Value;
+    if (form === 'split') {
+      const s = b.op('Split', [h, b.graph.addConstant('sizes', Tensor.fromArray(i64, [2], BigInt64Array.from([4n, 4n]), 'sizes'))], { outputs: 2, attrs: { axis: { type: 'int', value: -1 } } });
+      [a, gate] = [s.outputs[0]!, s.outputs[1]!];
+    } else {
+      const c = (n: string, v: number) => b.graph.addConstant(n, Tensor.fromArray(i64, [1], BigInt64Array.from([BigInt(v)]), n));
+      a = b.op('Slice', [h, c('s0', 0), c('e0', 4), c('ax0', -1)]).outputs[0]!;
+      gate = b.op('Slice', [h, c('s1', 4), c('e1', 8), c('ax1', -1)]).outputs[0]!;
+    }
+    if (swap) [a, gate] = [gate, a];
+    const g = b.op('Gelu', [gate], { domain: '' }).outputs[0]!;
+    b.output(b.op('Mul', [a, g]).outputs[0]!);
+    const m = new Model(b.graph, 8, new Map([['', 20]]));
+    toMint(m);
+    inferShapes(m);
+    return m;
+  }
+
+  for (const form of ['split', 'slices'] as const) {
+    it(`${form}: a * gelu(gate) over the two halves -> one geglu; idempotent`, () => {
+      const m = geglu(form);
+      expect(fuseGeglu(m.graph, constOf)).toBe(1);
+      verify(m.graph);
+      expect(m.graph.nodes.map((n) => n.op)).toEqual([GEGLU_OP]);
+      expect(m.graph.nodes[0]!.inputs.map((v) => v?.name)).toEqual(['h']);
+      expect(fuseGeglu(m.graph, constOf)).toBe(0);
+    });
+  }
+
+  it('leaves gelu(first half) * second half alone', () => {
+    const m = geglu('slices', true);
+    expect(fuseGeglu(m.graph, constOf)).toBe(0);
   });
 });

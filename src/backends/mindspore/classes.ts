@@ -75,6 +75,7 @@ export function emit(e: Emitter): EmitResult {
     activations: e.activations,
     groupNorms: e.groupNorms,
     layerNorms: e.layerNorms,
+    geglus: e.geglus,
     nearMisses: e.nearMisses,
     classes: classOrder,
     msVersion: e.msVersion,

@@ -77,6 +77,7 @@ export interface EmitResult {
   groupNorms: number;
   /** LayerNorms fused from their decomposed form. */
   layerNorms: number;
+  geglus: number;
   /** Fusion candidates that did not fuse, and why. */
   nearMisses: { node: string; reason: string }[];
   classes: string[];
@@ -115,6 +116,7 @@ export class Emitter {
   activations: ActivationReport = { silu: 0, gelu: 0, hardswish: 0, hardsigmoid: 0 };
   groupNorms = 0;
   layerNorms = 0;
+  geglus = 0;
   nearMisses: { node: string; reason: string }[] = [];
 
   constructor(readonly model: Model, readonly opts: MindSporeOptions) {
@@ -136,6 +138,7 @@ export class Emitter {
     this.activations = { silu: stat('silu'), gelu: stat('gelu'), hardswish: stat('hardswish'), hardsigmoid: stat('hardsigmoid') };
     this.groupNorms = stat('group_norm');
     this.layerNorms = stat('layer_norm');
+    this.geglus = stat('geglu');
     this.nearMisses = fusions.flatMap((r) => r.nearMisses ?? []);
     const inferred = inferShapes(model);
     this.known = inferred.known;

@@ -9,6 +9,13 @@ export interface Helper {
 }
 
 export const HELPERS: Record<string, Helper> = {
+  geglu: {
+    apis: ['mint.chunk', 'mint.nn.functional.gelu'],
+    code: `def geglu(x, approximate="none"):
+    """GEGLU: the first half of the last dim times GELU of the second half."""
+    a, gate = mint.chunk(x, 2, -1)
+    return a * mint.nn.functional.gelu(gate, approximate=approximate)`,
+  },
   gather: {
     apis: ['mint.index_select', 'mint.where'],
     code: `def gather(x, indices, axis):

@@ -59,6 +59,7 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
   LeakyRelu: (c) => c.call('mint.nn.functional.leaky_relu', c.t(0), fmt(c.attrFloat('alpha', 0.01))),
   Selu: fn('mint.nn.functional.selu'),
   'mint.nn.functional.silu': fn('mint.nn.functional.silu'),
+  'msgraph.geglu': (c) => `${c.helper('geglu')}(${c.t(0)}${c.attrStr('approximate', 'none') === 'none' ? '' : `, ${pyString(c.attrStr('approximate', 'none'))}`})`,
   Gelu: (c) => (c.attrStr('approximate', 'none') === 'none' ? c.call('mint.nn.functional.gelu', c.t(0)) : c.call('mint.nn.functional.gelu', c.t(0), `approximate=${pyString(c.attrStr('approximate', 'none'))}`)),
   PRelu: (c) => c.call('mint.where', `${c.opnd(0)} >= 0`, c.t(0), `${c.opnd(0)} * ${c.opnd(1)}`),
   Softmax: softmax('mint.softmax'),

@@ -79,7 +79,7 @@ function reportJson(r: EmitResult, opts: PackageOptions, weightFile: string): un
     inputs: r.inputs.map((i) => ({ name: i.name, argument: i.pyName, dtype: i.dtype, shape: i.shape })),
     outputs: r.outputs,
     op_mapping: mappingObject(r),
-    fusions: { attention: r.attention.fused, group_norm: r.groupNorms, layer_norm: r.layerNorms, gelu: r.activations.gelu, silu: r.activations.silu, hardswish: r.activations.hardswish, hardsigmoid: r.activations.hardsigmoid },
+    fusions: { attention: r.attention.fused, group_norm: r.groupNorms, layer_norm: r.layerNorms, gelu: r.activations.gelu, silu: r.activations.silu, hardswish: r.activations.hardswish, hardsigmoid: r.activations.hardsigmoid, geglu: r.geglus },
     near_misses: r.nearMisses,
     partial: r.fallbacks.length > 0,
     fallbacks: r.fallbacks,
@@ -93,7 +93,7 @@ function reportMd(r: EmitResult, opts: PackageOptions, weightFile: string): stri
   lines.push('');
   lines.push(`- Target: MindSpore ${r.msVersion} (mint API); class \`${r.topClass}\` in model.py, ${r.classes.length} classes in all.`);
   lines.push(`- Weights: ${weightFile}, ${r.params.length} parameters (names in weight_map.json).`);
-  lines.push(`- Fused: ${r.attention.fused} attention block(s) into \`scaled_dot_product_attention\` (attention path: ${opts.attention ?? 'math'}), ${r.groupNorms} GroupNorm, ${r.layerNorms} LayerNorm, ${r.activations.gelu} GELU, ${r.activations.silu} SiLU.`);
+  lines.push(`- Fused: ${r.attention.fused} attention block(s) into \`scaled_dot_product_attention\` (attention path: ${opts.attention ?? 'math'}), ${r.groupNorms} GroupNorm, ${r.layerNorms} LayerNorm, ${r.activations.gelu} GELU (${r.geglus} of them in GEGLU), ${r.activations.silu} SiLU.`);
   lines.push(`- Status: ${r.fallbacks.length ? `**partial** — ${r.fallbacks.length} op(s) without a mapping raise NotImplementedError` : 'complete — every op is mapped'}.`);
   lines.push('');
   lines.push('## Op mapping');

@@ -11,6 +11,12 @@ from mindspore import mint, nn, ops  # noqa: F401
 ATTENTION_BACKEND = "math"
 
 
+def geglu(x, approximate="none"):
+    """GEGLU: the first half of the last dim times GELU of the second half."""
+    a, gate = mint.chunk(x, 2, -1)
+    return a * mint.nn.functional.gelu(gate, approximate=approximate)
+
+
 def scaled_dot_product_attention(query, key, value, scale, mask=None):
     """softmax(query @ key^T * scale + mask) @ value over [batch, heads, seq, head_dim] (or [batch, seq, dim]) tensors.
     An additive float mask adds to the scores; a bool mask keeps True positions."""
@@ -157,11 +163,8 @@ class Net(nn.Cell):
 
     def construct(self, x):
         proj = self.proj(x)
-        slice = proj[:, :, :32]
-        slice_1 = proj[:, :, 32:64]
-        gelu = mint.nn.functional.gelu(slice_1)
-        mul = slice * gelu
-        return mul
+        geglu_1 = geglu(proj)
+        return geglu_1
 
 
 class Ff(nn.Cell):
@@ -362,11 +365,8 @@ class Net2(nn.Cell):
 
     def construct(self, x):
         proj = self.proj(x)
-        slice = proj[:, :, :64]
-        slice_1 = proj[:, :, 64:128]
-        gelu = mint.nn.functional.gelu(slice_1)
-        mul = slice * gelu
-        return mul
+        geglu_1 = geglu(proj)
+        return geglu_1
 
 
 class Ff2(nn.Cell):
