@@ -1,7 +1,7 @@
 /**
  * fold-batch-norm, fold-pad, merge-layout, RMSNorm and HardSwish fusion on small built graphs: each rewrites what it
- * should (and leaves what it must not), a second run changes nothing, and the compiled graph computes what the
- * original does on onnxruntime-node.
+ * should (and leaves what it must not), a second run reports no change and prints identically, and the compiled
+ * graph computes what the original does on onnxruntime-node.
  */
 import { describe, expect, it } from 'vitest';
 import { Model } from '../../src/ir/model.js';
@@ -13,6 +13,7 @@ import { inferShapes } from '../../src/frontend/ops/infer.js';
 import { concatChunks, decodeModelBytes, encodeModelBytes } from '../../src/frontend/onnx/index.js';
 import { compileForOrt } from '../../src/backends/ort/compile.js';
 import { runPasses } from '../../src/passes/manager.js';
+import { printGraph } from '../../src/ir/print.js';
 import { compareTensors } from '../../src/backends/ort/verify.js';
 import { Builder, f32, i64 } from '../helpers/builder.js';
 import { randomInputs, runOnnx } from '../helpers/ort.js';
@@ -39,7 +40,9 @@ async function compile(original: Uint8Array, passes: string) {
   toMint(m);
   inferShapes(m);
   runPasses(m, passes.split(','));
+  const once = printGraph(m.graph);
   expect(runPasses(m, passes.split(',')).every((p) => !p.modified)).toBe(true);
+  expect(printGraph(m.graph)).toBe(once);
   const out = bytes(r.model);
   await sameOutputs(original, out);
   return { ops: [...r.model.graph].map((n) => n.op), stats, model: r.model };
