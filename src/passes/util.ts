@@ -26,6 +26,11 @@ export function constantsOf(model: Model): (v: Value | null | undefined) => Tens
   return (v) => (v ? v.const ?? map.get(v) ?? null : null);
 }
 
+/** The one node that reads `v`, when exactly one does and `v` is not a graph output (the fusions' chain test). */
+export function soleUser(v: Value | null | undefined, g: Graph): Node | null {
+  return v && v.uses.length === 1 && !g.outputs.includes(v) ? v.uses[0]!.node : null;
+}
+
 /** A name for a fused node in the same scope as `like` (`/a/b/Softmax` -> `/a/b/<leaf>`). */
 export function scopedName(like: Node, leaf: string): string {
   return like.name.includes('/') ? like.name.replace(/[^/]*$/, leaf) : `${like.name}_${leaf}`;

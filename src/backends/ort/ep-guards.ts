@@ -14,28 +14,10 @@
  * types (they are indices and shapes, which onnxruntime infers itself); `stripInt64ValueTypes` runs after the plan.
  */
 import type { Attribute } from '../../ir/attribute.js';
-import type { Graph } from '../../ir/graph.js';
 import type { Model } from '../../ir/model.js';
 import { Node } from '../../ir/node.js';
-import { Tensor } from '../../ir/tensor.js';
-import { Value } from '../../ir/value.js';
-import { dtypeFromName } from '../../ir/dtype.js';
 import { EP_CAPABILITIES } from './capabilities.js';
-
-const I64 = dtypeFromName('int64')!;
-
-function ints(g: Graph, name: string, xs: number[]): Value {
-  const v = g.addInitializer(new Value(name), Tensor.fromArray(I64, [xs.length], BigInt64Array.from(xs.map(BigInt)), name));
-  v.type = { kind: 'tensor', dtype: I64, shape: [xs.length] };
-  return v;
-}
-
-function onnxNode(g: Graph, before: Node, op: string, name: string, inputs: Value[]): Value {
-  const n = new Node({ op, domain: '', name, inputs, outputs: 1 });
-  n.outputs[0]!.name = `${name}_output`;
-  g.insertBefore(before, n);
-  return n.outputs[0]!;
-}
+import { int64s, nodesBefore } from './build.js';
 
 export function applyEpGuards(model: Model, ep: string): { layer_norm_views: number } {
   const stats = { layer_norm_views: 0 };
@@ -55,16 +37,17 @@ export function applyEpGuards(model: Model, ep: string): { layer_norm_views: num
     const width = norm.reduce((a, b) => a * b, 1);
     const y = ln.outputs[0]!;
     const base = `${ln.name || 'LayerNormalization'}/view`;
-    const flat = onnxNode(g, ln, 'Reshape', `${base}/Flatten`, [x, ints(g, `${base}/flat_shape`, [-1, width])]);
+    const insert = nodesBefore(g, ln, base);
+    const flat = insert('Reshape', [x, int64s(g, `${base}/flat_shape`, [-1, width])], [], '');
     flat.type = { kind: 'tensor', dtype: x.type?.kind === 'tensor' ? x.type.dtype : null, shape: [shape.slice(0, axis).every((d) => typeof d === 'number') ? (shape.slice(0, axis) as number[]).reduce((a, b) => a * b, 1) : null, width] };
-    const back = shape.every((d) => typeof d === 'number') ? ints(g, `${base}/shape`, shape as number[]) : onnxNode(g, ln, 'Shape', `${base}/Shape`, [x]);
+    const back = shape.every((d) => typeof d === 'number') ? int64s(g, `${base}/shape`, shape as number[]) : insert('Shape', [x], [], '');
     // A new LayerNormalization on the [N, D] view, and a Reshape back that takes over the old output.
     const view = new Node({ op: 'LayerNormalization', domain: '', name: ln.name, inputs: [flat, ...ln.inputs.slice(1)], outputs: 1, attrs: [...ln.attrs].map(([k, a]): [string, Attribute] => [k, k === 'axis' ? { type: 'int', value: -1 } : a]) });
     for (const [k2, v] of ln.metadata) view.metadata.set(k2, v);
     view.outputs[0]!.name = `${y.name}_flat`;
     view.outputs[0]!.type = { kind: 'tensor', dtype: y.type?.kind === 'tensor' ? y.type.dtype : null, shape: flat.type.shape };
     g.insertBefore(ln, view);
-    const out = onnxNode(g, ln, 'Reshape', `${base}/Unflatten`, [view.outputs[0]!, back]);
+    const out = insert('Reshape', [view.outputs[0]!, back], [], '');
     out.type = y.type;
     g.replaceAllUsesWith(y, out);
     g.remove(ln);

@@ -12,36 +12,18 @@
 import { MsgraphError } from '../../errors.js';
 import type { Graph } from '../../ir/graph.js';
 import type { Model } from '../../ir/model.js';
-import { Node } from '../../ir/node.js';
-import { Tensor } from '../../ir/tensor.js';
-import { Value } from '../../ir/value.js';
+import type { Attribute } from '../../ir/attribute.js';
+import type { Node } from '../../ir/node.js';
+import type { Value } from '../../ir/value.js';
 import type { Dim } from '../../ir/shape.js';
-import { dtypeFromName } from '../../ir/dtype.js';
 import { SDPA_OP } from '../../passes/fusion/attention.js';
 import { MHA_OP } from '../../passes/fusion/mha.js';
 import { LAYER_NORM_OP } from '../../passes/fusion/layer-norm.js';
 import { epSupports } from './capabilities.js';
+import { f32Scalar, int64s, nodesBefore } from './build.js';
 
 const GELU_OP = 'mint.nn.functional.gelu';
 const SILU_OP = 'mint.nn.functional.silu';
-
-const F32 = dtypeFromName('float32')!;
-
-function scalar(g: Graph, name: string, x: number): Value {
-  const v = g.addInitializer(new Value(name), Tensor.fromArray(F32, [], new Float32Array([x]), name));
-  v.type = { kind: 'tensor', dtype: F32, shape: [] };
-  return v;
-}
-
-const I64 = dtypeFromName('int64')!;
-
-type Attr = Node['attrs'] extends Map<string, infer A> ? A : never;
-
-function ints(g: Graph, name: string, xs: number[]): Value {
-  const v = g.addInitializer(new Value(name), Tensor.fromArray(I64, [xs.length], BigInt64Array.from(xs.map(BigInt)), name));
-  v.type = { kind: 'tensor', dtype: I64, shape: [xs.length] };
-  return v;
-}
 
 /**
  * The attention bias in the form com.microsoft's attention ops take: [B|1, H|1, S, L] on cpu/wasm, and the full
@@ -61,24 +43,20 @@ function attentionBias(g: Graph, at: Node, mask: Value, q: Value, key: Value, he
   const key2 = `${mask.name}|${want.map(([w]) => String(w)).join('|')}`;
   if (want.every(([w]) => w !== null) && cache.has(key2)) return cache.get(key2)!;
   const base = `${at.name}/attention_bias`;
-  const node = (op: string, inputs: Value[], attrs: [string, Attr][] = []) => {
-    const x = new Node({ op, domain: '', name: `${base}/${op}_${g.nodeCount}`, inputs, outputs: 1, attrs });
-    x.outputs[0]!.name = `${x.name}_output`;
-    g.insertBefore(at, x);
-    return x.outputs[0]!;
-  };
+  const add = nodesBefore(g, at, base);
+  const node = (op: string, inputs: Value[], attrs: [string, Attribute][] = []) => add(op, inputs, attrs, '');
   const parts: Value[] = [];
   let fixed: number[] = [];
   want.forEach(([w, src, from], i) => {
     if (w === ms[i] || ms[i] !== 1) fixed.push(1);
     else if (typeof w === 'number') fixed.push(w);
     else if (src) {
-      if (fixed.length) parts.push(ints(g, `${base}/dims_${i}`, fixed));
+      if (fixed.length) parts.push(int64s(g, `${base}/dims_${i}`, fixed));
       fixed = [];
-      parts.push(node('Slice', [node('Shape', [src]), ints(g, `${base}/start_${i}`, [from]), ints(g, `${base}/end_${i}`, [from + 1])]));
+      parts.push(node('Slice', [node('Shape', [src]), int64s(g, `${base}/start_${i}`, [from]), int64s(g, `${base}/end_${i}`, [from + 1])]));
     } else fixed.push(1);
   });
-  if (fixed.length) parts.push(ints(g, `${base}/dims_tail`, fixed));
+  if (fixed.length) parts.push(int64s(g, `${base}/dims_tail`, fixed));
   const target = parts.length === 1 ? parts[0]! : node('Concat', parts, [['axis', { type: 'int', value: 0 }]]);
   const out = node('Expand', [mask, target]);
   out.type = { kind: 'tensor', dtype: mask.type?.kind === 'tensor' ? mask.type.dtype : null, shape: want.map(([w], i) => (w === null ? null : ms[i] === 1 ? w : ms[i]!)) };
@@ -86,18 +64,6 @@ function attentionBias(g: Graph, at: Node, mask: Value, q: Value, key: Value, he
   return out;
 }
 
-
-/** Inserts dialect (or ONNX, with `domain`) nodes before `at`, named under `base`. */
-function builder(g: Graph, at: Node, base: string) {
-  let step = 0;
-  return (op: string, inputs: (Value | null)[], attrs: [string, Attr][] = [], domain = 'mint') => {
-    const tag = `${base}/${op.split('.').pop()}_${step++}`;
-    const x = new Node({ op, domain, name: tag, inputs, outputs: 1, attrs });
-    x.outputs[0]!.name = `${tag}_output`;
-    g.insertBefore(at, x);
-    return x.outputs[0]!;
-  };
-}
 
 /** `n`'s output now comes from `out`, under the same name and type; `n` is removed. */
 function takeOver(g: Graph, n: Node, out: Value): void {
@@ -122,8 +88,8 @@ export function lowerFusedForOrt(model: Model, ep: string): FusedLowering {
   const stats: FusedLowering = { mha: 0, expanded: 0, gelu: 0, silu: 0, layer_norm: 0, hardswish: 0 };
   let k = 0;
   const biases = new Map<string, Value>();
-  const contrib = (n: Node, op: string, inputs: (Value | null)[], attrs: [string, Attr][]) => {
-    const out = builder(g, n, `${n.name || op}_${k++}`)(op, inputs, attrs, 'com.microsoft');
+  const contrib = (n: Node, op: string, inputs: (Value | null)[], attrs: [string, Attribute][]) => {
+    const out = nodesBefore(g, n, `${n.name || op}_${k++}`)(op, inputs, attrs, 'com.microsoft');
     out.producer!.name = n.name || out.producer!.name;
     takeOver(g, n, out);
     model.opsets.set('com.microsoft', 1);
@@ -140,16 +106,16 @@ export function lowerFusedForOrt(model: Model, ep: string): FusedLowering {
       const r = key?.type?.kind === 'tensor' ? key.type.shape?.length : undefined;
       if (!r) throw new MsgraphError('unsupported', 'attention with a key of unknown rank', { node: n.name });
       const base = `${n.name || 'attention'}_${k++}`;
-      const add = builder(g, n, base);
+      const add = nodesBefore(g, n, base);
       let kt = key!;
       if (Number(n.attrs.get('key_transposed')?.value ?? 0) === 0) {
         const perm = Array.from({ length: r }, (_, i) => (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i));
         kt = add('mint.permute', [key!], [['perm', { type: 'ints', value: perm }]]);
       }
-      let s = add('mint.mul', [add('mint.matmul', [q!, kt]), scalar(g, `${base}/scale`, Number(n.attrs.get('scale')?.value ?? 1))]);
+      let s = add('mint.mul', [add('mint.matmul', [q!, kt]), f32Scalar(g, `${base}/scale`, Number(n.attrs.get('scale')?.value ?? 1))]);
       if (mask) {
         s = mask.type?.kind === 'tensor' && mask.type.dtype?.name === 'bool'
-          ? add('mint.where', [mask, s, scalar(g, `${base}/neg_inf`, -Infinity)])
+          ? add('mint.where', [mask, s, f32Scalar(g, `${base}/neg_inf`, -Infinity)])
           : add('mint.add', [s, mask]);
       }
       const p = add('mint.softmax', [s], [['axis', { type: 'int', value: -1 }]]);
@@ -165,9 +131,9 @@ export function lowerFusedForOrt(model: Model, ep: string): FusedLowering {
         continue;
       }
       const base = `${n.name || 'gelu'}_${k++}`;
-      const add = builder(g, n, base);
+      const add = nodesBefore(g, n, base);
       const x = n.inputs[0]!;
-      const c = (name: string, v: number) => scalar(g, `${base}/${name}`, v);
+      const c = (name: string, v: number) => f32Scalar(g, `${base}/${name}`, v);
       const inner = tanh
         ? add('mint.tanh', [add('mint.mul', [add('mint.add', [x, add('mint.mul', [add('mint.mul', [add('mint.mul', [x, x]), x]), c('k', 0.044715)])]), c('sqrt_2_over_pi', Math.sqrt(2 / Math.PI))])])
         : add('mint.erf', [add('mint.mul', [x, c('inv_sqrt2', Math.SQRT1_2)])]);
@@ -178,17 +144,17 @@ export function lowerFusedForOrt(model: Model, ep: string): FusedLowering {
         contrib(n, 'QuickGelu', [n.inputs[0]!], [['alpha', { type: 'float', value: 1 }]]);
         continue;
       }
-      const add = builder(g, n, `${n.name || 'silu'}_${k++}`);
+      const add = nodesBefore(g, n, `${n.name || 'silu'}_${k++}`);
       takeOver(g, n, add('mint.mul', [n.inputs[0]!, add('mint.sigmoid', [n.inputs[0]!])]));
     } else if (n.op === 'mint.nn.functional.hardswish' && opset < 14) {
       // HardSwish arrived in opset 14: x * HardSigmoid(x) with torch's constants before that.
-      const add = builder(g, n, `${n.name || 'hardswish'}_${k++}`);
+      const add = nodesBefore(g, n, `${n.name || 'hardswish'}_${k++}`);
       const x = n.inputs[0]!;
       takeOver(g, n, add('mint.mul', [x, add('mint.nn.functional.hardsigmoid', [x], [['alpha', { type: 'float', value: 1 / 6 }], ['beta', { type: 'float', value: 0.5 }]])]));
       stats.hardswish++;
     } else if (n.op === LAYER_NORM_OP && opset < 17) {
       // onnxruntime registers LayerNormalization in the default domain from version 1 (the ONNX spec from 17).
-      const out = builder(g, n, `${n.name || 'layer_norm'}_${k++}`)('LayerNormalization', [...n.inputs], [
+      const out = nodesBefore(g, n, `${n.name || 'layer_norm'}_${k++}`)('LayerNormalization', [...n.inputs], [
         ['axis', n.attrs.get('axis') ?? { type: 'int', value: -1 }], ['epsilon', n.attrs.get('epsilon') ?? { type: 'float', value: 1e-5 }],
       ], '');
       out.producer!.name = n.name || out.producer!.name;

@@ -15,7 +15,7 @@ import type { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../eval/array.js';
 import type { Pass } from '../pass.js';
 import { result } from '../pass.js';
-import { constantsOf, replaceWithNode, scopedName } from '../util.js';
+import { constantsOf, replaceWithNode, scopedName, soleUser } from '../util.js';
 
 type ConstOf = (v: Value | null | undefined) => Tensor | null;
 
@@ -27,10 +27,6 @@ export interface ActivationReport {
 }
 
 const near = (a: number | null, b: number, tol = 1e-4) => a !== null && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
-
-function only(v: Value | null | undefined, g: Graph): Node | null {
-  return v && v.uses.length === 1 && !g.outputs.includes(v) ? v.uses[0]!.node : null;
-}
 
 export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
   const scalar = (v: Value | null | undefined): number | null => {
@@ -56,15 +52,15 @@ export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
     const d = withConst(div, 'mint.div');
     if (!d || !near(d[1], 6)) return null;
     const clamp = d[0].producer;
-    if (!clamp || clamp.op !== 'mint.clamp' || only(d[0], g) !== div || clamp.inputs.slice(1).some(Boolean)) return null;
+    if (!clamp || clamp.op !== 'mint.clamp' || soleUser(d[0], g) !== div || clamp.inputs.slice(1).some(Boolean)) return null;
     if (!near(Number(clamp.attrs.get('min')?.value ?? NaN), 0) || !near(Number(clamp.attrs.get('max')?.value ?? NaN), 6)) return null;
     const a = withConst(clamp.inputs[0]?.producer, 'mint.add');
-    if (!a || !near(a[1], 3) || only(clamp.inputs[0], g) !== clamp) return null;
+    if (!a || !near(a[1], 3) || soleUser(clamp.inputs[0], g) !== clamp) return null;
     return [a[0], [div!, clamp, clamp.inputs[0]!.producer!]];
   };
   const hardSigmoidOf = (v: Value | null | undefined, x: Value): boolean => {
     const h = v?.producer;
-    return !!h && h.op === 'mint.nn.functional.hardsigmoid' && h.inputs[0] === x && only(v, g) !== null &&
+    return !!h && h.op === 'mint.nn.functional.hardsigmoid' && h.inputs[0] === x && soleUser(v, g) !== null &&
       near(Number(h.attrs.get('alpha')?.value ?? 0.2), 1 / 6) && near(Number(h.attrs.get('beta')?.value ?? 0.5), 0.5);
   };
   for (const n of [...g]) {
@@ -73,13 +69,13 @@ export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
       // x * clamp(x + 3, 0, 6) / 6.
       const d = withConst(n, 'mint.div');
       const m = d && near(d[1], 6) ? d[0].producer : null;
-      if (m && m.op === 'mint.mul' && only(d![0], g) === n) {
+      if (m && m.op === 'mint.mul' && soleUser(d![0], g) === n) {
         for (const side of [0, 1]) {
           const clamp = m.inputs[side]?.producer;
           const x = m.inputs[1 - side];
-          if (!clamp || clamp.op !== 'mint.clamp' || !x || only(m.inputs[side], g) !== m) continue;
+          if (!clamp || clamp.op !== 'mint.clamp' || !x || soleUser(m.inputs[side], g) !== m) continue;
           const a = withConst(clamp.inputs[0]?.producer, 'mint.add');
-          if (!a || a[0] !== x || !near(a[1], 3) || only(clamp.inputs[0], g) !== clamp || clamp.inputs.slice(1).some(Boolean)) continue;
+          if (!a || a[0] !== x || !near(a[1], 3) || soleUser(clamp.inputs[0], g) !== clamp || clamp.inputs.slice(1).some(Boolean)) continue;
           if (!near(Number(clamp.attrs.get('min')?.value ?? NaN), 0) || !near(Number(clamp.attrs.get('max')?.value ?? NaN), 6)) continue;
           replace(n, [n, m, clamp, clamp.inputs[0]!.producer!], x, 'mint.nn.functional.hardswish');
           report.hardswish++;
@@ -90,7 +86,7 @@ export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
       // clamp(x + 3, 0, 6) / 6, and x times it.
       const hs = relu6Over6(n);
       if (hs) {
-        const user = only(n.outputs[0], g);
+        const user = soleUser(n.outputs[0], g);
         const x = hs[0];
         if (user && user.op === 'mint.mul' && ((user.inputs[0] === x && user.inputs[1] === n.outputs[0]) || (user.inputs[1] === x && user.inputs[0] === n.outputs[0]))) {
           replace(user, [user, ...hs[1]], x, 'mint.nn.functional.hardswish');
@@ -114,7 +110,7 @@ export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
       for (const side of [0, 1]) {
         const s = n.inputs[side]?.producer;
         const x = n.inputs[1 - side];
-        if (s && s.op === 'mint.sigmoid' && s.inputs[0] === x && x && only(s.outputs[0], g) === n) {
+        if (s && s.op === 'mint.sigmoid' && s.inputs[0] === x && x && soleUser(s.outputs[0], g) === n) {
           replace(n, [n, s], x, 'mint.nn.functional.silu');
           report.silu++;
           break;
@@ -135,7 +131,7 @@ export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
     const nodes = [last];
     if (half && near(half[1], 0.5)) {
       const inner = half[0].producer;
-      if (!inner || inner.op !== 'mint.mul' || only(half[0], g) !== last) return false;
+      if (!inner || inner.op !== 'mint.mul' || soleUser(half[0], g) !== last) return false;
       for (const side of [0, 1]) {
         const a = inner.inputs[side]?.producer;
         if (a && a.op === 'mint.add') {
@@ -143,28 +139,28 @@ export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
           x = inner.inputs[1 - side]!;
         }
       }
-      if (!add || only(add.outputs[0], g) !== inner) return false;
+      if (!add || soleUser(add.outputs[0], g) !== inner) return false;
       nodes.push(inner);
     } else {
       for (const side of [0, 1]) {
         const a = last.inputs[side]?.producer;
         const h = withConst(last.inputs[1 - side]?.producer, 'mint.mul');
-        if (a && a.op === 'mint.add' && h && near(h[1], 0.5) && only(last.inputs[1 - side], g) === last) {
+        if (a && a.op === 'mint.add' && h && near(h[1], 0.5) && soleUser(last.inputs[1 - side], g) === last) {
           add = a;
           x = h[0];
           nodes.push(last.inputs[1 - side]!.producer!);
         }
       }
-      if (!add || only(add.outputs[0], g) !== last) return false;
+      if (!add || soleUser(add.outputs[0], g) !== last) return false;
     }
     const one = withConst(add, 'mint.add');
     const erf = one && near(one[1], 1) ? one[0].producer : null;
-    if (!erf || erf.op !== 'mint.erf' || only(erf.outputs[0], g) !== add) return false;
+    if (!erf || erf.op !== 'mint.erf' || soleUser(erf.outputs[0], g) !== add) return false;
     const scaled = erf.inputs[0]?.producer;
     const div = withConst(scaled, 'mint.div');
     const mul = withConst(scaled, 'mint.mul');
     const ok = (div && near(div[1], Math.SQRT2) && div[0] === x) || (mul && near(mul[1], Math.SQRT1_2) && mul[0] === x);
-    if (!ok || !scaled || only(scaled.outputs[0], g) !== erf) return false;
+    if (!ok || !scaled || soleUser(scaled.outputs[0], g) !== erf) return false;
     replace(last, [...nodes, add, erf, scaled], x!, 'mint.nn.functional.gelu');
     return true;
   }
@@ -174,21 +170,21 @@ export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
     for (const side of [0, 1]) {
       const add = last.inputs[side]?.producer;
       const halfX = withConst(last.inputs[1 - side]?.producer, 'mint.mul');
-      if (!add || !halfX || !near(halfX[1], 0.5) || only(last.inputs[1 - side], g) !== last) continue;
+      if (!add || !halfX || !near(halfX[1], 0.5) || soleUser(last.inputs[1 - side], g) !== last) continue;
       const x = halfX[0];
       const one = withConst(add, 'mint.add');
       const tanh = one && near(one[1], 1) ? one[0].producer : null;
-      if (!tanh || tanh.op !== 'mint.tanh' || only(add.outputs[0], g) !== last || only(tanh.outputs[0], g) !== add) continue;
+      if (!tanh || tanh.op !== 'mint.tanh' || soleUser(add.outputs[0], g) !== last || soleUser(tanh.outputs[0], g) !== add) continue;
       const k = withConst(tanh.inputs[0]?.producer, 'mint.mul');
-      if (!k || !near(k[1], Math.sqrt(2 / Math.PI)) || only(tanh.inputs[0], g) !== tanh) continue;
+      if (!k || !near(k[1], Math.sqrt(2 / Math.PI)) || soleUser(tanh.inputs[0], g) !== tanh) continue;
       const inner = k[0].producer;
-      if (!inner || inner.op !== 'mint.add' || only(k[0], g) !== tanh.inputs[0]!.producer) continue;
+      if (!inner || inner.op !== 'mint.add' || soleUser(k[0], g) !== tanh.inputs[0]!.producer) continue;
       const cubicSide = inner.inputs[0] === x ? 1 : inner.inputs[1] === x ? 0 : -1;
       if (cubicSide < 0) continue;
       const c = withConst(inner.inputs[cubicSide]?.producer, 'mint.mul');
-      if (!c || !near(c[1], 0.044715) || only(inner.inputs[cubicSide], g) !== inner) continue;
+      if (!c || !near(c[1], 0.044715) || soleUser(inner.inputs[cubicSide], g) !== inner) continue;
       const pow = c[0].producer;
-      if (!pow || pow.op !== 'mint.pow' || pow.inputs[0] !== x || !near(scalar(pow.inputs[1]), 3) || only(c[0], g) !== inner.inputs[cubicSide]!.producer) continue;
+      if (!pow || pow.op !== 'mint.pow' || pow.inputs[0] !== x || !near(scalar(pow.inputs[1]), 3) || soleUser(c[0], g) !== inner.inputs[cubicSide]!.producer) continue;
       replace(last, [last, halfX && last.inputs[1 - side]!.producer!, add, tanh, tanh.inputs[0]!.producer!, inner, inner.inputs[cubicSide]!.producer!, pow], x, 'mint.nn.functional.gelu', 'tanh');
       return true;
     }

@@ -14,7 +14,7 @@ import { inferShapes } from '../../frontend/ops/infer.js';
 import { fromTensor, num } from '../../eval/array.js';
 import type { Pass } from '../pass.js';
 import { result } from '../pass.js';
-import { constantsOf, replaceWithNode, scopedName } from '../util.js';
+import { constantsOf, replaceWithNode, scopedName, soleUser } from '../util.js';
 
 export const GEGLU_OP = 'msgraph.geglu';
 const INT64_MAX_ISH = 2 ** 53;
@@ -68,7 +68,7 @@ export function fuseGeglu(g: Graph, constOf: ConstOf, knownOf: KnownOf = () => u
   for (const gelu of [...g]) {
     if (gelu.op !== 'mint.nn.functional.gelu' || gelu.graph !== g) continue;
     const y = gelu.outputs[0]!;
-    const mul = y.uses.length === 1 && !g.outputs.includes(y) ? y.uses[0]!.node : null;
+    const mul = soleUser(y, g);
     if (!mul || mul.op !== 'mint.mul') continue;
     const a = mul.inputs[0] === y ? mul.inputs[1] : mul.inputs[0];
     const gate = halfOf(gelu.inputs[0]!, g, constOf, knownOf);

@@ -11,15 +11,11 @@ import { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../eval/array.js';
 import type { Pass } from '../pass.js';
 import { result } from '../pass.js';
-import { constantsOf, replaceWithNode, scopedName } from '../util.js';
+import { constantsOf, replaceWithNode, scopedName, soleUser } from '../util.js';
 
 export const GROUP_NORM_OP = 'mint.nn.functional.group_norm';
 
 type ConstOf = (v: Value | null | undefined) => Tensor | null;
-
-function only(v: Value | null | undefined, g: Graph): Node | null {
-  return v && v.uses.length === 1 && !g.outputs.includes(v) ? v.uses[0]!.node : null;
-}
 
 export interface GroupNormReport {
   fused: number;
@@ -34,7 +30,7 @@ export function fuseGroupNorm(g: Graph, constOf: ConstOf): GroupNormReport {
     const r1 = n.inputs[0]?.producer;
     const scale = constOf(n.inputs[1]);
     const shift = constOf(n.inputs[2]);
-    if (!r1 || r1.op !== 'mint.reshape' || only(n.inputs[0], g) !== n) continue; // a plain instance norm
+    if (!r1 || r1.op !== 'mint.reshape' || soleUser(n.inputs[0], g) !== n) continue; // a plain instance norm
     if (!scale || !shift || !num(fromTensor(scale)).every((v) => v === 1) || !num(fromTensor(shift)).every((v) => v === 0)) {
       miss('the instance norm has its own scale/bias (not torch GroupNorm\'s ones/zeros)');
       continue;
@@ -47,7 +43,7 @@ export function fuseGroupNorm(g: Graph, constOf: ConstOf): GroupNormReport {
     }
     const channels = xs[1];
     const groups = scale.dims[0]!;
-    const r2 = only(n.outputs[0], g);
+    const r2 = soleUser(n.outputs[0], g);
     const ys = r2?.outputs[0]?.type?.kind === 'tensor' ? r2.outputs[0].type.shape : null;
     if (!r2 || r2.op !== 'mint.reshape' || !ys || ys.length !== xs.length || ys.some((d, i) => d === null || d !== xs[i])) {
       miss('the instance norm is not reshaped back to the input\'s shape');
@@ -62,8 +58,8 @@ export function fuseGroupNorm(g: Graph, constOf: ConstOf): GroupNormReport {
       if (!t || t.size !== channels || t.dims[0] !== channels || t.dims.length !== xs.length - 1 || t.dtype.name !== 'float32') return null;
       return [Float32Array.from(num(fromTensor(t))), node];
     };
-    const w = affine(only(out, g), out, 'mint.mul');
-    const b = w ? affine(only(w[1].outputs[0], g), w[1].outputs[0]!, 'mint.add') : null;
+    const w = affine(soleUser(out, g), out, 'mint.mul');
+    const b = w ? affine(soleUser(w[1].outputs[0], g), w[1].outputs[0]!, 'mint.add') : null;
     let weight: Float32Array = new Float32Array(channels).fill(1);
     let bias: Float32Array = new Float32Array(channels);
     if (w && b) {

@@ -11,15 +11,11 @@ import { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../eval/array.js';
 import type { Pass } from '../pass.js';
 import { result } from '../pass.js';
-import { constantsOf, replaceWithNode, scopedName } from '../util.js';
+import { constantsOf, replaceWithNode, scopedName, soleUser } from '../util.js';
 
 export const LAYER_NORM_OP = 'mint.nn.functional.layer_norm';
 
 type ConstOf = (v: Value | null | undefined) => Tensor | null;
-
-function only(v: Value | null | undefined, g: Graph): Node | null {
-  return v && v.uses.length === 1 && !g.outputs.includes(v) ? v.uses[0]!.node : null;
-}
 
 export function fuseLayerNorm(g: Graph, constOf: ConstOf): { fused: number; nearMisses: { node: string; reason: string }[] } {
   const report = { fused: 0, nearMisses: [] as { node: string; reason: string }[] };
@@ -52,9 +48,9 @@ export function fuseLayerNorm(g: Graph, constOf: ConstOf): { fused: number; near
       miss('x - mean is not both squared and divided');
       continue;
     }
-    const mean2 = only(sq.outputs[0], g);
-    const add = mean2 ? only(mean2.outputs[0], g) : null;
-    const sqrt = add ? only(add.outputs[0], g) : null;
+    const mean2 = soleUser(sq.outputs[0], g);
+    const add = mean2 ? soleUser(mean2.outputs[0], g) : null;
+    const sqrt = add ? soleUser(add.outputs[0], g) : null;
     if (!mean2 || mean2.op !== 'mint.mean' || JSON.stringify(axesOf(mean2, rank)) !== JSON.stringify(axes) || !add || add.op !== 'mint.add' || !sqrt || sqrt.op !== 'mint.sqrt' || div.inputs[1] !== sqrt.outputs[0]) {
       miss('the variance is not mean((x - mean)^2) over the same axes, plus eps, square-rooted');
       continue;
@@ -68,7 +64,7 @@ export function fuseLayerNorm(g: Graph, constOf: ConstOf): { fused: number; near
     let out = div.outputs[0]!;
     const normShape = x.type?.kind === 'tensor' ? x.type.shape!.slice(rank - axes.length) : [];
     const affine = (op: string): { t: Tensor; node: Node; value: Value } | null => {
-      const n = only(out, g);
+      const n = soleUser(out, g);
       if (!n || n.op !== op) return null;
       const other = n.inputs[0] === out ? n.inputs[1] : n.inputs[0];
       const t = constOf(other);

@@ -11,13 +11,9 @@ import { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../eval/array.js';
 import type { Pass } from '../pass.js';
 import { result } from '../pass.js';
-import { constantsOf, replaceWithNode, scopedName } from '../util.js';
+import { constantsOf, replaceWithNode, scopedName, soleUser } from '../util.js';
 
 export const RMS_NORM_OP = 'msgraph.rms_norm';
-
-function only(v: Value | null | undefined, g: Graph): Node | null {
-  return v && v.uses.length === 1 && !g.outputs.includes(v) ? v.uses[0]!.node : null;
-}
 
 export function fuseRmsNorm(g: Graph, constOf: (v: Value | null | undefined) => Tensor | null): number {
   const scalar = (v: Value | null | undefined) => {
@@ -28,7 +24,7 @@ export function fuseRmsNorm(g: Graph, constOf: (v: Value | null | undefined) => 
   for (const mean of [...g]) {
     if (mean.op !== 'mint.mean' || mean.graph !== g || Number(mean.attrs.get('keepdims')?.value ?? 1) !== 1) continue;
     const sq = mean.inputs[0]?.producer;
-    if (!sq || only(mean.inputs[0], g) !== mean) continue;
+    if (!sq || soleUser(mean.inputs[0], g) !== mean) continue;
     const x = sq.inputs[0];
     const isSquare = (sq.op === 'mint.pow' && scalar(sq.inputs[1]) === 2) || (sq.op === 'mint.mul' && sq.inputs[1] === x);
     const shape = x?.type?.kind === 'tensor' ? x.type.shape : null;
@@ -37,19 +33,19 @@ export function fuseRmsNorm(g: Graph, constOf: (v: Value | null | undefined) => 
     const a = mean.attrs.get('axes');
     const axes = a?.type === 'ints' ? a.value.map((v) => (Number(v) < 0 ? Number(v) + rank : Number(v))).sort((p, q) => p - q) : null;
     if (!axes || !axes.length || axes.some((v, i) => v !== rank - axes.length + i)) continue;
-    const add = only(mean.outputs[0], g);
+    const add = soleUser(mean.outputs[0], g);
     const eps = add && add.op === 'mint.add' ? scalar(add.inputs[1]) ?? scalar(add.inputs[0]) : null;
-    const sqrt = add ? only(add.outputs[0], g) : null;
+    const sqrt = add ? soleUser(add.outputs[0], g) : null;
     if (eps === null || !sqrt || sqrt.op !== 'mint.sqrt') continue;
     const nodes: Node[] = [sq, mean, add!, sqrt];
     // x / sqrt(.), x * reciprocal(sqrt(.)), x * (1 / sqrt(.)).
     let out: Value | null = null;
-    const next = only(sqrt.outputs[0], g);
+    const next = soleUser(sqrt.outputs[0], g);
     if (next?.op === 'mint.div' && next.inputs[0] === x && next.inputs[1] === sqrt.outputs[0]) {
       nodes.push(next);
       out = next.outputs[0]!;
     } else if (next && (next.op === 'mint.reciprocal' || (next.op === 'mint.div' && scalar(next.inputs[0]) === 1 && next.inputs[1] === sqrt.outputs[0]))) {
-      const mul = only(next.outputs[0], g);
+      const mul = soleUser(next.outputs[0], g);
       if (mul?.op === 'mint.mul' && mul.inputs.includes(x) && mul.inputs.includes(next.outputs[0]!)) {
         nodes.push(next, mul);
         out = mul.outputs[0]!;
@@ -62,7 +58,7 @@ export function fuseRmsNorm(g: Graph, constOf: (v: Value | null | undefined) => 
     const dtype = x.type?.kind === 'tensor' ? x.type.dtype : null;
     if (!dtype || dtype.name !== 'float32') continue;
     let weight: Value | null = null;
-    const wm = only(out, g);
+    const wm = soleUser(out, g);
     if (wm?.op === 'mint.mul') {
       const other = wm.inputs[0] === out ? wm.inputs[1] : wm.inputs[0];
       const t = constOf(other);
