@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadModelFile, writeFilesAtomic } from '../src/frontend/onnx/node-fs.js';
+import { loadModelFile, stageDirectory } from '../src/frontend/onnx/node-fs.js';
+import { writeInterruptibly } from './interrupt.js';
 import { compileOnnx } from './ort.js';
 import { MsgraphError } from '../src/errors.js';
 import { verify } from '../src/ir/verify.js';
@@ -22,7 +23,11 @@ export interface CompileOptions {
   attention?: 'math' | 'flash';
   strict?: boolean;
   explainFusion?: boolean;
+  timings?: boolean;
 }
+
+/** What an emitted package directory may hold; a directory with anything else is not replaced. */
+const PACKAGE_FILES = new Set(['model.py', 'model.safetensors', 'model.ckpt', 'weight_map.json', 'report.json', 'report.md', 'run_example.py']);
 
 /** Exit status of a MindSpore compile that emitted fallbacks. */
 export const EXIT_PARTIAL = 3;
@@ -37,7 +42,7 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
   return compileMindSpore(file, model, opts);
 }
 
-function compileMindSpore(file: string, model: Model, opts: CompileOptions): void {
+async function compileMindSpore(file: string, model: Model, opts: CompileOptions): Promise<void> {
   const out = path.resolve(opts.output);
   if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) {
     throw new MsgraphError('usage', 'the MindSpore target writes a directory; the output exists and is a file', { file: opts.output });
@@ -46,8 +51,7 @@ function compileMindSpore(file: string, model: Model, opts: CompileOptions): voi
     source: path.basename(file), weights: opts.weights, msVersion: opts.msVersion, attention: opts.attention, strict: opts.strict,
   });
   if (opts.printIr) process.stdout.write(printGraph(model.graph));
-  fs.mkdirSync(out, { recursive: true });
-  writeFilesAtomic(pkg.files.map(([name, chunks]) => [path.join(out, name), chunks]));
+  await writeInterruptibly(() => stageDirectory(out, pkg.files, PACKAGE_FILES));
   const r = pkg.result;
   if (opts.explainFusion) explain(r.nearMisses, `attention ${r.attention.fused}, group_norm ${r.groupNorms}, layer_norm ${r.layerNorms}, gelu ${r.activations.gelu}, silu ${r.activations.silu}`);
   process.stderr.write(`msgraph: wrote ${opts.output}/ (model.py: ${r.classes.length} classes, ${r.params.length} parameters, MindSpore ${r.msVersion})\n`);

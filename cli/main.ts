@@ -7,6 +7,21 @@ import { compileCommand, type CompileOptions } from './compile.js';
 import { benchCommand, runCommand, verifyCommand } from './ort.js';
 import { VERSION } from '../src/version.js';
 import { serveCommand } from './serve.js';
+import { guardStream, termSafe } from './terminal.js';
+
+// Model names reach stdout and stderr (inspect, --print-ir, run, reports): no raw terminal escapes from a model.
+guardStream(process.stdout);
+guardStream(process.stderr);
+
+/** Errors without a file of their own name the model the command was given. */
+async function withFile(file: string | undefined, run: () => Promise<void> | void): Promise<void> {
+  try {
+    await run();
+  } catch (e) {
+    if (isMsgraphError(e) && !e.file && file && e.code !== 'usage') e.file = file;
+    throw e;
+  }
+}
 
 const program = new Command();
 program
@@ -25,7 +40,7 @@ program
   .option('--depth <n>', 'levels of the module tree to print', '4')
   .option('--shapes', 'infer and list every value with its dtype and (symbolic) shape, and the ops inference cannot handle')
   .option('--fusions', 'count what the fusion passes find (attention, multi-head attention, GroupNorm, LayerNorm, GELU, SiLU) and list near-misses')
-  .action((model: string, opts: { json?: boolean; depth: string; shapes?: boolean; fusions?: boolean }) => inspectCommand(model, opts));
+  .action((model: string, opts: { json?: boolean; depth: string; shapes?: boolean; fusions?: boolean }) => withFile(model, () => inspectCommand(model, opts)));
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -46,7 +61,8 @@ program
   .option('--strict', 'mindspore: fail (exit 2) instead of emitting fallbacks for unmapped ops (exit 3)')
   .option('--explain-fusion', 'print what fused and why each near-miss did not')
   .option('--print-ir', 'print the IR before writing')
-  .action((model: string, opts: CompileOptions) => compileCommand(model, opts));
+  .option('--timings', "onnx: record each pass's wall time in the plan (which then differs run to run)")
+  .action((model: string, opts: CompileOptions) => withFile(model, () => compileCommand(model, opts)));
 
 program
   .command('run')
@@ -59,7 +75,7 @@ program
   .option('--seed <n>', 'seed of the random inputs', '1')
   .option('-o, --output <bundle.json>', 'write inputs and outputs as a tensor bundle')
   .option('--json', 'print JSON')
-  .action((model: string, opts) => runCommand(model, opts));
+  .action((model: string, opts) => withFile(model, () => runCommand(model, opts)));
 
 program
   .command('verify')
@@ -76,7 +92,7 @@ program
   .option('--atol <x>', 'allowed absolute error', '1e-6')
   .option('--seed <n>', 'seed of the random inputs', '1')
   .option('--json', 'print JSON')
-  .action((model: string, opts) => verifyCommand(model, opts));
+  .action((model: string, opts) => withFile(model, () => verifyCommand(model, opts)));
 
 program
   .command('bench')
@@ -90,35 +106,31 @@ program
   .option('--threads <n>', 'intra-op (cpu) or wasm threads', '1')
   .option('--seed <n>', 'seed of the random inputs', '1')
   .option('--json', 'print JSON')
-  .action((model: string, opts) => benchCommand(model, opts));
+  .action((model: string, opts) => withFile(model, () => benchCommand(model, opts)));
 
 program
   .command('serve')
   .description('serve the msgraph page (compile, inspect and run models in the browser) on 127.0.0.1')
   .argument('[model]', 'an .onnx file to open in the page')
   .option('--port <n>', 'port (0: any free port)', '8787')
-  .action((model: string | undefined, opts: { port: string }) => serveCommand(model, opts));
+  .action((model: string | undefined, opts: { port: string }) => withFile(model, () => serveCommand(model, opts)));
 
 function fail(e: unknown): never {
   const debug = process.argv.includes('--debug');
   if (isMsgraphError(e)) {
-    process.stderr.write(`msgraph: error: ${e.oneLine()}\n`);
+    process.stderr.write(`msgraph: error: ${termSafe(e.oneLine())}\n`);
     if (debug) process.stderr.write(`${e.stack}\n`);
     process.exit(2);
   }
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
   const err = e as Error;
-  process.stderr.write(`msgraph: internal error: ${err?.message ?? String(e)}${debug ? '' : ' (run with --debug for the stack)'}\n`);
+  process.stderr.write(`msgraph: internal error: ${termSafe(err?.message ?? String(e))}${debug ? '' : ' (run with --debug for the stack)'}\n`);
   if (debug) process.stderr.write(`${err?.stack}\n`);
   process.exit(1);
 }
 
-// Writes are synchronous and atomic (temporary files renamed into place), so stopping between statements never
-// leaves a partial output file; the handler only makes Ctrl-C print one line and exit 130.
-process.on('SIGINT', () => {
-  process.stderr.write('\nmsgraph: interrupted\n');
-  process.exit(130);
-});
+// No SIGINT handler while computing: Ctrl-C stops at once. Outputs are staged and renamed into place
+// (cli/interrupt.ts), so stopping never leaves a partial output.
 
 try {
   await program.parseAsync(process.argv);

@@ -10,7 +10,8 @@ import { printGraph } from '../src/ir/print.js';
 import { verify } from '../src/ir/verify.js';
 import { formatBundle, parseBundle } from '../src/ir/bundle.js';
 import { fromTensor, num } from '../src/eval/array.js';
-import { loadModelFile, readModelFile, writeFilesAtomic } from '../src/frontend/onnx/node-fs.js';
+import { loadModelFile, readModelFile, stageFiles } from '../src/frontend/onnx/node-fs.js';
+import { writeInterruptibly } from './interrupt.js';
 import { concatChunks, decodeModelBytes, encodeModelBytes } from '../src/frontend/onnx/index.js';
 import { compileForOrt, parseShapeSpec } from '../src/backends/ort/compile.js';
 import { checkEp, createSession, epUnavailable, type Ep } from '../src/backends/ort/session.js';
@@ -69,14 +70,14 @@ function feedsFor(model: Model, inputs: string | undefined, flags: OrtFlags): Ma
   return randomInputs(model, Number(flags.seed ?? 1), { shapes: shapesFrom(flags.shape) });
 }
 
-export async function compileOnnx(file: string, opts: { output: string; ep?: string; shape?: string[]; passes: string; printAfter?: string[]; externalData?: boolean; printIr?: boolean; explainFusion?: boolean }): Promise<void> {
+export async function compileOnnx(file: string, opts: { output: string; ep?: string; shape?: string[]; passes: string; printAfter?: string[]; externalData?: boolean; printIr?: boolean; explainFusion?: boolean; timings?: boolean }): Promise<void> {
   const progress = Progress.for({});
   const ep = checkEp(opts.ep ?? 'cpu');
   progress.set('decoding');
   const model = loadModelFile(file);
   verify(model.graph);
   const res = compileForOrt(model, {
-    ep, shapes: shapesFrom(opts.shape), passes: opts.passes, printAfter: opts.printAfter,
+    ep, shapes: shapesFrom(opts.shape), passes: opts.passes, printAfter: opts.printAfter, timings: opts.timings,
     onPrint: (pass, m) => process.stdout.write(`# after ${pass}\n${printGraph(m.graph)}`),
     onPass: (pass, i, n) => progress.set(`pass ${i + 1}/${n}: ${pass}`),
   });
@@ -91,7 +92,7 @@ export async function compileOnnx(file: string, opts: { output: string; ep?: str
   const targets: [string, Uint8Array[]][] = [[opts.output, enc.chunks], [`${opts.output}.plan.json`, [new TextEncoder().encode(JSON.stringify(res.plan, null, 1) + '\n')]]];
   if (enc.externalChunks.length) targets.push([path.join(path.dirname(opts.output), location), enc.externalChunks]);
   fs.mkdirSync(path.dirname(path.resolve(opts.output)), { recursive: true });
-  writeFilesAtomic(targets);
+  await writeInterruptibly(() => stageFiles(targets));
   progress.done();
   const mem = res.plan.memory;
   process.stderr.write(
@@ -130,7 +131,7 @@ export async function runCommand(file: string, opts: OrtFlags & { inputs?: strin
     await s.release();
   }
   progress.done();
-  if (opts.output) writeFilesAtomic([[opts.output, [new TextEncoder().encode(formatBundle({ inputs: feeds, outputs: outs }))]]]);
+  if (opts.output) await writeInterruptibly(() => stageFiles([[opts.output!, [new TextEncoder().encode(formatBundle({ inputs: feeds, outputs: outs }))]]]));
   if (opts.json) {
     process.stdout.write(JSON.stringify({ ep, outputs: [...outs].map(([n, t]) => ({ name: n, dtype: t.dtype.name, shape: t.dims })) }, null, 2) + '\n');
     return;

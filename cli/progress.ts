@@ -1,3 +1,5 @@
+import { rawStderrWrite } from './terminal.js';
+
 /** Stage names and a spinner on stderr while long work runs; silent when stderr is not a TTY or under --json. */
 const FRAMES = ['|', '/', '-', '\\'];
 
@@ -25,13 +27,13 @@ export class Progress {
 
   private draw(): void {
     const secs = ((Date.now() - this.started) / 1000).toFixed(1);
-    process.stderr.write(`\r\x1b[2K${FRAMES[this.frame++ % FRAMES.length]} ${this.stage} (${secs}s)`);
+    rawStderrWrite(`\r\x1b[2K${FRAMES[this.frame++ % FRAMES.length]} ${this.stage} (${secs}s)`);
   }
 
   done(): void {
     if (!this.enabled) return;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    process.stderr.write('\r\x1b[2K');
+    rawStderrWrite('\r\x1b[2K');
   }
 }

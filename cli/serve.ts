@@ -33,6 +33,16 @@ function preloadFiles(model: string): Map<string, string> {
   return files;
 }
 
+/** True when a Host header names this server on loopback: 127.0.0.1, localhost or [::1], with its port. */
+export function loopbackHost(host: string | undefined, server: http.Server): boolean {
+  if (!host) return false;
+  const m = /^(127\.0\.0\.1|localhost|\[::1\])(?::(\d+))?$/i.exec(host);
+  if (!m) return false;
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : null;
+  return m[2] === undefined ? port === 80 : Number(m[2]) === port;
+}
+
 export function startServer(opts: { port: number; model?: string; quiet?: boolean }): Promise<http.Server> {
   const root = webRoot();
   if (!fs.existsSync(path.join(root, 'index.html'))) throw new MsgraphError('usage', `the page is not built (${root} has no index.html)`, { hint: 'run npm run build' });
@@ -44,6 +54,9 @@ export function startServer(opts: { port: number; model?: string; quiet?: boolea
       res.end(body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed');
+    // DNS rebinding: a page from another site whose name resolves to 127.0.0.1 sends its own Host. Only the
+    // loopback names this server listens on are answered.
+    if (!loopbackHost(req.headers.host, server)) return send(421, 'misdirected request: this server answers only for 127.0.0.1 and localhost');
     let url: string;
     try {
       url = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);

@@ -27,4 +27,9 @@ export class Model {
   opset(domain = ''): number | undefined {
     return this.opsets.get(domain) ?? (domain === '' ? this.opsets.get('ai.onnx') : undefined);
   }
+
+  /** The default domain's opset. A file without opset imports predates them (IR < 3): its ops are opset 1. */
+  get onnxOpset(): number {
+    return this.opset('') ?? 1;
+  }
 }

@@ -1,4 +1,5 @@
 /** The Python module text: classes (deduplicated), their __init__ layers and parameters, the header, and the weight list. */
+import { CELL_MEMBERS } from './cell-members.js';
 import { HELPERS } from './helpers.js';
 import { attentionHelper } from './attention.js';
 import type { Layer, LayerParam } from './layers.js';
@@ -127,15 +128,18 @@ export function topDoc(e: Emitter): string {
 
 /** Attribute names: the source's own where they are identifiers (state_dict names survive). */
 export function assignAttrs(e: Emitter, m: Mod): void {
-  const namer = new Namer(['training', 'construct', 'cells', 'parameters', 'cls_name', 'phase']);
+  // Every nn.Cell member of every supported version: a submodule or parameter of that name would shadow it.
+  const namer = new Namer([...CELL_MEMBERS, 'parameters']);
   const ordered = [...m.children.values()].sort((a, b) => a.first - b.first || a.seg.localeCompare(b.seg));
   for (const c of [...m.children.values()]) {
     c.attr = m.cellList ? c.seg : namer.exact(c.seg, 'block');
-    if (!m.cellList && c.attr !== c.seg) e.warnings.add(`module "${pyComment(c.path.join('.'), 80)}" is named ${c.attr} in the Cell (not a Python identifier)`);
+    if (!m.cellList && c.attr !== c.seg) e.warnings.add(`module "${pyComment(c.path.join('.'), 80)}" is named ${c.attr} in the Cell (${c.seg} is not an identifier, or is taken by nn.Cell or Python)`);
   }
   for (const b of m.buffers) {
     if (b.alias) continue;
-    b.attr = PATH_NAME.test(b.value.name) ? namer.exact(b.attr, 'constant') : namer.take(b.attr, 'constant');
+    const attr = PATH_NAME.test(b.value.name) ? namer.exact(b.attr, 'constant') : namer.take(b.attr, 'constant');
+    if (PATH_NAME.test(b.value.name) && attr !== b.attr) e.warnings.add(`parameter "${pyComment(b.value.name, 80)}" is named ${attr} in the Cell (${b.attr} is taken by nn.Cell or Python)`);
+    b.attr = attr;
   }
   for (const c of ordered) assignAttrs(e, c);
 }

@@ -130,7 +130,7 @@ export class Emitter {
   run(): EmitResult {
     const model = this.model;
     if (!model.opsets.has(MINT_DOMAIN)) toMint(model);
-    this.opset = model.opset('') ?? 17;
+    this.opset = model.onnxOpset;
     inferShapes(model);
     const fusions = runPasses(model, MINDSPORE_FUSIONS);
     const stat = (k: string) => fusions.reduce((s, r) => s + (r.stats[k] ?? 0), 0);

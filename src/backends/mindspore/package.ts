@@ -87,11 +87,24 @@ function reportJson(r: EmitResult, opts: PackageOptions, weightFile: string): un
   };
 }
 
+/**
+ * Markdown from model names: a name is data, never markup. Text escapes what Markdown or HTML reads as syntax inside
+ * a line (every use here follows `- ` or `| `, so line-start syntax cannot arise) and spells control characters; a
+ * code span cannot be left (no backticks inside).
+ */
+export function mdText(s: string): string {
+  return pyComment(s, 200).replace(/[\\`*_[\]|<>&~]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`));
+}
+
+export function mdCode(s: string): string {
+  return `\`${pyComment(s, 100).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+
 function reportMd(r: EmitResult, opts: PackageOptions, weightFile: string): string {
   const lines: string[] = [];
-  lines.push(`# MindSpore package for ${opts.source ?? 'the model'}`);
+  lines.push(`# MindSpore package for ${mdText(opts.source ?? 'the model')}`);
   lines.push('');
-  lines.push(`- Target: MindSpore ${r.msVersion} (mint API); class \`${r.topClass}\` in model.py, ${r.classes.length} classes in all.`);
+  lines.push(`- Target: MindSpore ${mdText(r.msVersion)} (mint API); class ${mdCode(r.topClass)} in model.py, ${r.classes.length} classes in all.`);
   lines.push(`- Weights: ${weightFile}, ${r.params.length} parameters (names in weight_map.json).`);
   lines.push(`- Fused: ${r.attention.fused} attention block(s) into \`scaled_dot_product_attention\` (attention path: ${opts.attention ?? 'math'}), ${r.groupNorms} GroupNorm, ${r.layerNorms} LayerNorm, ${r.activations.gelu} GELU (${r.geglus} of them in GEGLU), ${r.activations.silu} SiLU.`);
   lines.push(`- Status: ${r.fallbacks.length ? `**partial** — ${r.fallbacks.length} op(s) without a mapping raise NotImplementedError` : 'complete — every op is mapped'}.`);
@@ -100,24 +113,24 @@ function reportMd(r: EmitResult, opts: PackageOptions, weightFile: string): stri
   lines.push('');
   lines.push('| ONNX op | becomes | count |');
   lines.push('|---|---|---|');
-  for (const [op, m] of Object.entries(mappingObject(r))) for (const [what, n] of Object.entries(m)) lines.push(`| ${op} | ${what} | ${n} |`);
+  for (const [op, m] of Object.entries(mappingObject(r))) for (const [what, n] of Object.entries(m)) lines.push(`| ${mdText(op)} | ${mdText(what)} | ${n} |`);
   if (r.fallbacks.length) {
     lines.push('');
     lines.push('## Fallbacks');
     lines.push('');
-    for (const f of r.fallbacks) lines.push(`- \`${f.op}\` at node \`${pyComment(f.node, 100)}\`: ${f.reason}`);
+    for (const f of r.fallbacks) lines.push(`- ${mdCode(f.op)} at node ${mdCode(f.node)}: ${mdText(f.reason)}`);
   }
   if (r.nearMisses.length) {
     lines.push('');
     lines.push('## Fusion near-misses');
     lines.push('');
-    for (const m of r.nearMisses) lines.push(`- \`${pyComment(m.node, 100)}\`: ${m.reason}`);
+    for (const m of r.nearMisses) lines.push(`- ${mdCode(m.node)}: ${mdText(m.reason)}`);
   }
   if (r.warnings.length) {
     lines.push('');
     lines.push('## Warnings');
     lines.push('');
-    for (const w of r.warnings) lines.push(`- ${w}`);
+    for (const w of r.warnings) lines.push(`- ${mdText(w)}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -150,11 +163,12 @@ def main():
     ms.set_context(mode=ms.GRAPH_MODE)
     net = ${r.topClass}()
     net.set_train(False)
-    params = ms.load_checkpoint(os.path.join(HERE, ${pyString(weightFile)})${fmt === 'safetensors' ? ', format="safetensors"' : ''})
+${r.params.length ? `    params = ms.load_checkpoint(os.path.join(HERE, ${pyString(weightFile)})${fmt === 'safetensors' ? ', format="safetensors"' : ''})
     not_loaded, unused = ms.load_param_into_net(net, params)
     if not_loaded or unused:
         raise SystemExit("weights do not match the Cell: not loaded %s, unused %s" % (not_loaded, unused))
-${inputs.join('\n')}
+` : `    # The model has no parameters, so there is no checkpoint to load (MindSpore refuses an empty one).
+`}${inputs.join('\n')}
     outputs = net(${args})
     if not isinstance(outputs, tuple):
         outputs = (outputs,)

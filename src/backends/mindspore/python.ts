@@ -8,13 +8,26 @@ const KEYWORDS = [
   'else', 'except', 'finally', 'for', 'from', 'global', 'if', 'import', 'in', 'is', 'lambda', 'nonlocal', 'not', 'or',
   'pass', 'raise', 'return', 'try', 'while', 'with', 'yield', 'match', 'case', 'type', '_',
 ];
+/** Every name in Python 3's builtins module (3.8 to 3.13). */
 const BUILTINS = [
-  'abs', 'all', 'any', 'bool', 'dict', 'float', 'int', 'len', 'list', 'max', 'min', 'range', 'round', 'str', 'sum',
-  'tuple', 'zip', 'map', 'filter', 'enumerate', 'getattr', 'setattr', 'hasattr', 'isinstance', 'super', 'pow', 'print',
-  'object', 'id', 'input', 'open', 'eval', 'exec', 'compile', 'iter', 'next', 'slice', 'set', 'vars', 'dir', 'format',
-  'hash', 'type', 'callable', 'divmod', 'globals', 'locals', 'repr', 'sorted', 'reversed', 'property', 'staticmethod',
-  'classmethod', 'memoryview', 'bytes', 'bytearray', 'complex', 'frozenset', 'chr', 'ord', 'bin', 'hex', 'oct',
-  'NotImplementedError', 'ValueError', 'RuntimeError', 'Exception',
+  'ArithmeticError', 'AssertionError', 'AttributeError', 'BaseException', 'BaseExceptionGroup', 'BlockingIOError',
+  'BrokenPipeError', 'BufferError', 'BytesWarning', 'ChildProcessError', 'ConnectionAbortedError', 'ConnectionError',
+  'ConnectionRefusedError', 'ConnectionResetError', 'DeprecationWarning', 'EOFError', 'Ellipsis', 'EncodingWarning',
+  'EnvironmentError', 'Exception', 'ExceptionGroup', 'FileExistsError', 'FileNotFoundError', 'FloatingPointError',
+  'FutureWarning', 'GeneratorExit', 'IOError', 'ImportError', 'ImportWarning', 'IndentationError', 'IndexError',
+  'InterruptedError', 'IsADirectoryError', 'KeyError', 'KeyboardInterrupt', 'LookupError', 'MemoryError',
+  'ModuleNotFoundError', 'NameError', 'NotADirectoryError', 'NotImplemented', 'NotImplementedError', 'OSError',
+  'OverflowError', 'PendingDeprecationWarning', 'PermissionError', 'ProcessLookupError', 'RecursionError',
+  'ReferenceError', 'ResourceWarning', 'RuntimeError', 'RuntimeWarning', 'StopAsyncIteration', 'StopIteration',
+  'SyntaxError', 'SyntaxWarning', 'SystemError', 'SystemExit', 'TabError', 'TimeoutError', 'TypeError',
+  'UnboundLocalError', 'UnicodeDecodeError', 'UnicodeEncodeError', 'UnicodeError', 'UnicodeTranslateError',
+  'UnicodeWarning', 'UserWarning', 'ValueError', 'Warning', 'ZeroDivisionError', 'abs', 'aiter', 'all', 'anext',
+  'any', 'ascii', 'bin', 'bool', 'breakpoint', 'bytearray', 'bytes', 'callable', 'chr', 'classmethod', 'compile',
+  'complex', 'copyright', 'credits', 'delattr', 'dict', 'dir', 'divmod', 'enumerate', 'eval', 'exec', 'exit',
+  'filter', 'float', 'format', 'frozenset', 'getattr', 'globals', 'hasattr', 'hash', 'help', 'hex', 'id', 'input',
+  'int', 'isinstance', 'issubclass', 'iter', 'len', 'license', 'list', 'locals', 'map', 'max', 'memoryview', 'min',
+  'next', 'object', 'oct', 'open', 'ord', 'pow', 'print', 'property', 'quit', 'range', 'repr', 'reversed', 'round',
+  'set', 'setattr', 'slice', 'sorted', 'staticmethod', 'str', 'sum', 'super', 'tuple', 'type', 'vars', 'zip',
 ];
 /** Module-level names the emitted file defines or imports. */
 const RESERVED_GLOBALS = ['ms', 'mint', 'nn', 'ops', 'self', 'cls'];
@@ -45,9 +58,12 @@ export function className(raw: string, fallback = 'Block'): string {
   return s;
 }
 
-/** True when `s` can be written as a Python attribute name as is. */
+/**
+ * True when `s` can be written as a Python attribute name as is. Names with a leading underscore never are: dunder
+ * names are Python's own, `__x` is mangled inside a class body, and `_x` is where nn.Cell keeps its state.
+ */
 export function isPlainIdentifier(s: string): boolean {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(s) && !PY_KEYWORDS.has(s);
+  return /^[A-Za-z][A-Za-z0-9_]*$/.test(s) && !PY_KEYWORDS.has(s);
 }
 
 /**

@@ -29,6 +29,8 @@ export interface OrtCompileOptions {
   printAfter?: string[];
   onPrint?: PassManagerOptions['onPrint'];
   onPass?: PassManagerOptions['onPass'];
+  /** Keep each pass's wall time in the plan (it then differs run to run). */
+  timings?: boolean;
 }
 
 export interface OrtCompileResult {
@@ -60,7 +62,7 @@ export function specializeInputs(model: Model, shapes: Record<string, number[]>)
 }
 
 export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCompileResult {
-  const opset = model.opset('') ?? 17;
+  const opset = model.onnxOpset;
   const ep = opts.ep ?? 'cpu';
   const shapes = opts.shapes ?? {};
   specializeInputs(model, shapes);
@@ -81,7 +83,7 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
   }
   // Graph outputs keep their types; intermediate ones are refreshed after lowering.
   inferShapes(model);
-  const plan = buildPlan(model, { ep, generator: `msgraph ${VERSION}`, specialized: shapes, passes: records, lowering });
+  const plan = buildPlan(model, { ep, generator: `msgraph ${VERSION}`, specialized: shapes, passes: records, lowering, timings: opts.timings });
   stripInt64ValueTypes(model, ep);
   return { model, plan, passes: records };
 }

@@ -30,7 +30,12 @@ export interface RandomInputOptions {
   intRange?: number;
   /** Full shapes per input name (`--shape`). */
   shapes?: Record<string, number[]>;
+  /** Bytes all random inputs may take together (default 1 GiB). */
+  maxBytes?: number;
 }
+
+/** What random inputs may take together unless the caller says otherwise. */
+export const MAX_RANDOM_INPUT_BYTES = 2 ** 30;
 
 export function concreteShape(name: string, shape: readonly Dim[], opts: RandomInputOptions): number[] {
   const fixed = opts.shapes?.[name];
@@ -56,13 +61,21 @@ export function concreteShape(name: string, shape: readonly Dim[], opts: RandomI
 export function randomInputs(model: Model, seed = 1, opts: RandomInputOptions = {}): Map<string, Tensor> {
   const next = rng(seed);
   const feeds = new Map<string, Tensor>();
-  for (const v of model.graph.inputs) {
-    if (v.const) continue;
+  // Sizes are checked for every input before anything is allocated.
+  const limit = opts.maxBytes ?? MAX_RANDOM_INPUT_BYTES;
+  let total = 0;
+  const planned = model.graph.inputs.filter((v) => !v.const).map((v) => {
     const t = v.type;
     if (!t || t.kind !== 'tensor' || !t.dtype || !t.shape) throw new MsgraphError('unsupported', `input ${v.name} has no tensor type`);
     const dims = concreteShape(v.name, t.shape, opts);
     const n = dims.reduce((a, b) => a * b, 1);
-    const dtype = t.dtype;
+    total += Math.ceil((n * t.dtype.bits) / 8);
+    if (!(total <= limit)) {
+      throw new MsgraphError('usage', `input ${v.name}: ${t.dtype.name}[${dims.join('x')}] takes the random inputs past ${limit} bytes`, { hint: 'pass smaller --shape values, or give the inputs as a bundle (--inputs)' });
+    }
+    return { v, dims, n, dtype: t.dtype };
+  });
+  for (const { v, dims, n, dtype } of planned) {
     const bytes = new Uint8Array(Math.ceil((n * dtype.bits) / 8));
     const dv = new DataView(bytes.buffer);
     const ir = opts.intRange ?? 4;

@@ -84,7 +84,7 @@ export interface FusedLowering {
 
 export function lowerFusedForOrt(model: Model, ep: string): FusedLowering {
   const g = model.graph;
-  const opset = model.opset('') ?? 17;
+  const opset = model.onnxOpset;
   const stats: FusedLowering = { mha: 0, expanded: 0, gelu: 0, silu: 0, layer_norm: 0, hardswish: 0 };
   let k = 0;
   const biases = new Map<string, Value>();

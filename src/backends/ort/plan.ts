@@ -59,7 +59,8 @@ export interface Plan {
   memory: MemoryPlan;
   /** Nodes whose op has no kernel on the target EP according to the capability table. */
   unsupported_on_ep: { node: string; op: string; domain: string }[];
-  passes: PassRecord[];
+  /** Pass records; wall times (`ms`) only when asked for, so that the plan is the same on every run. */
+  passes: (Omit<PassRecord, 'ms'> & { ms?: number })[];
   /** What lowering for the EP did: fused ops mapped to its kernels or expanded, FusedConv, guards. */
   lowering?: Record<string, number>;
 }
@@ -211,7 +212,7 @@ export function symbolicDims(model: Model, value: number, dims: Record<string, n
   return env;
 }
 
-export function buildPlan(model: Model, info: { ep: string; generator: string; specialized: Record<string, number[]>; passes: PassRecord[]; lowering?: Record<string, number>; assumeDim?: number }): Plan {
+export function buildPlan(model: Model, info: { ep: string; generator: string; specialized: Record<string, number[]>; passes: PassRecord[]; lowering?: Record<string, number>; assumeDim?: number; timings?: boolean }): Plan {
   const g = model.graph;
   const env = symbolicDims(model, info.assumeDim ?? 1);
   const nodes: PlanNode[] = g.nodes.map((n, i) => {
@@ -235,7 +236,7 @@ export function buildPlan(model: Model, info: { ep: string; generator: string; s
     memory: planMemory(model, env),
     // Constant nodes become initializers when onnxruntime loads the model: no kernel runs them.
     unsupported_on_ep: g.nodes.filter((n) => n.op !== 'Constant' && !epSupports(info.ep, n.domain, n.op)).map((n) => ({ node: n.name, op: n.op, domain: n.domain })),
-    passes: info.passes,
+    passes: info.timings ? info.passes : info.passes.map(({ ms: _ms, ...rest }) => rest),
     ...(info.lowering ? { lowering: info.lowering } : {}),
   };
 }

@@ -34,7 +34,7 @@ interface OrtModule {
 interface OrtSession {
   inputNames: readonly string[];
   outputNames: readonly string[];
-  run(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>>;
+  run(feeds: Record<string, OrtTensorLike>, options?: Record<string, unknown>): Promise<Record<string, OrtTensorLike>>;
   release(): Promise<void>;
 }
 
@@ -74,7 +74,9 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
   const options: Record<string, unknown> = {
     executionProviders: [ep],
     graphOptimizationLevel: opts.optimizations ?? 'all',
-    logSeverityLevel: 3,
+    // Fatal only: onnxruntime's own (coloured) log lines would join msgraph's one-line error on stderr; what went
+    // wrong reaches the caller as the exception's message.
+    logSeverityLevel: 4,
   };
   if (ep === 'wasm') {
     ort.env.wasm.numThreads = threads;
@@ -105,7 +107,7 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
       }
       let out: Record<string, OrtTensorLike>;
       try {
-        out = await s.run(f);
+        out = await s.run(f, { logSeverityLevel: 4 });
       } catch (e) {
         throw new MsgraphError('unsupported', `onnxruntime (${ep}) failed to run the model: ${(e as Error).message.split('\n')[0]}`);
       }

@@ -10,6 +10,7 @@ import type { Graph } from '../../ir/graph.js';
 import type { Model } from '../../ir/model.js';
 import type { Node } from '../../ir/node.js';
 import type { Value } from '../../ir/value.js';
+import { Tensor } from '../../ir/tensor.js';
 import { make, toTensor } from '../../eval/array.js';
 import { MINT_DOMAIN, onnxOpOf } from './names.js';
 import { OPERANDS, operandIndex, type Operand } from './operands.js';
@@ -20,7 +21,7 @@ export interface LowerOptions {
 }
 
 export function lowerToOnnx(model: Model, opts: LowerOptions = {}): void {
-  const opset = opts.opset ?? model.opset('') ?? 17;
+  const opset = opts.opset ?? model.onnxOpset;
   const lower = new Lowering(model, opset);
   lower.graph(model.graph);
   model.opsets.delete(MINT_DOMAIN);
@@ -131,9 +132,38 @@ class Lowering {
       case 'Cast':
         if (n.inputs.length > 1) n.replaceInput(1, null);
         break;
+      default:
+        if (this.opset < 7 && LEGACY_BROADCAST.has(op)) this.legacyBroadcast(n);
     }
   }
+
+  /** Before opset 7 a binary op broadcasts only with `broadcast=1`, B lined up with A at `axis`. */
+  private legacyBroadcast(n: Node): void {
+    const shape = (v: Value | null) => (v?.type?.kind === 'tensor' ? v.type.shape : null);
+    const a = shape(n.inputs[0] ?? null);
+    const b = shape(n.inputs[1] ?? null);
+    if (!a || !b) this.fail(n, 'the operands\' shapes are unknown, and legacy broadcasting needs them');
+    if (a.length === b.length && a.every((d, i) => d === b[i])) return;
+    // Trailing unit dims of B say where it lines up; only a constant B can drop them.
+    let k = b.length;
+    while (k > 0 && b[k - 1] === 1) k--;
+    const bv = n.inputs[1]!;
+    if (k < b.length) {
+      if (!bv.const) this.fail(n, `numpy broadcasting of [${a.join(',')}] and [${b.join(',')}] needs opset 7`);
+      const c = bv.const;
+      const g = n.graph ?? this.model.graph;
+      n.replaceInput(1, g.addConstant(this.fresh(`${bv.name}_legacy`), Tensor.fromBytes(c.dtype, c.dims.slice(0, k), c.bytes, bv.name)));
+      if (bv.uses.length === 0 && !g.inputs.includes(bv) && !g.outputs.includes(bv)) g.removeInitializer(bv);
+    }
+    const axis = a.length - b.length;
+    if (axis < 0) this.fail(n, `B of rank ${b.length} is larger than A of rank ${a.length}`);
+    n.setAttr('broadcast', { type: 'int', value: 1 });
+    n.setAttr('axis', { type: 'int', value: axis });
+  }
 }
+
+/** Binary ops that broadcast only with `broadcast=1` before opset 7. */
+const LEGACY_BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Equal', 'Greater', 'Less', 'And', 'Or', 'Xor']);
 
 function dataType(n: Node): DType {
   const t = n.inputs[0]?.type;

@@ -5,13 +5,15 @@
  * opset 13, `affine_per_group` for GroupNormalization before 21, explicit legacy Resize modes). Value identities,
  * names and metadata are kept; ops outside the tables stay as they are and are reported by inference.
  */
+import { MsgraphError } from '../../errors.js';
 import type { Graph } from '../../ir/graph.js';
 import type { Model } from '../../ir/model.js';
-import type { Node } from '../../ir/node.js';
-import type { Tensor } from '../../ir/tensor.js';
+import { Node } from '../../ir/node.js';
+import { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../eval/array.js';
 import { lookupOp } from '../ops/registry.js';
+import { checkArity, inferShapes } from '../ops/infer.js';
 import { dialectName, MINT_DOMAIN } from './names.js';
 import { OPERANDS, operandIndex, type Operand } from './operands.js';
 
@@ -22,9 +24,19 @@ export interface ToMintStats {
 }
 
 export function toMint(model: Model): ToMintStats {
-  const opset = model.opset('') ?? 1;
+  const opset = model.onnxOpset;
   const stats: ToMintStats = { converted: 0, kept: new Map() };
   const constants = new Map<Value, Tensor>();
+  // Legacy broadcasting (opset < 7) needs the first operand's rank: inference runs on the ONNX form first when
+  // such a node exists.
+  if (opset < 7 && hasLegacyAxis(model.graph)) {
+    try {
+      inferShapes(model);
+    } catch {
+      // The node that fails is reported when inference runs for real.
+    }
+  }
+  const rankOf = (v: Value | null): number | null => (v?.type?.kind === 'tensor' && v.type.shape ? v.type.shape.length : null);
   const visit = (g: Graph) => {
     for (const n of g) {
       if (n.op === 'Constant' && n.domain === '' && n.outputs[0]) {
@@ -32,10 +44,13 @@ export function toMint(model: Model): ToMintStats {
         if (t?.type === 'tensor') constants.set(n.outputs[0], t.value);
       }
       for (const sg of n.subgraphs()) visit(sg);
-      if (n.domain !== '' || !lookupOp('', n.op, opset)) {
+      const d = n.domain === '' ? lookupOp('', n.op, opset) : undefined;
+      if (!d) {
         if (n.domain !== MINT_DOMAIN) stats.kept.set(n.qualifiedOp, (stats.kept.get(n.qualifiedOp) ?? 0) + 1);
         continue;
       }
+      checkArity(n, d, opset);
+      if (opset < 7 && LEGACY_BROADCAST.has(n.op)) legacyBroadcast(g, n, opset, rankOf);
       convert(n, opset, (v) => v.const ?? constants.get(v) ?? null);
       stats.converted++;
     }
@@ -43,6 +58,62 @@ export function toMint(model: Model): ToMintStats {
   visit(model.graph);
   model.opsets.set(MINT_DOMAIN, 1);
   return stats;
+}
+
+/** Binary ops whose opsets before 7 broadcast only with `broadcast=1`, aligning B at `axis` of A. */
+const LEGACY_BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Equal', 'Greater', 'Less', 'And', 'Or', 'Xor']);
+
+/**
+ * Rewrites an opset < 7 `broadcast=1, axis=k` operand into numpy form: B gets trailing unit dims so that it lines up
+ * with A from axis k (a constant is reshaped in place of its value, a run-time value gets an unsqueeze). Without
+ * `axis`, legacy broadcasting is suffix alignment, which numpy broadcasting already is.
+ */
+function hasLegacyAxis(g: Graph): boolean {
+  for (const n of g) {
+    if (LEGACY_BROADCAST.has(n.op) && n.domain === '' && n.attrs.has('axis')) return true;
+    if (n.subgraphs().some(hasLegacyAxis)) return true;
+  }
+  return false;
+}
+
+const aligned = new WeakMap<Value, Map<number, Value>>();
+
+function legacyBroadcast(g: Graph, n: Node, opset: number, rankOf: (v: Value | null) => number | null): void {
+  const broadcast = Number(n.attrs.get('broadcast')?.value ?? 0) === 1;
+  const axisAttr = n.attrs.get('axis');
+  n.attrs.delete('broadcast');
+  n.attrs.delete('axis');
+  n.attrs.delete('consumed_inputs');
+  if (!broadcast || !axisAttr) return;
+  const b = n.inputs[1];
+  const ra = rankOf(n.inputs[0] ?? null);
+  const rb = rankOf(b ?? null);
+  if (!b || ra === null || rb === null) {
+    throw new MsgraphError('unsupported', `${n.op} (opset ${opset}) broadcasts at axis ${axisAttr.value}, but the rank of its operands is unknown`, { node: n.name || n.op });
+  }
+  const axis = Number(axisAttr.value) < 0 ? Number(axisAttr.value) + ra : Number(axisAttr.value);
+  const trailing = ra - axis - rb;
+  if (axis < 0 || trailing < 0) throw new MsgraphError('model', `${n.op} (opset ${opset}): B of rank ${rb} cannot be aligned at axis ${axisAttr.value} of rank ${ra}`, { node: n.name || n.op });
+  if (trailing === 0) return;
+  const t = b.const;
+  if (t) {
+    const cache = aligned.get(b) ?? new Map<number, Value>();
+    aligned.set(b, cache);
+    let c = cache.get(trailing);
+    if (!c) {
+      c = g.addConstant(`${b.name}_at_axis${axis}`, Tensor.fromBytes(t.dtype, [...t.dims, ...Array<number>(trailing).fill(1)], t.bytes, b.name));
+      cache.set(trailing, c);
+    }
+    n.replaceInput(1, c);
+    return;
+  }
+  const u = new Node({
+    op: 'mint.unsqueeze', domain: MINT_DOMAIN, name: `${n.name || n.op}_align_b`, inputs: [b], outputs: 1,
+    attrs: [['axes', { type: 'ints', value: Array.from({ length: trailing }, (_, i) => rb + i) }]],
+  });
+  u.outputs[0]!.name = `${b.name}_at_axis${axis}`;
+  g.insertBefore(n, u);
+  n.replaceInput(1, u.outputs[0]!);
 }
 
 /** Spatial rank of a convolution or pooling node (selects conv1d/2d/3d and the like). */

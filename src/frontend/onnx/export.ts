@@ -83,22 +83,24 @@ class Exporter {
     p.docString = g.docString;
     p.metadata = entries(g.metadata);
     p.quantizationAnnotation = g.quantizationAnnotations;
-    for (const v of g.inputs) p.input.push(this.valueInfo(v));
+    // Graph inputs and outputs keep a (possibly empty) type, as exporters write them; value_info only what is known.
+    for (const v of g.inputs) p.input.push(this.valueInfo(v, true));
     for (const v of g.initializers) p.initializer.push(this.tensor(v.const!, this.name(v)));
     for (const n of g) p.node.push(this.node(n));
-    for (const v of g.outputs) p.output.push(this.valueInfo(v));
+    for (const v of g.outputs) p.output.push(this.valueInfo(v, true));
     const outputs = new Set(g.outputs);
     for (const n of g) {
       for (const v of n.outputs) {
-        if (v && !outputs.has(v) && (v.type || v.docString || v.metadata.size)) p.valueInfo.push(this.valueInfo(v));
+        if (v && !outputs.has(v) && ((v.type && typeToP(v.type)) || v.docString || v.metadata.size)) p.valueInfo.push(this.valueInfo(v, false));
       }
     }
     return p;
   }
 
-  private valueInfo(v: Value): ValueInfoP {
+  private valueInfo(v: Value, io: boolean): ValueInfoP {
     let type = typeToP(v.type);
     if (!type && v.const) type = { kind: 'tensor', elemType: v.const.dtype.onnx, shape: v.const.dims.map((d) => ({ value: d })) };
+    if (!type && io && v.type) type = { kind: 'none' };
     return { name: this.name(v), type, docString: v.docString, metadata: entries(v.metadata) };
   }
 

@@ -113,27 +113,163 @@ export function saveModelFile(model: Model, file: string, opts: SaveOptions = {}
   return res;
 }
 
-/** Writes every file to a temporary name first; renames only when all are written; cleans up on failure. */
-export function writeFilesAtomic(targets: [string, Uint8Array[]][]): void {
-  const temps: string[] = [];
+/** Files written under temporary names, waiting to be renamed into place (`commit`) or removed (`abort`). */
+export interface Staged {
+  commit(): void;
+  abort(): void;
+}
+
+/** Name of a temporary next to `target`: the owner's pid in it lets a later run tell a stale one from a live one. */
+function tempFor(target: string): string {
+  return `${target}.msgraph-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`;
+}
+
+const TEMP = /^(.*)\.msgraph-(\d+)-[a-z0-9]+\.(tmp|old)$/;
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
   try {
-    for (const [target, chunks] of targets) {
-      const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
-      temps.push(tmp);
-      const fd = fs.openSync(tmp, 'w');
-      try {
-        for (const c of chunks) {
-          let off = 0;
-          while (off < c.length) off += fs.writeSync(fd, c, off, c.length - off);
-        }
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
-    targets.forEach(([target], i) => fs.renameSync(temps[i]!, target));
+    process.kill(pid, 0);
+    return true;
   } catch (e) {
-    for (const t of temps) fs.rmSync(t, { force: true });
-    if (e instanceof MsgraphError) throw e;
-    throw new MsgraphError('io', `cannot write: ${(e as Error).message}`, { file: targets[0]?.[0] });
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Removes temporaries that a killed run (SIGKILL, power loss) left next to `target`: files and directories named
+ * `<target>.msgraph-<pid>-<id>.tmp|old` whose process is gone. Live runs' temporaries are left alone.
+ */
+export function cleanStaleTemps(target: string): void {
+  const dir = path.dirname(path.resolve(target));
+  const base = path.basename(target);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = TEMP.exec(n);
+    if (m && m[1] === base && !alive(Number(m[2]))) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+  }
+}
+
+function writeChunks(file: string, chunks: Iterable<Uint8Array>): void {
+  const fd = fs.openSync(file, 'wx');
+  try {
+    for (const c of chunks) {
+      let off = 0;
+      while (off < c.length) off += fs.writeSync(fd, c, off, c.length - off);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function ioError(e: unknown, file: string | undefined): MsgraphError {
+  return e instanceof MsgraphError ? e : new MsgraphError('io', `cannot write: ${(e as Error).message}`, { file });
+}
+
+/** Writes every file under a temporary name; nothing is visible at the targets until `commit`. */
+export function stageFiles(targets: [string, Iterable<Uint8Array>][]): Staged {
+  const temps: string[] = [];
+  const abort = () => {
+    for (const t of temps) fs.rmSync(t, { force: true });
+  };
+  try {
+    for (const [target] of targets) cleanStaleTemps(target);
+    for (const [target, chunks] of targets) {
+      const tmp = tempFor(target);
+      temps.push(tmp);
+      writeChunks(tmp, chunks);
+    }
+  } catch (e) {
+    abort();
+    throw ioError(e, targets[0]?.[0]);
+  }
+  return {
+    commit() {
+      try {
+        targets.forEach(([target], i) => fs.renameSync(temps[i]!, target));
+      } catch (e) {
+        abort();
+        throw ioError(e, targets[0]?.[0]);
+      }
+    },
+    abort,
+  };
+}
+
+/** Writes every file to a temporary name first; renames only when all are written; cleans up on failure. */
+export function writeFilesAtomic(targets: [string, Iterable<Uint8Array>][]): void {
+  stageFiles(targets).commit();
+}
+
+/** Files an emitted package directory may hold: a directory with anything else is not replaced. */
+export function isReplaceablePackageDir(dir: string, names: ReadonlySet<string>): boolean {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return false;
+  }
+  return entries.every((e) => names.has(e) || e === '__pycache__');
+}
+
+/**
+ * Builds a directory of files under a temporary name beside `dir` and renames it into place on `commit`, so that the
+ * directory appears whole or not at all, also when several runs write it at once (the last to commit wins). An
+ * existing `dir` is replaced only when it holds nothing but files of the same kind (`replaceable`); anything else
+ * is refused before a byte is written.
+ */
+export function stageDirectory(dir: string, files: [string, Iterable<Uint8Array>][], replaceable: ReadonlySet<string>): Staged {
+  const out = path.resolve(dir);
+  if (fs.existsSync(out)) {
+    if (!fs.statSync(out).isDirectory()) throw new MsgraphError('usage', 'the output exists and is not a directory', { file: dir });
+    if (!isReplaceablePackageDir(out, replaceable)) {
+      throw new MsgraphError('usage', 'the output directory holds files that are not part of a package; refusing to replace it', { file: dir, hint: 'choose a new or empty directory' });
+    }
+  }
+  cleanStaleTemps(out);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const tmp = tempFor(out);
+  const abort = () => fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    fs.mkdirSync(tmp);
+    for (const [name, chunks] of files) writeChunks(path.join(tmp, name), chunks);
+  } catch (e) {
+    abort();
+    throw ioError(e, dir);
+  }
+  return {
+    commit() {
+      try {
+        for (let attempt = 0; ; attempt++) {
+          // The previous package moves aside first; a concurrent run may get there between the two renames.
+          const old = `${out}.msgraph-${process.pid}-old${attempt}.old`;
+          let moved = false;
+          try {
+            fs.renameSync(out, old);
+            moved = true;
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          }
+          try {
+            fs.renameSync(tmp, out);
+            if (moved) fs.rmSync(old, { recursive: true, force: true });
+            return;
+          } catch (e) {
+            if (moved) fs.rmSync(old, { recursive: true, force: true });
+            const code = (e as NodeJS.ErrnoException).code;
+            if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || attempt > 20) throw e;
+          }
+        }
+      } catch (e) {
+        abort();
+        throw ioError(e, dir);
+      }
+    },
+    abort,
+  };
 }

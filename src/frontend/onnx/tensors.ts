@@ -80,6 +80,9 @@ function parseExtInt(s: string | undefined, key: string, what: string): number |
 
 /** Converts the typed repeated fields (float_data, int32_data, ...) to raw little-endian bytes. */
 function typedFieldBytes(t: TensorP, dtype: DType, size: number, want: number, what: string): Uint8Array {
+  // Counts are checked before allocating what the dims claim: a few bytes of protobuf can declare any size.
+  const [field, have, need] = typedField(t, dtype, size, want);
+  if (have !== need) throw new MsgraphError('model', `${what} (${dtype.name}) has ${have} values in ${field}, expected ${need}`);
   const out = new Uint8Array(want);
   const dv = new DataView(out.buffer);
   const check = (have: number, need: number, field: string) => {
@@ -139,6 +142,23 @@ function typedFieldBytes(t: TensorP, dtype: DType, size: number, want: number, w
   }
 }
 
+/** The typed field a dtype is stored in, how many values it has and how many the dims need. */
+function typedField(t: TensorP, dtype: DType, size: number, want: number): [string, number, number] {
+  switch (dtype.name) {
+    case 'float32': return ['float_data', t.floatData.length, size];
+    case 'complex64': return ['float_data', t.floatData.length, size * 2];
+    case 'float64': return ['double_data', t.doubleData.length, size];
+    case 'complex128': return ['double_data', t.doubleData.length, size * 2];
+    case 'int64': return ['int64_data', t.int64Data.length, size];
+    case 'uint32':
+    case 'uint64': return ['uint64_data', t.uint64Data.length, size];
+    default: return ['int32_data', t.int32Data.length, dtype.bits < 8 ? want : size];
+  }
+}
+
+/** Sparse initializers are densified; past this size that would take more memory than a model should claim by accident. */
+const MAX_DENSE_BYTES = 2 ** 31;
+
 export function sparseFromP(s: SparseTensorP, ext: ExternalDataResolver, what: string): SparseTensor {
   if (!s.values || !s.indices) throw new MsgraphError('model', `sparse ${what} lacks values or indices`);
   return { values: tensorFromP(s.values, ext), indices: tensorFromP(s.indices, ext), dims: s.dims };
@@ -152,6 +172,9 @@ export function densify(s: SparseTensor, name: string): Tensor {
   if (indices.dtype.name !== 'int64') throw new MsgraphError('model', `sparse initializer ${JSON.stringify(name)} has ${indices.dtype.name} indices, expected int64`);
   const esz = dtype.bits / 8;
   const size = dims.reduce((a, b) => a * b, 1);
+  if (!(size * esz <= MAX_DENSE_BYTES)) {
+    throw new MsgraphError('unsupported', `sparse initializer ${JSON.stringify(name)} would be ${size * esz} bytes dense (limit ${MAX_DENSE_BYTES})`);
+  }
   const out = new Uint8Array(size * esz);
   const nnz = values.size;
   const idx = indices.toArray() as BigInt64Array;
@@ -209,9 +232,14 @@ export function typeToP(t: ValueType | null): TypeP | null {
     case 'sparse_tensor':
       return { kind: t.kind, elemType: t.dtype?.onnx ?? 0, shape: t.shape ? (t.shape as Shape).map(dimToP) : null, ...den };
     case 'sequence':
-    case 'optional':
-      return { kind: t.kind, elem: typeToP(t.elem), ...den };
-    case 'map':
-      return { kind: 'map', keyType: t.key?.onnx ?? 0, value: typeToP(t.value), ...den };
+    case 'optional': {
+      // A container whose element type is unknown cannot be written: onnxruntime rejects an empty element type.
+      const elem = typeToP(t.elem);
+      return elem && elem.kind !== 'none' ? { kind: t.kind, elem, ...den } : null;
+    }
+    case 'map': {
+      const value = typeToP(t.value);
+      return t.key && value && value.kind !== 'none' ? { kind: 'map', keyType: t.key.onnx, value, ...den } : null;
+    }
   }
 }

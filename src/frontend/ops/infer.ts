@@ -38,6 +38,31 @@ export interface InferReport {
   dead: Set<Graph>;
 }
 
+/** Ops whose leading inputs may be left empty though they count toward the minimum (Loop's trip count and condition). */
+const EMPTY_LEADING_INPUTS = new Set(['Loop']);
+
+/**
+ * Checks a node's input and output counts against its definition: too few or too many, or a required input left
+ * empty, is an error naming the node. Run before conversion to the dialect, where constant operands leave the input
+ * list and counts no longer say anything.
+ */
+export function checkArity(n: Node, d: OpDef, opset: number): void {
+  const [imin, imax] = d.inputs;
+  const [omin, omax] = d.outputs;
+  const range = (lo: number, hi: number) => (lo === hi ? `${lo}` : hi === Infinity ? `at least ${lo}` : `${lo} to ${hi}`);
+  const fail = (msg: string) => {
+    throw new MsgraphError('model', `${n.qualifiedOp} (opset ${opset}): ${msg}`, { node: n.name || n.op });
+  };
+  const nin = n.inputs.length;
+  if (nin < imin || nin > imax) fail(`takes ${range(imin, imax)} inputs, got ${nin}`);
+  if (!EMPTY_LEADING_INPUTS.has(n.op)) {
+    const empty = n.inputs.findIndex((v, i) => i < imin && !v);
+    if (empty >= 0) fail(`input ${empty} is required but empty`);
+  }
+  const nout = n.outputs.length;
+  if (nout < omin || nout > omax) fail(`has ${range(omin, omax)} outputs, got ${nout}`);
+}
+
 /** Raised by ctx.need() when an input's type is unknown; the node is then reported, not failed. */
 class UnknownInput extends Error {}
 
@@ -111,13 +136,9 @@ class Engine {
       this.unsupported.push({ kind: 'not-in-tables', node: n.name, op: n.op, domain: n.domain, opset, reason });
       return;
     }
-    const [imin, imax] = d.inputs;
-    const [omin, omax] = d.outputs;
-    // Dialect nodes hold constant operands as attributes, so only ONNX nodes are checked for arity.
-    const nin = n.inputs.length;
-    if (!dialect && (nin < imin || nin > imax)) this.fail(n, opset, `takes ${imin === imax ? imin : `${imin} to ${imax}`} inputs, got ${nin}`);
-    const nout = n.outputs.length;
-    if (nout < omin || nout > omax) this.fail(n, opset, `has ${omin === omax ? omin : `${omin} to ${omax}`} outputs, got ${nout}`);
+    // Dialect nodes hold constant operands as attributes; they were checked before conversion (toMint).
+    if (!dialect) checkArity(n, d, opset);
+    else if (n.outputs.length < d.outputs[0] || n.outputs.length > d.outputs[1]) this.fail(n, opset, `has ${n.outputs.length} outputs`);
     try {
       d.infer(this.ctx(n, opset, dialect));
     } catch (e) {

@@ -3,8 +3,12 @@
  * is evaluated, and a value whose elements shape inference knows as plain numbers (Shape -> Gather -> Concat chains
  * over static dims, after `--shape` specialisation too) becomes a constant. Results are capped in size so folding
  * never bloats the file: at most `foldLimit` elements (default 1024), or the size of the inputs when that is larger.
+ * The decision is made from the inferred output shapes and an estimate of the work before anything is evaluated, so
+ * a few bytes of model (ConstantOfShape, Range, Tile, a large MatMul of constants) can neither exhaust memory nor
+ * stall the compile.
  */
 import type { Graph } from '../../ir/graph.js';
+import type { Node } from '../../ir/node.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { Value } from '../../ir/value.js';
 import { Evaluator, hasKernel } from '../../eval/evaluator.js';
@@ -17,6 +21,52 @@ import { result } from '../pass.js';
 const EXACT = 2 ** 53;
 /** Ops whose results differ run to run or that only make sense at run time. */
 const NEVER = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'mint.randn_like', 'mint.rand_like', 'msgraph.constant']);
+
+/** Work one folded node may cost, in multiply-adds (about a tenth of a second in the evaluator). */
+export const FOLD_WORK_LIMIT = 1 << 23;
+
+/** Static element count of a value's inferred type, or null when unknown. */
+function numel(v: Value | null): number | null {
+  const t = v?.type;
+  if (!t || t.kind !== 'tensor' || !t.shape) return null;
+  let n = 1;
+  for (const d of t.shape) {
+    if (typeof d !== 'number') return null;
+    n *= d;
+  }
+  return n;
+}
+
+/** Multiply-adds per output element of the ops whose cost is not linear in their size. */
+function workPerOutput(n: Node, ins: (Tensor | null)[]): number {
+  const a = ins[0];
+  const b = ins[1];
+  switch (n.op) {
+    case 'MatMul': case 'mint.matmul': case 'Gemm': case 'mint.nn.functional.linear': case 'MatMulInteger':
+      return Math.max(1, a?.dims[a.dims.length - 1] ?? 1, b?.dims[0] ?? 1);
+    case 'Conv': case 'ConvTranspose': case 'ConvInteger':
+      return b ? Math.max(1, b.size / Math.max(1, b.dims[0] ?? 1)) * (n.op === 'ConvTranspose' ? Math.max(1, b.dims[0] ?? 1) : 1) : 1;
+    default:
+      if (/conv|einsum/i.test(n.op)) return b ? Math.max(1, b.size) : 1;
+      return 1;
+  }
+}
+
+/**
+ * Whether folding `n` stays within size and work limits, decided from inferred shapes only. Unknown output shapes
+ * are not folded: nothing may be evaluated whose size is not known first.
+ */
+function worthFolding(n: Node, ins: (Tensor | null)[], limit: number): boolean {
+  const inSize = ins.reduce((s, t) => s + (t?.size ?? 0), 0);
+  let out = 0;
+  for (const o of n.outputs) {
+    if (!o) continue;
+    const k = numel(o);
+    if (k === null || k > Math.max(limit, inSize)) return false;
+    out += k;
+  }
+  return out * workPerOutput(n, ins) + inSize <= FOLD_WORK_LIMIT;
+}
 
 function constTensor(v: Value | null, consts: Map<Value, Tensor>): Tensor | null {
   return v ? v.const ?? consts.get(v) ?? null : null;
@@ -62,8 +112,9 @@ export const foldConstants: Pass = {
       }
       if (!n.inputs.every((v) => !v || constTensor(v, consts))) continue;
       if (!n.inputs.some((v) => v)) continue;
-      if (!hasKernel(n.domain, n.op, model.opset('') ?? 17)) continue;
+      if (!hasKernel(n.domain, n.op, model.onnxOpset)) continue;
       const ins = n.inputs.map((v) => (v ? constTensor(v, consts)! : null));
+      if (!worthFolding(n, ins, limit)) continue;
       if (ins.some((t) => t && (t.isString || !fromTensorSafe(t)))) continue;
       let outs: (NDArray | null)[];
       try {
@@ -72,7 +123,7 @@ export const foldConstants: Pass = {
         continue; // the evaluator cannot run it: leave it to the runtime
       }
       const inSize = ins.reduce((s, t) => s + (t?.size ?? 0), 0);
-      if (outs.some((a) => a && a.data.length > Math.max(limit, inSize))) continue;
+      if (outs.some((a) => a && a.data.length > Math.max(limit, inSize))) continue; // inference was wrong about the size
       if (outs.some((a) => a && a.data instanceof Float64Array && /int/.test(a.dtype.name) && a.data.some((x) => Math.abs(x) >= EXACT))) continue;
       n.outputs.forEach((o, i) => {
         const a = outs[i];

@@ -68,7 +68,7 @@ export const removeNoops: Pass = {
   run(model) {
     const g = model.graph;
     inferShapes(model);
-    const opset = model.opset('') ?? 17;
+    const opset = model.onnxOpset;
     let removed = 0;
     for (const n of [...g]) {
       const op = n.domain === 'mint' ? (n.op === 'ops.cast' ? 'Cast' : onnxOpOf(n.op, opset) ?? n.op) : n.domain === '' ? n.op : '';

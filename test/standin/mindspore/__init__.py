@@ -71,7 +71,21 @@ torch.Tensor.astype = lambda self, dtype: self.to(dtype)
 
 # ---- nn.Cell ----------------------------------------------------------------------------------------------------
 
+with open(os.path.join(_HERE, "_members.json")) as _f:
+    _MEMBERS = json.load(_f)
+# Versions past the table use its newest list.
+_CELL_MEMBERS = frozenset(_MEMBERS.get(__version__, _MEMBERS[max(_MEMBERS, key=_version_key)])["Cell"])
+
+
 class _Cell(torch.nn.Module):
+    def __setattr__(self, name, value):
+        # MindSpore's Cell keeps its own state in attributes; a parameter or cell that takes the name of a Cell
+        # member (or a dunder or private name) breaks it at construction or on first use.
+        if isinstance(value, torch.nn.Module) or isinstance(value, torch.nn.Parameter):
+            if name.startswith("_") or name in _CELL_MEMBERS:
+                raise AttributeError("stand-in: %r would shadow the nn.Cell member %r" % (type(value).__name__, name))
+        super().__setattr__(name, value)
+
     def forward(self, *args):
         return self.construct(*args)
 
@@ -361,6 +375,8 @@ def load_checkpoint(ckpt_file_name, net=None, strict_load=False, filter_prefix=N
         tensors = _read_safetensors(ckpt_file_name)
     else:
         tensors = _read_ckpt(ckpt_file_name)
+    if not tensors:
+        raise ValueError("stand-in: The loaded parameter dict is empty (MindSpore refuses an empty checkpoint)")
     params = {k: torch.nn.Parameter(v, requires_grad=False) for k, v in tensors.items()}
     if net is not None:
         load_param_into_net(net, params, strict_load)
