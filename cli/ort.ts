@@ -5,16 +5,17 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { MsgraphError } from '../src/errors.js';
 import type { Model } from '../src/ir/model.js';
-import type { Tensor } from '../src/ir/tensor.js';
+import { Tensor } from '../src/ir/tensor.js';
+import { dtypeFromName } from '../src/ir/dtype.js';
 import { printGraph } from '../src/ir/print.js';
 import { verify } from '../src/ir/verify.js';
 import { formatBundle, parseBundle } from '../src/ir/bundle.js';
 import { fromTensor, num } from '../src/eval/array.js';
-import { loadModelFile, readModelFile, stageFiles } from '../src/frontend/onnx/node-fs.js';
+import { externalLocations, fileSource, loadModelFile, openModelFile, stageFiles, writeFilesAtomic } from '../src/frontend/onnx/node-fs.js';
 import { writeInterruptibly } from './interrupt.js';
-import { concatChunks, decodeModelBytes, encodeModelBytes } from '../src/frontend/onnx/index.js';
+import { concatChunks, encodeModelBytes } from '../src/frontend/onnx/index.js';
 import { compileForOrt, parseShapeSpec } from '../src/backends/ort/compile.js';
-import { checkEp, createSession, epUnavailable, type Ep } from '../src/backends/ort/session.js';
+import { checkEp, createSession, epUnavailable, type Ep, type ModelSource } from '../src/backends/ort/session.js';
 import { checkFeeds, randomInputs } from '../src/backends/ort/inputs.js';
 import { compareTensors, verifyModels, type Comparison, type VerifyReport } from '../src/backends/ort/verify.js';
 import { benchModels } from '../src/backends/ort/bench.js';
@@ -39,20 +40,47 @@ export function shapesFrom(specs: string[] | undefined): Record<string, number[]
   return out;
 }
 
-function modelBytes(m: Model): Uint8Array {
-  return concatChunks(encodeModelBytes(m).chunks);
+interface Prepared {
+  original: ModelSource;
+  compiled: ModelSource;
+  /** The original model (inputs, dtypes, shapes). */
+  model: Model;
+  feeds: Map<string, Tensor>;
+  /** Removes temporary files (a compiled model past 2 GiB is written to a temporary directory). */
+  cleanup(): void;
 }
 
-/** The compiled model for run/verify/bench: an existing compiled file with a plan next to it, else compiled now. */
-function compiled(file: string, flags: OrtFlags, progress: Progress): { original: Uint8Array; compiled: Uint8Array; model: Model } {
-  const original = readModelFile(file);
+/**
+ * The original and compiled model for run/verify/bench, and the inputs. A model whose tensors live in external
+ * data files is run from its path, so onnxruntime finds them. Inputs are made (and their size checked) before
+ * compiling. An existing compiled file (one with its .plan.json) is run as it is.
+ */
+function prepare(file: string, flags: OrtFlags & { inputs?: string }, progress: Progress, compiledFile?: string): Prepared {
   progress.set('decoding');
-  const model = decodeModelBytes(original, { file });
-  if (fs.existsSync(`${file}.plan.json`)) return { original, compiled: original, model };
+  const { bytes, model } = openModelFile(file);
+  const sourceOf = (f: string, b: Uint8Array, m: Model): ModelSource => (externalLocations(m).length ? fileSource(f) : b);
+  const original = sourceOf(file, bytes, model);
+  const feeds = feedsFor(model, flags.inputs, flags);
+  const none = { cleanup: () => {} };
+  if (compiledFile) {
+    const c = openModelFile(compiledFile);
+    return { original, compiled: sourceOf(compiledFile, c.bytes, c.model), model, feeds, ...none };
+  }
+  if (fs.existsSync(`${file}.plan.json`)) return { original, compiled: original, model, feeds, ...none };
   progress.set('compiling');
-  const m = decodeModelBytes(original, { file });
+  const m = loadModelFile(file);
   compileForOrt(m, { ep: checkEp(flags.ep ?? 'cpu'), shapes: shapesFrom(flags.shape), passes: flags.passes ?? 'default' });
-  return { original, compiled: modelBytes(m), model };
+  const enc = encodeModelBytes(m, { autoLocation: 'model.onnx.data' });
+  if (!enc.externalChunks.length) return { original, compiled: concatChunks(enc.chunks), model, feeds, ...none };
+  // Past protobuf's 2 GiB limit the compiled model needs external data, so it goes to a temporary directory.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-run-'));
+  try {
+    writeFilesAtomic([[path.join(dir, 'model.onnx'), enc.chunks], [path.join(dir, 'model.onnx.data'), enc.externalChunks]]);
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return { original, compiled: fileSource(path.join(dir, 'model.onnx')), model, feeds, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 function feedsFor(model: Model, inputs: string | undefined, flags: OrtFlags): Map<string, Tensor> {
@@ -120,18 +148,21 @@ function summary(t: Tensor): string {
 export async function runCommand(file: string, opts: OrtFlags & { inputs?: string; output?: string }): Promise<void> {
   const progress = Progress.for(opts);
   const ep = await availableEp(opts.ep);
-  const { compiled: bytes, model } = compiled(file, opts, progress);
-  const feeds = feedsFor(model, opts.inputs, opts);
-  progress.set(`running on ${ep}`);
-  const s = await createSession(bytes, { ep });
+  const p = prepare(file, opts, progress);
   let outs: Map<string, Tensor>;
   try {
-    outs = await s.run(feeds);
+    progress.set(`running on ${ep}`);
+    const s = await createSession(p.compiled, { ep });
+    try {
+      outs = await s.run(p.feeds);
+    } finally {
+      await s.release();
+    }
   } finally {
-    await s.release();
+    p.cleanup();
   }
   progress.done();
-  if (opts.output) await writeInterruptibly(() => stageFiles([[opts.output!, [new TextEncoder().encode(formatBundle({ inputs: feeds, outputs: outs }))]]]));
+  if (opts.output) await writeInterruptibly(() => stageFiles([[opts.output!, [new TextEncoder().encode(formatBundle({ inputs: p.feeds, outputs: outs }))]]]));
   if (opts.json) {
     process.stdout.write(JSON.stringify({ ep, outputs: [...outs].map(([n, t]) => ({ name: n, dtype: t.dtype.name, shape: t.dims })) }, null, 2) + '\n');
     return;
@@ -156,11 +187,13 @@ export async function verifyCommand(file: string, opts: OrtFlags & { inputs?: st
     report = await verifyMindSpore(file, opts, { rtol, atol }, progress);
     label = 'MindSpore package under the torch-backed stand-in (not MindSpore)';
   } else {
-    const given = opts.compiled ? { original: readModelFile(file), compiled: readModelFile(opts.compiled) } : null;
-    const { original, compiled: bytes, model } = given ? { ...given, model: decodeModelBytes(given.original, { file }) } : compiled(file, opts, progress);
-    const feeds = feedsFor(model, opts.inputs, opts);
-    progress.set(opts.perNode ? 'running both models with every shared value exposed' : 'running both models');
-    report = await verifyModels(original, bytes, feeds, { ep, rtol, atol, perNode: opts.perNode });
+    const p = prepare(file, opts, progress, opts.compiled);
+    try {
+      progress.set(opts.perNode ? 'running both models with every shared value exposed' : 'running both models');
+      report = await verifyModels(p.original, p.compiled, p.feeds, { ep, rtol, atol, perNode: opts.perNode });
+    } finally {
+      p.cleanup();
+    }
     label = `compiled model on ${ep}`;
   }
   progress.done();
@@ -192,30 +225,63 @@ async function verifyMindSpore(file: string, opts: OrtFlags & { inputs?: string 
   if (spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) {
     throw new MsgraphError('unsupported', 'verify --target mindspore runs the package under a torch-backed stand-in and needs Debian\'s PyTorch', { hint: 'apt-get install -y python3-torch python3-numpy' });
   }
-  const original = readModelFile(file);
-  const model = decodeModelBytes(original, { file });
+  const { bytes, model } = openModelFile(file);
+  const original: ModelSource = externalLocations(model).length ? fileSource(file) : bytes;
   const feeds = feedsFor(model, opts.inputs, opts);
   progress.set('emitting the MindSpore package');
-  const pkg = buildMindSporePackage(decodeModelBytes(original, { file }), { source: path.basename(file) });
+  const pkg = buildMindSporePackage(loadModelFile(file), { source: path.basename(file) });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-verify-'));
   try {
-    for (const [n, c] of pkg.files) fs.writeFileSync(path.join(dir, n), Buffer.concat(c));
-    fs.writeFileSync(path.join(dir, 'inputs.json'), formatBundle({ inputs: feeds }));
+    for (const [n, c] of pkg.files) writeFilesAtomic([[path.join(dir, n), c]]);
+    // Tensors travel as raw little-endian files with a small index: no size limit from JSON strings.
+    writeRawTensors(path.join(dir, 'inputs'), feeds);
     progress.set('running the package under the stand-in');
-    const r = spawnSync(py, [path.join(standin, 'run_package.py'), dir, path.join(dir, 'inputs.json'), path.join(dir, 'out.json')], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    const r = spawnSync(py, [path.join(standin, 'run_package.py'), dir, path.join(dir, 'inputs'), path.join(dir, 'outputs')], { encoding: 'utf8', maxBuffer: 16 << 20 });
     if (r.status !== 0) throw new MsgraphError('unsupported', `the package failed under the stand-in: ${r.stderr.trim().split('\n').pop()}`);
-    const out = JSON.parse(fs.readFileSync(path.join(dir, 'out.json'), 'utf8')) as { outputs: unknown; not_loaded: string[]; unused: string[] };
-    const got = parseBundle(JSON.stringify({ outputs: out.outputs })).outputs;
+    const out = readRawTensors(path.join(dir, 'outputs'));
     progress.set('running the original');
     const s = await createSession(original, { ep: 'cpu' });
-    const want = await s.run(feeds);
-    await s.release();
-    const outputs = [...want].map(([n, t]) => compareTensors(n, t, got.get(n)!, tol));
-    if (out.not_loaded.length || out.unused.length) outputs.push({ name: 'parameters', ok: false, maxAbs: 0, maxRel: 0, mismatches: out.not_loaded.length + out.unused.length, elements: 0, problem: `not loaded: ${out.not_loaded.join(', ')}; unused: ${out.unused.join(', ')}` });
+    let want: Map<string, Tensor>;
+    try {
+      want = await s.run(feeds);
+    } finally {
+      await s.release();
+    }
+    const outputs = [...want].map(([n, t]) => {
+      const g = out.tensors.get(n);
+      return g ? compareTensors(n, t, g, tol) : { name: n, ok: false, maxAbs: Infinity, maxRel: Infinity, mismatches: t.size, elements: t.size, problem: 'missing from the package\'s outputs' };
+    });
+    const notLoaded = (out.extra.not_loaded ?? []) as string[];
+    const unused = (out.extra.unused ?? []) as string[];
+    if (notLoaded.length || unused.length) outputs.push({ name: 'parameters', ok: false, maxAbs: 0, maxRel: 0, mismatches: notLoaded.length + unused.length, elements: 0, problem: `not loaded: ${notLoaded.join(', ')}; unused: ${unused.join(', ')}` });
     return { ok: outputs.every((c) => c.ok), outputs };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Tensors as `<dir>/<i>.bin` (raw little-endian bytes) plus `<dir>/index.json` with names, dtypes and shapes. */
+function writeRawTensors(dir: string, tensors: Map<string, Tensor>): void {
+  fs.mkdirSync(dir);
+  const index: { name: string; dtype: string; shape: number[]; file: string }[] = [];
+  [...tensors].forEach(([name, t], i) => {
+    const file = `${i}.bin`;
+    fs.writeFileSync(path.join(dir, file), t.bytes);
+    index.push({ name, dtype: t.dtype.name, shape: [...t.dims], file });
+  });
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ tensors: index }));
+}
+
+function readRawTensors(dir: string): { tensors: Map<string, Tensor>; extra: Record<string, unknown> } {
+  const { tensors, ...extra } = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as { tensors: { name: string; dtype: string; shape: number[]; file: string }[] };
+  const out = new Map<string, Tensor>();
+  for (const e of tensors) {
+    const dtype = dtypeFromName(e.dtype);
+    if (!dtype || !/^\d+\.bin$/.test(e.file)) throw new MsgraphError('unsupported', `the stand-in returned an unreadable tensor ${JSON.stringify(e.name)}`);
+    const b = fs.readFileSync(path.join(dir, e.file));
+    out.set(e.name, Tensor.fromBytes(dtype, e.shape, new Uint8Array(b.buffer, b.byteOffset, b.byteLength), e.name));
+  }
+  return { tensors: out, extra };
 }
 
 export async function benchCommand(file: string, opts: OrtFlags & { runs?: string; warmup?: string; threads?: string }): Promise<void> {
@@ -224,9 +290,13 @@ export async function benchCommand(file: string, opts: OrtFlags & { runs?: strin
   const runs = Number(opts.runs ?? 20);
   const warmup = Number(opts.warmup ?? 3);
   if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(warmup) || warmup < 0) throw new MsgraphError('usage', '--runs must be a positive integer and --warmup a non-negative one');
-  const { original, compiled: bytes, model } = compiled(file, opts, progress);
-  const feeds = feedsFor(model, undefined, opts);
-  const r = await benchModels(original, bytes, feeds, { ep, runs, warmup, threads: opts.threads ? Number(opts.threads) : undefined, onProgress: (what) => progress.set(`benchmarking ${what}`) });
+  const p = prepare(file, opts, progress);
+  let r: Awaited<ReturnType<typeof benchModels>>;
+  try {
+    r = await benchModels(p.original, p.compiled, p.feeds, { ep, runs, warmup, threads: opts.threads ? Number(opts.threads) : undefined, onProgress: (what) => progress.set(`benchmarking ${what}`) });
+  } finally {
+    p.cleanup();
+  }
   progress.done();
   if (opts.json) {
     process.stdout.write(JSON.stringify(r, null, 2) + '\n');

@@ -1,8 +1,10 @@
 """Runs an emitted MindSpore package under the torch-backed STAND-IN (test/standin/mindspore, not MindSpore).
 
-usage: /usr/bin/python3 test/standin/run_package.py PACKAGE_DIR INPUTS.json OUTPUTS.json
-INPUTS.json is a tensor bundle ({"inputs": {name: {dtype, shape, data}}}); OUTPUTS.json gets {"outputs": {...},
-"not_loaded": [...], "unused": [...], "parameters": [...]} with the Cell's parameter names.
+usage: /usr/bin/python3 test/standin/run_package.py PACKAGE_DIR INPUTS OUTPUTS
+INPUTS is a tensor bundle file ({"inputs": {name: {dtype, shape, data}}}); OUTPUTS then gets {"outputs": {...},
+"not_loaded": [...], "unused": [...], "parameters": [...]} with the Cell's parameter names. When INPUTS is a
+directory of raw tensors (index.json listing {name, dtype, shape, file} and one little-endian .bin file each, for
+inputs too large for JSON), OUTPUTS is written as such a directory, its index.json carrying the other fields.
 """
 import base64
 import importlib.util
@@ -26,8 +28,25 @@ def enc(a):
     return {"dtype": a.dtype.name, "shape": list(a.shape), "data": base64.b64encode(np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<")).tobytes()).decode()}
 
 
+def read_raw(d):
+    index = json.load(open(os.path.join(d, "index.json")))["tensors"]
+    return {e["name"]: np.fromfile(os.path.join(d, e["file"]), dtype=np.dtype(e["dtype"]).newbyteorder("<")).reshape(e["shape"]) for e in index}
+
+
+def write_raw(d, tensors, extra):
+    os.makedirs(d)
+    index = []
+    for i, (name, a) in enumerate(tensors.items()):
+        f = "%d.bin" % i
+        np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<")).tofile(os.path.join(d, f))
+        index.append({"name": name, "dtype": a.dtype.name, "shape": list(a.shape), "file": f})
+    with open(os.path.join(d, "index.json"), "w") as fh:
+        json.dump(dict(extra, tensors=index), fh)
+
+
 def main():
     pkg, inputs_path, out_path = sys.argv[1:4]
+    raw = os.path.isdir(inputs_path)
     report = json.load(open(os.path.join(pkg, "report.json")))
     spec = importlib.util.spec_from_file_location("emitted_model", os.path.join(pkg, "model.py"))
     mod = importlib.util.module_from_spec(spec)
@@ -40,20 +59,23 @@ def main():
         weights = os.path.join(pkg, report["weights"])
         params = ms.load_checkpoint(weights, format="safetensors" if weights.endswith(".safetensors") else "ckpt")
         not_loaded, unused = ms.load_param_into_net(net, params)
-    bundle = json.load(open(inputs_path))["inputs"]
-    args = [torch.from_numpy(dec(bundle[i["name"]]).copy()) for i in report["inputs"]]
+    if raw:
+        feeds = read_raw(inputs_path)
+        args = [torch.from_numpy(feeds[i["name"]].copy()) for i in report["inputs"]]
+    else:
+        bundle = json.load(open(inputs_path))["inputs"]
+        args = [torch.from_numpy(dec(bundle[i["name"]]).copy()) for i in report["inputs"]]
     with torch.no_grad():
         outs = net(*args)
     if not isinstance(outs, tuple):
         outs = (outs,)
-    result = {
-        "outputs": {o["name"]: enc(t.detach().numpy()) for o, t in zip(report["outputs"], outs)},
-        "not_loaded": not_loaded,
-        "unused": unused,
-        "parameters": [n for n, _ in net.parameters_and_names()],
-    }
+    extra = {"not_loaded": not_loaded, "unused": unused, "parameters": [n for n, _ in net.parameters_and_names()]}
+    arrays = {o["name"]: t.detach().numpy() for o, t in zip(report["outputs"], outs)}
+    if raw:
+        write_raw(out_path, arrays, extra)
+        return
     with open(out_path, "w") as f:
-        json.dump(result, f)
+        json.dump(dict(extra, outputs={k: enc(a) for k, a in arrays.items()}), f)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
  * few cores distort each other), with session-creation time, median, p90 and throughput, and their ratios.
  */
 import type { Tensor } from '../../ir/tensor.js';
-import { createSession, type Ep } from './session.js';
+import { createSession, type Ep, type ModelSource } from './session.js';
 
 export interface BenchStats {
   create_ms: number;
@@ -41,7 +41,7 @@ function quantile(sorted: number[], q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (i - lo);
 }
 
-async function measure(bytes: Uint8Array, feeds: Map<string, Tensor>, ep: Ep, runs: number, warmup: number, threads: number | undefined, times: number[]): Promise<number> {
+async function measure(bytes: ModelSource, feeds: Map<string, Tensor>, ep: Ep, runs: number, warmup: number, threads: number | undefined, times: number[]): Promise<number> {
   const t0 = performance.now();
   const s = await createSession(bytes, { ep, threads });
   const create = performance.now() - t0;
@@ -72,7 +72,7 @@ function stats(times: number[], creates: number[]): BenchStats {
   };
 }
 
-export async function benchModels(original: Uint8Array, compiled: Uint8Array, feeds: Map<string, Tensor>, opts: BenchOptions = {}): Promise<BenchReport> {
+export async function benchModels(original: ModelSource, compiled: ModelSource, feeds: Map<string, Tensor>, opts: BenchOptions = {}): Promise<BenchReport> {
   const ep = opts.ep ?? 'cpu';
   const runs = Math.max(1, opts.runs ?? 20);
   const warmup = opts.warmup ?? 3;

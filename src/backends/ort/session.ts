@@ -4,6 +4,7 @@
  */
 import { MsgraphError } from '../../errors.js';
 import type { Tensor } from '../../ir/tensor.js';
+import type { Model } from '../../ir/model.js';
 import { fromOrtTensor, toOrtTensor, type OrtTensorCtor, type OrtTensorLike } from './tensors.js';
 
 export const EPS = ['cpu', 'wasm', 'webgpu', 'cuda'] as const;
@@ -17,6 +18,19 @@ export interface SessionOptions {
   optimizations?: 'all' | 'disabled';
 }
 
+/** A model file on disk, with external data next to it (made by `fileSource` in Node). */
+export interface FileSource {
+  /** onnxruntime-node reads the path itself, external data included. */
+  path: string;
+  /** The file's bytes and those of every external data file its tensors name (onnxruntime-web takes bytes). */
+  read(): { bytes: Uint8Array; externalData: { path: string; data: Uint8Array }[] };
+  /** The model in the IR (per-node comparisons). */
+  model(): Model;
+}
+
+/** A model for a session: its bytes, or a file (needed when tensors live in external data files). */
+export type ModelSource = Uint8Array | FileSource;
+
 export interface Session {
   readonly ep: Ep;
   readonly inputNames: readonly string[];
@@ -27,7 +41,7 @@ export interface Session {
 
 interface OrtModule {
   Tensor: OrtTensorCtor;
-  InferenceSession: { create(model: Uint8Array, options: Record<string, unknown>): Promise<OrtSession> };
+  InferenceSession: { create(model: Uint8Array | string, options: Record<string, unknown>): Promise<OrtSession> };
   env: { wasm: { numThreads?: number }; logLevel?: string };
   listSupportedBackends?: () => { name: string; bundled: boolean }[];
 }
@@ -65,7 +79,15 @@ export async function epUnavailable(ep: Ep): Promise<string | null> {
   return null;
 }
 
-export async function createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
+function sourceFor(source: ModelSource, ep: Ep, options: Record<string, unknown>): Uint8Array | string {
+  if (source instanceof Uint8Array) return source;
+  if (ep !== 'wasm') return source.path;
+  const { bytes, externalData } = source.read();
+  if (externalData.length) options.externalData = externalData;
+  return bytes;
+}
+
+export async function createSession(source: ModelSource, opts: SessionOptions = {}): Promise<Session> {
   const ep = opts.ep ?? 'cpu';
   const why = await epUnavailable(ep);
   if (why) throw new MsgraphError('unsupported', why);
@@ -86,6 +108,7 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
     // Idle intra-op threads would spin and steal CPU from whatever runs next (a second session, the comparison).
     options.extra = { session: { intra_op: { allow_spinning: '0' } } };
   }
+  const model = sourceFor(source, ep, options);
   let s: OrtSession;
   try {
     s = await ort.InferenceSession.create(model, options);

@@ -8,7 +8,7 @@ import type { Model } from '../../ir/model.js';
 import type { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import { decodeModelBytes, encodeModelBytes, concatChunks } from '../../frontend/onnx/index.js';
-import { createSession, type Ep } from './session.js';
+import { createSession, type Ep, type ModelSource } from './session.js';
 import { inferShapes } from '../../frontend/ops/infer.js';
 import { compareTensors, type Comparison, type Tolerance } from './compare.js';
 
@@ -31,7 +31,7 @@ export interface VerifyReport {
   sharedValues?: number;
 }
 
-async function runOn(bytes: Uint8Array, feeds: Map<string, Tensor>, ep: Ep, optimizations: 'all' | 'disabled'): Promise<Map<string, Tensor>> {
+async function runOn(bytes: ModelSource, feeds: Map<string, Tensor>, ep: Ep, optimizations: 'all' | 'disabled'): Promise<Map<string, Tensor>> {
   const s = await createSession(bytes, { ep, optimizations });
   try {
     return await s.run(feeds);
@@ -68,6 +68,8 @@ function withOutputs(m: Model, names: string[]): Uint8Array {
   return concatChunks(encodeModelBytes(m).chunks);
 }
 
+const modelOf = (source: ModelSource): Model => (source instanceof Uint8Array ? decodeModelBytes(source) : source.model());
+
 export interface VerifyOptions extends Partial<Tolerance> {
   ep?: Ep;
   perNode?: boolean;
@@ -75,7 +77,7 @@ export interface VerifyOptions extends Partial<Tolerance> {
   referenceOptimizations?: 'all' | 'disabled';
 }
 
-export async function verifyModels(original: Uint8Array, compiled: Uint8Array, feeds: Map<string, Tensor>, opts: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyModels(original: ModelSource, compiled: ModelSource, feeds: Map<string, Tensor>, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const tol: Tolerance = { rtol: opts.rtol ?? 1e-4, atol: opts.atol ?? 1e-6 };
   const ep = opts.ep ?? 'cpu';
   const want = await runOn(original, feeds, ep, opts.referenceOptimizations ?? 'all');
@@ -86,8 +88,8 @@ export async function verifyModels(original: Uint8Array, compiled: Uint8Array, f
   });
   const report: VerifyReport = { ok: outputs.every((c) => c.ok), outputs };
   if (opts.perNode) {
-    const ma = decodeModelBytes(original);
-    const mb = decodeModelBytes(compiled);
+    const ma = modelOf(original);
+    const mb = modelOf(compiled);
     const shared = sharedValues(ma, mb);
     const names = shared.map((s) => s.name);
     const a = await runOn(withOutputs(ma, names), feeds, ep, 'all');

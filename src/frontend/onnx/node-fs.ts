@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MsgraphError } from '../../errors.js';
 import type { Model } from '../../ir/model.js';
+import type { Graph } from '../../ir/graph.js';
 import { encodeModelBytes, parseModelProto, type EncodeResult } from './index.js';
 import { importModel } from './import.js';
 import type { ModelP } from './proto.js';
@@ -85,10 +86,50 @@ export function readModelFile(file: string): Uint8Array {
 
 /** Loads an .onnx file (and its external data, lazily) into the IR. */
 export function loadModelFile(file: string, opts: { beforeImport?: (p: ModelP) => void } = {}): Model {
+  return openModelFile(file, opts).model;
+}
+
+/** The file's bytes and the model read from them (external data resolved next to the file, read lazily). */
+export function openModelFile(file: string, opts: { beforeImport?: (p: ModelP) => void } = {}): { bytes: Uint8Array; model: Model } {
   const bytes = readModelFile(file);
   const p = parseModelProto(bytes, file);
   opts.beforeImport?.(p);
-  return importModel(p, { file, external: fileExternalResolver(path.dirname(path.resolve(file)), file) });
+  return { bytes, model: importModel(p, { file, external: fileExternalResolver(path.dirname(path.resolve(file)), file) }) };
+}
+
+/** A model file for onnxruntime sessions: the path for onnxruntime-node, bytes and external data for onnxruntime-web. */
+export function fileSource(file: string): { path: string; read(): { bytes: Uint8Array; externalData: { path: string; data: Uint8Array }[] }; model(): Model } {
+  return {
+    path: path.resolve(file),
+    read() {
+      const { bytes, model } = openModelFile(file);
+      return { bytes, externalData: externalDataFiles(model, file) };
+    },
+    model: () => loadModelFile(file),
+  };
+}
+
+/** Locations of the external data files a model's tensors (in any graph) are read from. */
+export function externalLocations(model: Model): string[] {
+  const out = new Set<string>();
+  const visit = (g: Graph) => {
+    for (const v of g.initializers) if (v.const?.source) out.add(v.const.source.location);
+    for (const n of g) for (const sg of n.subgraphs()) visit(sg);
+  };
+  visit(model.graph);
+  return [...out];
+}
+
+/**
+ * The external data files of a model loaded from `file`, read whole, for runtimes that take them as bytes
+ * (onnxruntime-web). Locations were checked when the model was loaded (inside its directory, present, long enough).
+ */
+export function externalDataFiles(model: Model, file: string): { path: string; data: Uint8Array }[] {
+  const dir = path.dirname(path.resolve(file));
+  return externalLocations(model).map((loc) => {
+    const b = fs.readFileSync(path.resolve(dir, loc));
+    return { path: loc, data: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+  });
 }
 
 export interface SaveOptions {
