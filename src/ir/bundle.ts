@@ -45,7 +45,12 @@ function tensorFromEntry(name: string, entry: unknown, where: string, file: stri
   if (!dtype || dtype.name === 'string') throw bad(`unknown dtype ${JSON.stringify(e.dtype)}`);
   if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad('shape must be a list of non-negative integers');
   if (typeof e.data !== 'string') throw bad('data must be a base64 string');
-  const bytes = base64Decode(e.data);
+  let bytes: Uint8Array;
+  try {
+    bytes = base64Decode(e.data);
+  } catch (err) {
+    throw bad(`data: ${(err as Error).message}`);
+  }
   const dims = e.shape as number[];
   const want = byteLength(dtype, dims.reduce((a, b) => a * b, 1));
   if (bytes.length !== want) throw bad(`data has ${bytes.length} bytes, ${dtype.name}[${dims.join(',')}] needs ${want}`);

@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeModel } from '../../src/frontend/onnx/encode.js';
 import { Writer } from '../../src/frontend/onnx/protobuf.js';
-import { emptyGraphP, emptyModelP, emptyNodeP, emptyTensorP, type ModelP, type NodeP } from '../../src/frontend/onnx/proto.js';
+import { emptyTensorP } from '../../src/frontend/onnx/proto.js';
+import { node, protoModel } from '../helpers/proto-models.js';
 import { msgraph, ROOT } from '../helpers/cli.js';
 import { rng } from '../helpers/ort.js';
 
@@ -15,11 +16,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const vi = (name: string) => ({ name, type: { kind: 'tensor' as const, elemType: 1, shape: [{ value: 2 }] }, docString: '', metadata: [] });
-const node = (op: string, input: string[], output: string[], name: string): NodeP => ({ ...emptyNodeP(), opType: op, input, output, name });
-function model(nodes: NodeP[], extra: Partial<ReturnType<typeof emptyGraphP>> = {}): ModelP {
-  return { ...emptyModelP(), irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: { ...emptyGraphP(), name: 'g', input: [vi('x')], output: [vi('y')], node: nodes, ...extra } };
-}
+const model = protoModel;
 
 function file(name: string, bytes: Uint8Array | string): string {
   const f = path.join(dir, name);

@@ -2,11 +2,23 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLI, msgraph } from '../helpers/cli.js';
 import { loadModelFile, saveModelFile } from '../../src/frontend/onnx/node-fs.js';
 import { MODELS_DIR } from '../helpers/ort.js';
+
+function statusWithHost(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { headers: { Host: host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('msgraph serve', () => {
   it('serves the page with COOP/COEP headers and the preloaded model with its external data; refuses paths outside', async () => {
@@ -37,6 +49,12 @@ describe('msgraph serve', () => {
       expect((await fetch(`${url}preload/other.onnx`)).status).toBe(404);
       expect((await fetch(`${url}..%2F..%2Fpackage.json`)).status).toBe(404);
       expect((await fetch(url, { method: 'POST' })).status).toBe(405);
+      // DNS rebinding: another site's name resolving to 127.0.0.1 brings its own Host header; only loopback names pass.
+      const port = new URL(url).port;
+      for (const [host, status] of [['evil.example', 421], [`evil.example:${port}`, 421], [`127.0.0.1:${port}`, 200], [`localhost:${port}`, 200], ['127.0.0.1:1', 421]] as const) {
+        expect(await statusWithHost(url, host), host).toBe(status);
+      }
+      expect(await statusWithHost(`${url}preload/bert_ext.onnx.data`, 'attacker.test')).toBe(421);
     } finally {
       child.kill();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { compile, createSession, loadModel, verify, parseBundle } from '../../src/index.js';
 import { MODELS_DIR } from '../helpers/ort.js';
+import { DEFAULT_PIPELINE } from '../../src/passes/registry.js';
 
 describe('library API', () => {
   it('loads, compiles for onnx with fixed shapes, runs on wasm and verifies per node', async () => {
@@ -12,7 +13,8 @@ describe('library API', () => {
     const model = await loadModel(file);
     const compiled = compile(model, { target: 'onnx', shapes: { sample: [1, 4, 8, 8], timestep: [1], encoder_hidden_states: [1, 4, 16] } });
     expect(compiled.plan.memory.ratio).toBeLessThan(1);
-    expect(compiled.passes.length).toBeGreaterThan(0);
+    expect(compiled.passes.map((p) => p.name)).toEqual([...DEFAULT_PIPELINE]);
+    expect(compiled.passes.find((p) => p.name === 'fuse-mha')!.stats.multi_head_attention).toBe(14);
     const session = await createSession(compiled.bytes(), { ep: 'wasm' });
     const outputs = await session.run(inputs);
     await session.release();

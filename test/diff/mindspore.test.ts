@@ -19,6 +19,8 @@ export const KNOWN_PARTIAL: Record<string, string> = {
 };
 
 const files = [...committedModels(), ...zooModels(), ...corpusModels()];
+/** A model's name in the summary: its folder too, since models/ and the zoo hold files of the same name. */
+const label = (file: string) => path.relative(path.resolve(import.meta.dirname, '../..'), file).replace(/^\.\.\/shared\//, '');
 const outcome = new Map<string, string>();
 afterAll(() => {
   const by = new Map<string, string[]>();
@@ -29,26 +31,28 @@ afterAll(() => {
 
 describe.skipIf(!HAS_TORCH)('MindSpore packages match onnxruntime under the stand-in', () => {
   for (const file of files) {
-    it(path.basename(file), async () => {
+    it(label(file), async (ctx) => {
+      // Every model lands in the summary, whatever happens below (a failure is reported as such).
+      outcome.set(label(file), 'failed');
       const pkg = buildMindSporePackage(loadModelFile(file), { source: path.basename(file) });
       const reason = KNOWN_PARTIAL[path.basename(file)];
       if (reason) {
         expect(pkg.partial, `${path.basename(file)} is listed as partial (${reason})`).toBe(true);
-        outcome.set(path.basename(file), 'partial (known)');
-        return;
+        outcome.set(label(file), 'partial (known)');
+        return ctx.skip(`known partial package: ${reason}`);
       }
       const model = loadModelFile(file);
       if (inputElements(model) > 8_000_000) {
-        outcome.set(path.basename(file), 'compiled, inputs too large to run');
-        return; // weights passed as inputs (training graphs)
+        outcome.set(label(file), 'compiled, inputs too large to run');
+        return ctx.skip('inputs too large to feed here (weights passed as inputs)');
       }
       const feeds = inputsFor(file, model);
       let ref;
       try {
         ref = await runOnnx(file, feeds);
-      } catch {
-        outcome.set(path.basename(file), 'compiled, onnxruntime cannot run the original');
-        return;
+      } catch (e) {
+        outcome.set(label(file), 'compiled, onnxruntime cannot run the original');
+        return ctx.skip(`onnxruntime cannot run the original: ${(e as Error).message.split('\n')[0]}`);
       }
       expect(pkg.result.fallbacks).toEqual([]);
       const run = runStandin(writePackage(pkg.files), feeds);
@@ -60,7 +64,7 @@ describe.skipIf(!HAS_TORCH)('MindSpore packages match onnxruntime under the stan
         expect(got!.dims).toEqual(want.dims);
         expect(relError(want, got!), `output ${name}`).toBeLessThanOrEqual(1e-4);
       }
-      outcome.set(path.basename(file), 'matched');
+      outcome.set(label(file), 'matched');
     });
   }
 });

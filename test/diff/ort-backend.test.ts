@@ -18,7 +18,7 @@ import { runPasses } from '../../src/passes/manager.js';
 import { DEFAULT_PIPELINE } from '../../src/passes/registry.js';
 import { toMint } from '../../src/frontend/dialect/to-mint.js';
 import { printGraph } from '../../src/ir/print.js';
-import { committedModels, corpusModels, inputElements, inputsFor, MODELS_DIR, runOnnx, ZOO_DIR, zooModels } from '../helpers/ort.js';
+import { committedModels, corpusModels, inputElements, inputsFor, MODELS_DIR, runOnnx, skipIfNone, ZOO_DIR, zooModels } from '../helpers/ort.js';
 import { relError } from '../helpers/standin.js';
 import { CLI, msgraph } from '../helpers/cli.js';
 
@@ -32,15 +32,15 @@ describe('compiled models verify against the originals', () => {
   for (const ep of ['cpu', 'wasm'] as const) {
     for (const file of files) {
       const name = path.basename(file);
-      it(`${ep}: ${name}`, async () => {
+      it(`${ep}: ${name}`, async (ctx) => {
         const model = loadModelFile(file);
-        if (inputElements(model) > 8_000_000) return;
+        if (inputElements(model) > 8_000_000) return ctx.skip('inputs too large to feed here (weights passed as inputs)');
         const feeds = inputsFor(file, model);
         try {
           await runOnnx(file, feeds, { loadOnly: true });
           await runOnnx(file, feeds);
-        } catch {
-          return; // onnxruntime cannot run the original
+        } catch (e) {
+          return ctx.skip(`onnxruntime cannot run the original: ${(e as Error).message.split('\n')[0]}`);
         }
         const res = compileForOrt(loadModelFile(file), { ep, verifyEach: true });
         const report = await verifyModels(fs.readFileSync(file), bytes(res.model), feeds, { ep, rtol: 1e-4, atol: 1e-5 });
@@ -52,6 +52,7 @@ describe('compiled models verify against the originals', () => {
 });
 
 describe('run reproduces torch', () => {
+  skipIfNone(zooModels(), 'zoo');
   for (const file of zooModels()) {
     it(`${path.basename(file)}: outputs equal the torch outputs in the bundle (rel 1e-4)`, async () => {
       const bundle = parseBundle(fs.readFileSync(file.replace(/\.onnx$/, '.io.json'), 'utf8'));
@@ -88,7 +89,7 @@ describe('plan', () => {
     }
   });
 
-  it('never exceeds the naive sum on any zoo model, and lists nodes in order with types and FLOPs', () => {
+  it.skipIf(!zooModels().length)('never exceeds the naive sum on any zoo model, and lists nodes in order with types and FLOPs', () => {
     for (const file of zooModels()) {
       const res = compileForOrt(loadModelFile(file), {});
       expect(res.plan.memory.planned_bytes).toBeLessThanOrEqual(res.plan.memory.naive_bytes);
@@ -178,8 +179,10 @@ describe('CLI', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.original.runs).toBe(4);
-    expect(j.compiled.median_ms).toBeGreaterThan(0);
-    expect(j.speedup).toBeGreaterThan(0);
+    expect(j.compiled.runs).toBe(4);
+    // The ratio is the one the two medians give, and each summary is ordered.
+    expect(j.speedup).toBeCloseTo(j.original.median_ms / j.compiled.median_ms, 6);
+    for (const s of [j.original, j.compiled]) expect(s.p90_ms).toBeGreaterThanOrEqual(s.median_ms);
   });
 
   it('bad inputs are one-line errors with exit 2', () => {

@@ -1,5 +1,6 @@
 /** Test helpers: run models on onnxruntime-node and build inputs. */
 import * as ort from 'onnxruntime-node';
+import { it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor } from '../../src/ir/tensor.js';
@@ -83,6 +84,16 @@ export const CORPUS_DIR = process.env.MSGRAPH_CORPUS ?? path.resolve(import.meta
 export function zooModels(): string[] {
   if (!fs.existsSync(ZOO_DIR)) return [];
   return fs.readdirSync(ZOO_DIR).filter((f) => f.endsWith('.onnx')).sort().map((f) => path.join(ZOO_DIR, f));
+}
+
+/**
+ * Inside a describe that loops over `files`: when there are none (no zoo exported, no ../shared corpus), one skipped
+ * test says so, so that the suite is not empty and the summary counts what was left out.
+ */
+export function skipIfNone(files: readonly string[], what: 'zoo' | 'corpus'): void {
+  if (files.length) return;
+  const where = what === 'zoo' ? `${ZOO_DIR} (export it with npm run zoo; it needs Debian's python3-torch)` : `${CORPUS_DIR}`;
+  it.skip(`no ${what} models: nothing at ${where}`, () => {});
 }
 
 export function committedModels(): string[] {

@@ -1,5 +1,13 @@
-/** Attention and activation fusions on small built graphs: what fuses, what does not and why, idempotence. */
+/**
+ * Fusions on small built graphs: what fuses, what does not and why, idempotence, and that the fused graph computes
+ * what the unfused one does on onnxruntime-node.
+ */
 import { describe, expect, it } from 'vitest';
+import { lowerToOnnx } from '../../src/frontend/dialect/lower.js';
+import { lowerFusedForOrt } from '../../src/backends/ort/lower-fused.js';
+import { concatChunks, encodeModelBytes } from '../../src/frontend/onnx/index.js';
+import { randomInputs, runOnnx } from '../helpers/ort.js';
+import { relError } from '../helpers/standin.js';
 import { Model } from '../../src/ir/model.js';
 import type { Value } from '../../src/ir/value.js';
 import { toMint } from '../../src/frontend/dialect/to-mint.js';
@@ -13,6 +21,7 @@ import { fuseGeglu, GEGLU_OP } from '../../src/passes/fusion/geglu.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { verify } from '../../src/ir/verify.js';
 import { Builder, i64 } from '../helpers/builder.js';
+import { dtypeFromName } from '../../src/ir/dtype.js';
 
 const constOf = (v: Value | null | undefined) => v?.const ?? null;
 
@@ -21,6 +30,31 @@ function dialect(b: Builder): Model {
   toMint(m);
   inferShapes(m);
   return m;
+}
+
+/**
+ * The fused graph against the unfused one on onnxruntime-node: `make` builds the graph (dialect, not fused), `fuse`
+ * fuses it; the fused ops are lowered as for the cpu EP and both run on the same random inputs.
+ */
+async function matchesUnfused(make: () => Model, fuse: (m: Model) => unknown, opset = 17): Promise<void> {
+  const onnx = (m: Model) => {
+    m.irVersion = Math.max(m.irVersion, 10);
+    lowerToOnnx(m, { opset });
+    return concatChunks(encodeModelBytes(m).chunks);
+  };
+  const ref = make();
+  const fused = make();
+  fuse(fused);
+  expect(fused.graph.nodeCount, 'the fusion fired').toBeLessThan(ref.graph.nodeCount);
+  lowerFusedForOrt(fused, 'cpu');
+  const feeds = randomInputs(ref, 3);
+  const want = await runOnnx(onnx(ref), feeds);
+  const got = await runOnnx(onnx(fused), feeds);
+  for (const [name, w] of want) {
+    const g = got.get(name);
+    expect(g, name).toBeDefined();
+    expect(relError(w, Tensor.fromBytes(dtypeFromName(g!.dtype)!, g!.dims, g!.bytes)), name).toBeLessThanOrEqual(1e-5);
+  }
 }
 
 function attention(opts: { scaleOp?: 'Mul' | 'Div'; mask?: boolean; transposeK?: boolean; axis?: number } = {}): Model {
@@ -53,15 +87,25 @@ describe('attention fusion', () => {
     expect(fuseAttention(m.graph, constOf).fused).toBe(0);
   });
 
-  it('absorbs a scale applied to Q (q / sqrt(d)) and to K into the scale', () => {
-    const b = new Builder();
-    const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, [2, 8, 16]));
-    const qs = b.op('Div', [q!, b.constant('sq', [4], [])]).outputs[0]!;
-    const ks = b.op('Mul', [k!, b.constant('sk', [0.5], [])]).outputs[0]!;
-    const kt = b.op('Transpose', [ks], { attrs: { perm: { type: 'ints', value: [0, 2, 1] } } }).outputs[0]!;
-    const p = b.op('Softmax', [b.op('MatMul', [qs, kt]).outputs[0]!], { attrs: { axis: { type: 'int', value: -1 } } }).outputs[0]!;
-    b.output(b.op('MatMul', [p, v!]).outputs[0]!);
-    const m = dialect(b);
+  it('computes what the unfused graph computes (mask, Mul or Div scale, K transposed or given as Kᵀ)', async () => {
+    for (const opts of [{ mask: true }, { scaleOp: 'Div' as const }, { scaleOp: 'Div' as const, transposeK: false }]) {
+      await matchesUnfused(() => attention(opts), (m) => fuseAttention(m.graph, constOf));
+    }
+  });
+
+  it('absorbs a scale applied to Q (q / sqrt(d)) and to K into the scale', async () => {
+    const make = () => {
+      const b = new Builder();
+      const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, [2, 8, 16]));
+      const qs = b.op('Div', [q!, b.constant('sq', [4], [])]).outputs[0]!;
+      const ks = b.op('Mul', [k!, b.constant('sk', [0.5], [])]).outputs[0]!;
+      const kt = b.op('Transpose', [ks], { attrs: { perm: { type: 'ints', value: [0, 2, 1] } } }).outputs[0]!;
+      const p = b.op('Softmax', [b.op('MatMul', [qs, kt]).outputs[0]!], { attrs: { axis: { type: 'int', value: -1 } } }).outputs[0]!;
+      b.output(b.op('MatMul', [p, v!]).outputs[0]!);
+      return dialect(b);
+    };
+    await matchesUnfused(make, (m) => fuseAttention(m.graph, constOf));
+    const m = make();
     expect(fuseAttention(m.graph, constOf).fused).toBe(1);
     verify(m.graph);
     expect(m.graph.nodes.map((n) => n.op)).toEqual([SDPA_OP]);
@@ -87,28 +131,36 @@ describe('attention fusion', () => {
 });
 
 describe('activation fusions', () => {
-  it('SiLU from x * sigmoid(x), either operand order', () => {
+  it('SiLU from x * sigmoid(x), either operand order', async () => {
     for (const order of [0, 1]) {
-      const b = new Builder();
-      const x = b.input('x', [2, 3]);
-      const s = b.op('Sigmoid', [x]).outputs[0]!;
-      b.output(b.op('Mul', order ? [s, x] : [x, s]).outputs[0]!);
-      const m = dialect(b);
+      const make = () => {
+        const b = new Builder();
+        const x = b.input('x', [2, 3]);
+        const s = b.op('Sigmoid', [x]).outputs[0]!;
+        b.output(b.op('Mul', order ? [s, x] : [x, s]).outputs[0]!);
+        return dialect(b);
+      };
+      await matchesUnfused(make, (m) => fuseActivations(m.graph, constOf));
+      const m = make();
       expect(fuseActivations(m.graph, constOf)).toMatchObject({ silu: 1, gelu: 0, hardswish: 0, hardsigmoid: 0 });
       expect(m.graph.nodes.map((n) => n.op)).toEqual(['mint.nn.functional.silu']);
       expect(fuseActivations(m.graph, constOf)).toMatchObject({ silu: 0, gelu: 0, hardswish: 0, hardsigmoid: 0 });
     }
   });
 
-  it('GELU from the erf form torch exports', () => {
-    const b = new Builder();
-    const x = b.input('x', [2, 3]);
-    const d = b.op('Div', [x, b.constant('r2', [Math.SQRT2], [])]).outputs[0]!;
-    const e = b.op('Erf', [d]).outputs[0]!;
-    const a = b.op('Add', [e, b.constant('one', [1], [])]).outputs[0]!;
-    const mm = b.op('Mul', [x, a]).outputs[0]!;
-    b.output(b.op('Mul', [mm, b.constant('half', [0.5], [])]).outputs[0]!);
-    const m = dialect(b);
+  it('GELU from the erf form torch exports', async () => {
+    const make = () => {
+      const b = new Builder();
+      const x = b.input('x', [2, 3]);
+      const d = b.op('Div', [x, b.constant('r2', [Math.SQRT2], [])]).outputs[0]!;
+      const e = b.op('Erf', [d]).outputs[0]!;
+      const a = b.op('Add', [e, b.constant('one', [1], [])]).outputs[0]!;
+      const mm = b.op('Mul', [x, a]).outputs[0]!;
+      b.output(b.op('Mul', [mm, b.constant('half', [0.5], [])]).outputs[0]!);
+      return dialect(b);
+    };
+    await matchesUnfused(make, (m) => fuseActivations(m.graph, constOf));
+    const m = make();
     expect(fuseActivations(m.graph, constOf).gelu).toBe(1);
     verify(m.graph);
     expect(m.graph.nodes.map((n) => n.op)).toEqual(['mint.nn.functional.gelu']);
@@ -153,6 +205,10 @@ describe('group-norm fusion', () => {
     expect(fuseGroupNorm(m.graph, constOf).fused).toBe(0);
   });
 
+  it('computes what the unfused graph computes, with and without the affine part (GroupNormalization-21)', async () => {
+    for (const affine of [true, false]) await matchesUnfused(() => torchGroupNorm(affine), (m) => fuseGroupNorm(m.graph, constOf), 21);
+  });
+
   it('marks a GroupNorm without Mul/Add as affine-free', () => {
     const m = torchGroupNorm(false);
     expect(fuseGroupNorm(m.graph, constOf).fused).toBe(1);
@@ -161,7 +217,24 @@ describe('group-norm fusion', () => {
 });
 
 describe('multi-head attention fusion', () => {
-  it('takes Q/K/V back through torch\'s head split and the result through the merge', () => {
+  it('takes Q/K/V back through torch\'s head split and the result through the merge', async () => {
+    await matchesUnfused(mhaGraph, (m) => {
+      fuseAttention(m.graph, constOf);
+      fuseMha(m.graph);
+    });
+    const m = mhaGraph();
+    expect(fuseAttention(m.graph, constOf).fused).toBe(1);
+    const r = fuseMha(m.graph);
+    expect(r).toEqual({ fused: 1, nearMisses: [] });
+    verify(m.graph);
+    const n = m.graph.nodes.find((x) => x.op === MHA_OP)!;
+    expect(n.inputs.map((v) => v?.name)).toEqual(['x', 'x', 'x']);
+    expect(n.attrs.get('num_heads')?.value).toBe(2);
+    expect(n.attrs.get('scale')?.value).toBe(0.5);
+    expect(m.graph.outputs[0]!.producer).toBe(n);
+  });
+
+  function mhaGraph(): Model {
     const b = new Builder();
     const x = b.input('x', [2, 5, 8]);
     const split = (name: string) => {
@@ -176,21 +249,23 @@ describe('multi-head attention fusion', () => {
     const o = b.op('MatMul', [b.op('Softmax', [s], { attrs: { axis: { type: 'int', value: -1 } } }).outputs[0]!, v]).outputs[0]!;
     const merged = b.op('Transpose', [o], { attrs: { perm: { type: 'ints', value: [0, 2, 1, 3] } } }).outputs[0]!;
     b.output(b.op('Reshape', [merged, b.graph.addConstant('m_s', Tensor.fromArray(i64, [3], new BigInt64Array([2n, 5n, 8n])))]).outputs[0]!);
-    const m = dialect(b);
-    expect(fuseAttention(m.graph, constOf).fused).toBe(1);
-    const r = fuseMha(m.graph);
-    expect(r).toEqual({ fused: 1, nearMisses: [] });
-    verify(m.graph);
-    const n = m.graph.nodes.find((x) => x.op === MHA_OP)!;
-    expect(n.inputs.map((v) => v?.name)).toEqual(['x', 'x', 'x']);
-    expect(n.attrs.get('num_heads')?.value).toBe(2);
-    expect(n.attrs.get('scale')?.value).toBe(0.5);
-    expect(m.graph.outputs[0]!.producer).toBe(n);
-  });
+    return dialect(b);
+  }
 });
 
 describe('layer-norm fusion', () => {
-  it('fuses ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add over trailing axes', () => {
+  it('fuses ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add over trailing axes', async () => {
+    await matchesUnfused(layerNormGraph, (m) => fuseLayerNorm(m.graph, constOf));
+    const m = layerNormGraph();
+    expect(fuseLayerNorm(m.graph, constOf).fused).toBe(1);
+    verify(m.graph);
+    const n = m.graph.nodes.find((z) => z.op === LAYER_NORM_OP)!;
+    expect(n.inputs.map((z) => z?.name)).toEqual(['x', 'ln.weight', 'ln.bias']);
+    expect(n.attrs.get('axis')?.value).toBe(2);
+    expect(fuseLayerNorm(m.graph, constOf).fused).toBe(0);
+  });
+
+  function layerNormGraph(): Model {
     const b = new Builder();
     const x = b.input('x', [2, 3, 4]);
     const axes = { axes: { type: 'ints' as const, value: [-1] } };
@@ -201,14 +276,8 @@ describe('layer-norm fusion', () => {
     const y = b.op('Div', [d, sd]).outputs[0]!;
     const scaled = b.op('Mul', [y, b.constant('ln.weight', [1, 2, 3, 4])]).outputs[0]!;
     b.output(b.op('Add', [scaled, b.constant('ln.bias', [0, 0, 1, 1])]).outputs[0]!);
-    const m = dialect(b);
-    expect(fuseLayerNorm(m.graph, constOf).fused).toBe(1);
-    verify(m.graph);
-    const n = m.graph.nodes.find((z) => z.op === LAYER_NORM_OP)!;
-    expect(n.inputs.map((z) => z?.name)).toEqual(['x', 'ln.weight', 'ln.bias']);
-    expect(n.attrs.get('axis')?.value).toBe(2);
-    expect(fuseLayerNorm(m.graph, constOf).fused).toBe(0);
-  });
+    return dialect(b);
+  }
 });
 
 describe('GEGLU fusion', () => {

@@ -144,7 +144,10 @@ function normaliseOperand(n: Node, o: Operand, opset: number, constantOf: (v: Va
   const v = n.inputs[slot];
   if (!v) return;
   const t = constantOf(v);
-  if (t) {
+  // An int32 index constant next to index inputs known only at run time keeps its place: written back as int64,
+  // it would clash with them (they share one type parameter).
+  const mixed = t && o.dtype === 'int64' && t.dtype.name === 'int32' && (OPERANDS[n.op] ?? []).some((p) => p !== o && p.dtype === 'int64' && opset >= p.inputFrom && n.inputs[operandIndex(p, opset)] && !constantOf(n.inputs[operandIndex(p, opset)]!));
+  if (t && !mixed) {
     const vals = Array.from(num(fromTensor(t)));
     n.setAttr(o.attr, o.kind === 'ints' ? { type: 'ints', value: vals } : o.kind === 'floats' ? { type: 'floats', value: vals } : o.kind === 'int' ? { type: 'int', value: vals[0] ?? 0 } : { type: 'float', value: vals[0] ?? 0 });
     n.replaceInput(slot, null);

@@ -86,11 +86,27 @@ class _Cell(torch.nn.Module):
                 raise AttributeError("stand-in: %r would shadow the nn.Cell member %r" % (type(value).__name__, name))
         super().__setattr__(name, value)
 
-    def forward(self, *args):
-        return self.construct(*args)
+    def __getattribute__(self, name):
+        # MindSpore finds a cell's sub-cells and parameters before methods of the class; torch.nn.Module the other
+        # way round. Names of Cell members never get here (refused above), so torch-only methods (eval, train,
+        # forward, type, ...) must not hide a sub-cell of that name.
+        if not name.startswith("_"):
+            d = object.__getattribute__(self, "__dict__")
+            for store in ("_modules", "_parameters", "_buffers"):
+                s = d.get(store)
+                if s is not None and name in s:
+                    return s[name]
+        return object.__getattribute__(self, name)
+
+    def __call__(self, *args):
+        return type(self).construct(self, *args)
 
     def set_train(self, mode=True):
-        self.train(mode)
+        stack = [self]
+        while stack:
+            m = stack.pop()
+            object.__setattr__(m, "training", mode)
+            stack.extend(object.__getattribute__(m, "_modules").values())
         return self
 
     def parameters_and_names(self):
@@ -384,8 +400,8 @@ def load_checkpoint(ckpt_file_name, net=None, strict_load=False, filter_prefix=N
 
 
 def _net_params(net):
-    out = dict(net.named_parameters())
-    for name, buf in net.named_buffers():
+    out = dict(torch.nn.Module.named_parameters(net))
+    for name, buf in torch.nn.Module.named_buffers(net):
         out.setdefault(name, buf)
     return out
 
