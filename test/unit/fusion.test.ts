@@ -20,6 +20,7 @@ import { fuseLayerNorm, LAYER_NORM_OP } from '../../src/passes/fusion/layer-norm
 import { fuseGeglu, GEGLU_OP } from '../../src/passes/fusion/geglu.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { verify } from '../../src/ir/verify.js';
+import { printGraph } from '../../src/ir/print.js';
 import { Builder, i64 } from '../helpers/builder.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
 
@@ -120,6 +121,24 @@ describe('attention fusion', () => {
     const n = m.graph.nodes.find((x) => x.op === SDPA_OP)!;
     expect(n.attrs.get('scale')?.value).toBe(0.25);
     expect(n.attrs.get('key_transposed')?.value).toBe(1);
+  });
+
+  it('a failed match leaves the graph as it was (K permuted [1,2,0], V of another rank)', () => {
+    const b = new Builder();
+    const q = b.input('q', [2, 8, 16]);
+    const k = b.input('k', [8, 2, 16]);
+    const v = b.input('v', [2, 1, 8, 16]);
+    const kp = b.op('Transpose', [k], { attrs: { perm: { type: 'ints', value: [1, 2, 0] } } }).outputs[0]!;
+    const p = b.op('Softmax', [b.op('MatMul', [q, kp]).outputs[0]!], { attrs: { axis: { type: 'int', value: -1 } } }).outputs[0]!;
+    b.output(b.op('MatMul', [p, v]).outputs[0]!);
+    const m = dialect(b);
+    const before = printGraph(m.graph);
+    const r = fuseAttention(m.graph, constOf);
+    expect(r.fused).toBe(0);
+    expect(r.nearMisses[0]?.reason).toMatch(/rank/);
+    expect(printGraph(m.graph)).toBe(before);
+    inferShapes(m);
+    verify(m.graph);
   });
 
   it('reports a softmax over another axis as a near-miss', () => {

@@ -63,6 +63,7 @@ export function emitItem(em: Emitter, it: Item, m: Mod, scope: Namer, expr: Map<
   } catch (e) {
     if (e instanceof NoMapping) return fallback(em, n, op, e.message, scope, expr, w);
     if (e instanceof MsgraphError && e.code === 'unsupported') return fallback(em, n, op, e.message, scope, expr, w);
+    if (e instanceof MsgraphError && e.node === undefined) e.node = n.name || n.op;
     throw e;
   }
   if (n.outputs.length === 1 && out && n.inputs[0] && text === expr.get(n.inputs[0])) {

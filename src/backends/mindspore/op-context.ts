@@ -2,6 +2,7 @@
  * What op emitters work with: the OpCtx that renders operands and checks API calls, NoMapping, and the small
  * Python-text helpers shared by the emitter files.
  */
+import { MsgraphError } from '../../errors.js';
 import type { Node } from '../../ir/node.js';
 import type { Dim } from '../../ir/shape.js';
 export { compact } from './layers.js';
@@ -52,7 +53,11 @@ export const INT_MAX = 2 ** 62;
 export const isInt = (d: string | null) => d !== null && /int|uint/.test(d) && !d.startsWith('float');
 export const wrap = (s: string) => (/^[\w.]+(\[[^\]]*\])?$|^-?\d+(\.\d+)?(e-?\d+)?$/.test(s) ? s : `(${s})`);
 export const tuple = (xs: (string | number)[]) => (xs.length === 1 ? `(${xs[0]},)` : `(${xs.join(', ')})`);
-export const norm = (a: number, r: number) => (a < 0 ? a + r : a);
+/** An axis in [0, rank); one outside [-rank, rank) is the model's error. */
+export function norm(a: number, r: number): number {
+  if (!(a >= -r && a < r)) throw new MsgraphError('model', `axis ${a} is out of range for rank ${r}`);
+  return a < 0 ? a + r : a;
+}
 
 export function axesOf(c: OpCtx, i: number): number[] | null {
   return c.attrInts('axes') ?? (c.has(i) ? c.ints(i) : null);

@@ -1,4 +1,5 @@
 /** Emitters for shape, indexing, reduction and element-wise ops that need more than one call. */
+import { MsgraphError } from '../../errors.js';
 import { NoMapping, INT_MAX, isInt, wrap, tuple, norm, axesOf, binary, type OpCtx, type OpEmitter } from './op-context.js';
 import { fmt } from './layers.js';
 import { pyString } from './python.js';
@@ -73,15 +74,19 @@ export function slice(c: OpCtx): string {
   return e;
 }
 
+/** No tensor has more dims than this (MindSpore allows 8). */
+const MAX_RANK = 64;
+
 export function gather(c: OpCtx): string {
   const r = c.rank(0);
   let axis = c.attrInt('axis', 0);
   if (r !== null) axis = norm(axis, r);
   const known = c.ints(1);
   const idxRank = c.rank(1);
+  if (axis < 0) throw new NoMapping('Gather with a negative axis on an input of unknown rank');
+  if (axis >= MAX_RANK) throw new MsgraphError('model', `Gather axis ${axis} is out of range for any tensor`);
   const pre = Array.from({ length: axis }, () => ':');
   if (known && idxRank === 0) return `${wrap(c.t(0))}[${[...pre, String(known[0])].join(', ')}]`;
-  if (axis < 0) throw new NoMapping('Gather with a negative axis on an input of unknown rank');
   return `${c.helper('gather')}(${c.t(0)}, ${c.t(1)}, ${axis})`;
 }
 

@@ -2,6 +2,7 @@
  * Statements that are more than one op: ONNX If as a Python if/else, Loop as a while loop, and the OpCtx through which
  * op emitters render operands and record the APIs they call.
  */
+import { MsgraphError } from '../../errors.js';
 import type { Graph } from '../../ir/graph.js';
 import type { Node } from '../../ir/node.js';
 import type { Value } from '../../ir/value.js';
@@ -95,12 +96,18 @@ export function emitLoop(e: Emitter, n: Node, m: Mod, scope: Namer, expr: Map<Va
 
 export function opContext(e: Emitter, n: Node, op: string, m: Mod, expr: Map<Value, string>): OpCtx & { lastApi: string | null; tupleSize: number | null } {
     const attr = (k: string) => n.attrs.get(k);
+  // Ops outside the tables at the model's opset were never checked for arity.
+  const required = (i: number): Value => {
+    const v = n.inputs[i];
+    if (!v) throw new MsgraphError('model', `${n.qualifiedOp}: input ${i} is required but ${i < n.inputs.length ? 'empty' : 'missing'}`, { node: n.name || n.op });
+    return v;
+  };
   const c: OpCtx & { lastApi: string | null; tupleSize: number | null } = {
     node: n, op, lastApi: null, tupleSize: null,
     multi: (k) => {
       c.tupleSize = k;
     },
-    t: (i) => e.ref(n.inputs[i]!, m, expr, 'tensor'),
+    t: (i) => e.ref(required(i), m, expr, 'tensor'),
     opnd: (i) => {
       const s = c.scalar(i) ?? c.t(i);
       return /^[\w.]+(\[[^\]]*\])?$|^\d/.test(s) && !s.startsWith('-') ? s : `(${s})`;
@@ -116,7 +123,7 @@ export function opContext(e: Emitter, n: Node, op: string, m: Mod, expr: Map<Val
       }
       return literals(t)[0]!;
     },
-    host: (i) => e.ref(n.inputs[i]!, m, expr, 'host'),
+    host: (i) => e.ref(required(i), m, expr, 'host'),
     ints: (i) => {
       const v = n.inputs[i];
       if (!v) return null;

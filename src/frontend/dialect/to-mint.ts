@@ -91,9 +91,10 @@ function legacyBroadcast(g: Graph, n: Node, opset: number, rankOf: (v: Value | n
   if (!b || ra === null || rb === null) {
     throw new MsgraphError('unsupported', `${n.op} (opset ${opset}) broadcasts at axis ${axisAttr.value}, but the rank of its operands is unknown`, { node: n.name || n.op });
   }
-  const axis = Number(axisAttr.value) < 0 ? Number(axisAttr.value) + ra : Number(axisAttr.value);
+  const given = axisAttr.type === 'int' ? Number(axisAttr.value) : NaN;
+  const axis = given < 0 ? given + ra : given;
   const trailing = ra - axis - rb;
-  if (axis < 0 || trailing < 0) throw new MsgraphError('model', `${n.op} (opset ${opset}): B of rank ${rb} cannot be aligned at axis ${axisAttr.value} of rank ${ra}`, { node: n.name || n.op });
+  if (!Number.isInteger(axis) || axis < 0 || trailing < 0) throw new MsgraphError('model', `${n.op} (opset ${opset}): B of rank ${rb} cannot be aligned at axis ${axisAttr.value} of rank ${ra}`, { node: n.name || n.op });
   if (trailing === 0) return;
   const t = b.const;
   if (t) {

@@ -127,22 +127,28 @@ export function fuseAttention(g: Graph, constOf: ConstOf): AttentionReport {
     let k = p.inputs[1]!;
     let keyTransposed = 1;
     const t = k.producer;
-    if (t && t.op === 'mint.permute' && single(k, g) === p) {
+    const permAttr = t?.attrs.get('perm');
+    // K·perm then a swap of the last two dims is one permutation: the swap is folded into it, but only in the
+    // rewrite below, once every check has passed (matching never edits the graph).
+    let foldSwap: (() => void) | null = null;
+    if (t && t.op === 'mint.permute' && single(k, g) === p && permAttr?.type === 'ints' && permAttr.value.length >= 2) {
       if (swapsLastTwo(t)) {
         chain.push(t);
         k = t.inputs[0]!;
       } else {
-        // K·perm then a swap of the last two dims is one permutation: fold the swap into it.
-        const perm = (t.attrs.get('perm')?.value as number[]).map(Number);
+        const perm = permAttr.value.map(Number);
         const r = perm.length;
         [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
-        t.setAttr('perm', { type: 'ints', value: perm });
-        const ks = k.type?.kind === 'tensor' ? k.type.shape : null;
-        if (ks && ks.length === r) {
-          const swapped = [...ks];
-          [swapped[r - 2], swapped[r - 1]] = [swapped[r - 1]!, swapped[r - 2]!];
-          k.type = { ...k.type!, shape: swapped } as typeof k.type;
-        }
+        const kv = k;
+        foldSwap = () => {
+          t.setAttr('perm', { type: 'ints', value: perm });
+          const ks = kv.type?.kind === 'tensor' ? kv.type.shape : null;
+          if (ks && ks.length === r) {
+            const swapped = [...ks];
+            [swapped[r - 2], swapped[r - 1]] = [swapped[r - 1]!, swapped[r - 2]!];
+            kv.type = { ...kv.type!, shape: swapped } as typeof kv.type;
+          }
+        };
       }
       keyTransposed = 0;
     }
@@ -175,6 +181,7 @@ export function fuseAttention(g: Graph, constOf: ConstOf): AttentionReport {
       const zero = fill?.type !== 'tensor' || num(fromTensor(fill.value)).every((x) => x === 0);
       if (zero) mask = null;
     }
+    foldSwap?.();
     if (keepMask) {
       if (keepMask.negate) {
         const not = new Node({ op: 'mint.logical_not', domain: 'mint', name: `${sm.name}_keep`, inputs: [keepMask.cond], outputs: [new Value(`${keepMask.cond.name}_keep`, keepMask.cond.type)] });
