@@ -54,7 +54,7 @@ export function compile(model: Model, opts?: { target?: 'onnx' } & OrtCompileOpt
 export function compile(model: Model, opts: CompileOptions = {}): OnnxCompiled | MindSporeCompiled {
   if (opts.target === 'mindspore') {
     const pkg = buildMindSporePackage(model, { source: sources.get(model), ...opts });
-    return { target: 'mindspore', files: new Map(pkg.files.map(([n, c]) => [n, concatChunks(c)])), result: pkg.result, partial: pkg.partial };
+    return { target: 'mindspore', files: new Map(pkg.files.map(([n, c]) => [n, concatChunks([...c])])), result: pkg.result, partial: pkg.partial };
   }
   if (opts.target !== undefined && opts.target !== 'onnx') throw new MsgraphError('usage', `unknown target ${String(opts.target)}`);
   const res = compileForOrt(model, opts);

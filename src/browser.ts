@@ -164,9 +164,11 @@ export interface MindSporeResult {
 
 export function mindsporePackage(m: OpenedModel, opts: PackageOptions = {}): MindSporeResult {
   const pkg = buildMindSporePackage(m.load(), opts);
-  const py = pkg.files.find(([n]) => n === 'model.py');
+  // In the page the files are held in memory anyway (the .zip is built from them).
+  const files = pkg.files.map(([n, c]): [string, Uint8Array[]] => [n, [...c]]);
+  const py = files.find(([n]) => n === 'model.py');
   const modelPy = py ? new TextDecoder().decode(concatChunks(py[1])) : '';
-  return { modelPy, files: pkg.files, zip: zipChunks(pkg.files.map(([n, c]) => [`mindspore_model/${n}`, c])), partial: pkg.partial };
+  return { modelPy, files, zip: zipChunks(files.map(([n, c]) => [`mindspore_model/${n}`, c])), partial: pkg.partial };
 }
 
 /** What the page needs of onnxruntime-web. */

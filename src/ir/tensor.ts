@@ -96,6 +96,15 @@ export class Tensor {
     return this.raw;
   }
 
+  /**
+   * The bytes without keeping them: external data is read again on every call and not held by the tensor, so that a
+   * writer can stream a model's weights one tensor at a time.
+   */
+  read(): Uint8Array {
+    if (this.stringData) throw new Error('string tensors have no raw bytes');
+    return this.raw ?? this.loader!();
+  }
+
   get strings(): readonly Uint8Array[] {
     if (!this.stringData) throw new Error(`tensor of ${this.dtype.name} holds no strings`);
     return this.stringData;

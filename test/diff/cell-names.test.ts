@@ -15,7 +15,7 @@ import { buildMindSporePackage } from '../../src/backends/mindspore/package.js';
 import { CELL_MEMBERS } from '../../src/backends/mindspore/cell-members.js';
 import { Builder, f32 } from '../helpers/builder.js';
 import { runOnnx } from '../helpers/ort.js';
-import { HAS_TORCH, relError, runStandin, writePackage } from '../helpers/standin.js';
+import { HAS_TORCH, packageText, relError, runStandin, writePackage } from '../helpers/standin.js';
 
 const PYTHON = ['print', 'len', 'type', 'id', 'super', 'object', 'property', 'staticmethod', 'getattr', 'vars', 'dir', 'hash', 'iter', 'next', 'compile', 'exec', 'eval'];
 const DUNDER_AND_PRIVATE = ['__init__', '__class__', '__dict__', '__call__', '__getattr__', '__setattr__', '_cells', '_params', '_construct', '__x'];
@@ -51,7 +51,7 @@ describe.skipIf(!HAS_TORCH)('names that nn.Cell or Python already uses', () => {
       const [name, want] = [...ref][0]!;
       expect(relError(want, run.outputs.get(name)!)).toBeLessThanOrEqual(1e-5);
       // Each renamed attribute is reported, and the weight map still leads from every ONNX name to its parameter.
-      const map = JSON.parse(new TextDecoder().decode(pkg.files.find(([n]) => n === 'weight_map.json')![1][0])) as { onnx_to_parameter: Record<string, unknown> };
+      const map = JSON.parse(packageText(pkg.files, 'weight_map.json')) as { onnx_to_parameter: Record<string, unknown> };
       for (const n of NAMES) expect(map.onnx_to_parameter[`${n}.weight`], n).toBeDefined();
       expect(pkg.result.warnings.filter((w) => /is named .* in the Cell/.test(w)).length).toBeGreaterThanOrEqual(CELL_MEMBERS.length);
       fs.rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import { buildMindSporePackage, type PackageOptions } from '../../src/backends/m
 import { Model } from '../../src/ir/model.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { committedModels, corpusModels, inputsFor, MODELS_DIR, runOnnx, skipIfNone, ZOO_DIR, zooModels } from '../helpers/ort.js';
-import { HAS_TORCH, PY, STANDIN_DIR, relError, runStandin, writePackage } from '../helpers/standin.js';
+import { HAS_TORCH, PY, STANDIN_DIR, packageText, relError, runStandin, writePackage } from '../helpers/standin.js';
 import { Builder, f32 } from '../helpers/builder.js';
 import { msgraph } from '../helpers/cli.js';
 
@@ -114,7 +114,7 @@ describe.skipIf(!HAS_TORCH)('weights and the example script', () => {
     const ref = await runOnnx(file, feeds);
     const pkg = emit(file, { attention: 'flash' });
     expect(pkg.result.attention.fused).toBeGreaterThan(0);
-    const code = new TextDecoder().decode(pkg.files[0]![1][0]);
+    const code = packageText(pkg.files, 'model.py');
     expect(code).toMatch(/^ATTENTION_BACKEND = "flash"$/m);
     const run = runStandin(writePackage(pkg.files), feeds);
     for (const [name, want] of ref) {
@@ -136,7 +136,7 @@ describe.skipIf(!HAS_TORCH)('weights and the example script', () => {
 
   it('weight_map.json maps ONNX initializers to parameters and records transforms', () => {
     const pkg = emit(path.join(MODELS_DIR, 'bert.onnx'));
-    const map = JSON.parse(new TextDecoder().decode(pkg.files.find(([n]) => n === 'weight_map.json')![1][0]));
+    const map = JSON.parse(packageText(pkg.files, 'weight_map.json'));
     const transposed = Object.values(map.parameters as Record<string, { transform?: string }>).filter((p) => p.transform?.startsWith('transposed'));
     // Every Linear built from a MatMul has its weight transposed: [in, out] in the ONNX file, [out, in] in the Cell.
     const model = loadModelFile(path.join(MODELS_DIR, 'bert.onnx'));
@@ -162,12 +162,12 @@ describe('determinism and golden output', () => {
       const a = emit(path.join(MODELS_DIR, f)).files;
       const b = emit(path.join(MODELS_DIR, f)).files;
       expect(a.map(([n]) => n)).toEqual(b.map(([n]) => n));
-      a.forEach(([, ca], i) => expect(Buffer.concat(ca).equals(Buffer.concat(b[i]![1]))).toBe(true));
+      a.forEach(([, ca], i) => expect(Buffer.concat([...ca]).equals(Buffer.concat([...b[i]![1]]))).toBe(true));
     });
   }
   for (const f of ['upsampler', 'unet_tiny']) {
     it(`${f}: model.py equals the golden file`, () => {
-      const code = new TextDecoder().decode(emit(path.join(MODELS_DIR, `${f}.onnx`)).files[0]![1][0]);
+      const code = packageText(emit(path.join(MODELS_DIR, `${f}.onnx`)).files, 'model.py');
       const golden = path.join(import.meta.dirname, '../golden/mindspore', `${f}.model.py`);
       if (process.env.UPDATE_GOLDEN === '1') {
         fs.mkdirSync(path.dirname(golden), { recursive: true });

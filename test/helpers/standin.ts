@@ -25,10 +25,17 @@ export interface StandinRun {
   parameters: string[];
 }
 
-export function writePackage(files: [string, Uint8Array[]][], dir?: string): string {
+/** The text of one file of a package. */
+export function packageText(files: readonly [string, Iterable<Uint8Array>][], name: string): string {
+  const f = files.find(([n]) => n === name);
+  if (!f) throw new Error(`the package has no ${name}`);
+  return Buffer.concat([...f[1]]).toString('utf8');
+}
+
+export function writePackage(files: readonly [string, Iterable<Uint8Array>][], dir?: string): string {
   const d = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-ms-'));
   fs.mkdirSync(d, { recursive: true });
-  for (const [name, chunks] of files) fs.writeFileSync(path.join(d, name), Buffer.concat(chunks));
+  for (const [name, chunks] of files) fs.writeFileSync(path.join(d, name), Buffer.concat([...chunks]));
   return d;
 }
 

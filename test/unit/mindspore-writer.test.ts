@@ -6,7 +6,7 @@ import { ApiChecker } from '../../src/backends/mindspore/api.js';
 import { Reader } from '../../src/frontend/onnx/protobuf.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
 
-const concat = (cs: Uint8Array[]) => Buffer.concat(cs);
+const concat = (cs: Iterable<Uint8Array>) => Buffer.concat([...cs]);
 
 describe('Namer', () => {
   it('keeps valid names exactly, sanitises the rest and reserves keywords and module names', () => {
@@ -35,10 +35,29 @@ describe('Namer', () => {
 
 describe('weights', () => {
   const f32 = dtypeFromName('float32')!;
+  const loads: string[] = [];
+  const entry = (name: string, dtype: ReturnType<typeof dtypeFromName>, dims: number[], bytes: Uint8Array) => ({
+    name, dtype: dtype!, dims, nbytes: bytes.length, load: () => (loads.push(name), bytes),
+  });
   const entries = [
-    { name: 'conv.weight', dtype: f32, dims: [2, 2], bytes: new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer) },
-    { name: 'bn.num_batches_tracked', dtype: dtypeFromName('int64')!, dims: [], bytes: new Uint8Array(8) },
+    entry('conv.weight', f32, [2, 2], new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer)),
+    entry('bn.num_batches_tracked', dtypeFromName('int64'), [], new Uint8Array(8)),
   ];
+
+  it('reads each weight only while the file is written, one at a time, and again on every pass', () => {
+    loads.length = 0;
+    const chunks = safetensorsChunks(entries);
+    expect(loads).toEqual([]);
+    const it = chunks[Symbol.iterator]();
+    it.next();
+    it.next();
+    expect(loads).toEqual([]);
+    it.next();
+    expect(loads).toEqual(['conv.weight']);
+    concat(chunks);
+    concat(ckptChunks(entries));
+    expect(loads).toEqual(['conv.weight', 'conv.weight', 'bn.num_batches_tracked', 'conv.weight', 'bn.num_batches_tracked']);
+  });
 
   it('safetensors: 8-byte length, aligned JSON header, data offsets in order', () => {
     const b = concat(safetensorsChunks(entries, { format: 'np' }));

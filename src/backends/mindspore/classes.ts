@@ -215,7 +215,7 @@ export function collectParams(e: Emitter): ParamRecord[] {
     }
     for (const b of m.buffers) {
       if (b.alias) continue;
-      out.push({ name: prefix + b.attr, source: b.value.name, dims: [...b.tensor.dims], dtype: b.tensor.dtype.name, bytes: b.tensor.bytes, kind: 'constant' });
+      out.push({ name: prefix + b.attr, source: b.value.name, dims: [...b.tensor.dims], dtype: b.tensor.dtype.name, nbytes: b.tensor.nbytes, load: () => b.tensor.read(), kind: 'constant' });
     }
   };
   walk(e.root, '');
@@ -224,5 +224,5 @@ export function collectParams(e: Emitter): ParamRecord[] {
 
 export function record(e: Emitter, name: string, lp: LayerParam): ParamRecord {
   const dtype = (lp as LayerParam & { dtype?: string }).dtype ?? lp.tensor.dtype.name;
-  return { name, source: lp.source, dims: lp.dims, dtype, bytes: lp.bytes, transform: lp.transform, kind: 'layer' };
+  return { name, source: lp.source, dims: lp.dims, dtype, nbytes: lp.nbytes, load: lp.load, transform: lp.transform, kind: 'layer' };
 }

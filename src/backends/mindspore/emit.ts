@@ -53,7 +53,9 @@ export interface ParamRecord {
   source: string;
   dims: number[];
   dtype: string;
-  bytes: Uint8Array;
+  nbytes: number;
+  /** The bytes, read or computed on each call (weights are streamed, never all in memory). */
+  load: () => Uint8Array;
   transform?: string;
   kind: 'layer' | 'constant';
 }

@@ -14,9 +14,11 @@ export interface LayerParam {
   /** Attribute name on the layer (`weight`, `bias`, `running_mean`, ...). */
   attr: string;
   tensor: Tensor;
-  /** Bytes and dims after `transform` (a transposed MatMul weight, a flattened GroupNorm affine). */
+  /** Dims after `transform` (a transposed MatMul weight, a flattened GroupNorm affine). */
   dims: number[];
-  bytes: Uint8Array;
+  nbytes: number;
+  /** The bytes after `transform`, computed when the weight file is written (one tensor at a time). */
+  load: () => Uint8Array;
   /** ONNX initializer the data came from ('' for synthesised ones such as num_batches_tracked). */
   source: string;
   transform?: string;
@@ -48,17 +50,34 @@ function userOf(v: Value | null | undefined): Node | null {
   return v && v.uses.length === 1 && !v.graph?.outputs.includes(v) ? v.uses[0]!.node : null;
 }
 
-function transpose2d(t: Tensor): Uint8Array {
+const WORDS: Record<number, new (b: ArrayBufferLike, o: number, n: number) => Uint8Array | Uint16Array | Uint32Array | BigUint64Array> = {
+  1: Uint8Array, 2: Uint16Array, 4: Uint32Array, 8: BigUint64Array,
+};
+
+/** [r, c] -> [c, r], element by element in blocks (cache-friendly); read when the weights are written, not before. */
+export function transpose2d(t: Tensor): Uint8Array {
   const [r, c] = t.dims as [number, number];
   const w = t.dtype.bits / 8;
-  const src = t.bytes;
+  let src = t.read();
   const out = new Uint8Array(src.length);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out.set(src.subarray((i * c + j) * w, (i * c + j + 1) * w), (j * r + i) * w);
+  const Word = WORDS[w];
+  if (!Word) throw new Error(`transpose2d: ${t.dtype.name}`);
+  if (src.byteOffset % w !== 0) src = src.slice();
+  const a = new Word(src.buffer, src.byteOffset, r * c);
+  const b = new Word(out.buffer, 0, r * c);
+  const B = 64;
+  for (let i0 = 0; i0 < r; i0 += B) {
+    for (let j0 = 0; j0 < c; j0 += B) {
+      const i1 = Math.min(r, i0 + B);
+      const j1 = Math.min(c, j0 + B);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) b[j * r + i] = a[i * c + j]!;
+    }
+  }
   return out;
 }
 
-function param(attr: string, t: Tensor, source: string, dims?: number[], bytes?: Uint8Array, transform?: string): LayerParam {
-  return { attr, tensor: t, dims: dims ?? [...t.dims], bytes: bytes ?? t.bytes, source, transform };
+function param(attr: string, t: Tensor, source: string, dims?: number[], load?: () => Uint8Array, transform?: string): LayerParam {
+  return { attr, tensor: t, dims: dims ?? [...t.dims], nbytes: t.nbytes, load: load ?? (() => t.read()), source, transform };
 }
 
 /**
@@ -233,7 +252,7 @@ function gemm(n: Node, constOf: ConstOf): Layer | null {
   if (attrF(n, 'transA', 0) !== 0 || attrF(n, 'alpha', 1) !== 1 || attrF(n, 'beta', 1) !== 1) return null;
   if (c && (c.dims.length !== 1 || c.dims[0] !== (attrF(n, 'transB', 0) ? b.dims[0] : b.dims[1]) || foreignBias(n.inputs[2]))) return null;
   const transB = attrF(n, 'transB', 0) === 1;
-  const weight = transB ? param('weight', b, n.inputs[1]!.name) : param('weight', b, n.inputs[1]!.name, [b.dims[1]!, b.dims[0]!], transpose2d(b), 'transposed (ONNX Gemm B is [in, out])');
+  const weight = transB ? param('weight', b, n.inputs[1]!.name) : param('weight', b, n.inputs[1]!.name, [b.dims[1]!, b.dims[0]!], () => transpose2d(b), 'transposed (ONNX Gemm B is [in, out])');
   const bias = c ? param('bias', c, n.inputs[2]!.name) : null;
   return linearLayer(n, n.inputs[0], n.outputs[0], weight, bias, n.inputs[1]!, c ? n.inputs[2]! : null, [n]);
 }
@@ -244,7 +263,7 @@ function matmul(n: Node, constOf: ConstOf): Layer | null {
   if (!b || b.dims.length !== 2 || !x || !n.outputs[0] || constOf(x)) return null;
   const r = rankOf(x);
   if (r !== null && r < 2) return null;
-  const weight = param('weight', b, n.inputs[1]!.name, [b.dims[1]!, b.dims[0]!], transpose2d(b), 'transposed (ONNX MatMul weight is [in, out])');
+  const weight = param('weight', b, n.inputs[1]!.name, [b.dims[1]!, b.dims[0]!], () => transpose2d(b), 'transposed (ONNX MatMul weight is [in, out])');
   // A following Add of a [out] constant is the Linear's bias.
   const add = userOf(n.outputs[0]);
   if (add && op(add) === 'mint:mint.add') {
@@ -314,7 +333,7 @@ function batchNorm(n: Node, constOf: ConstOf, opts: LayerOptions): Layer | null 
   const params = [
     param('weight', scale!, n.inputs[1]!.name), param('bias', bias!, n.inputs[2]!.name),
     param('running_mean', mean!, n.inputs[3]!.name), param('running_var', variance!, n.inputs[4]!.name),
-    { attr: 'num_batches_tracked', tensor: scale!, dims: [], bytes: new Uint8Array(nbt.bits / 8), source: '', transform: `synthesised (${nbt.name} 0)` },
+    { attr: 'num_batches_tracked', tensor: scale!, dims: [], nbytes: nbt.bits / 8, load: () => new Uint8Array(nbt.bits / 8), source: '', transform: `synthesised (${nbt.name} 0)` },
   ];
   (params[4] as LayerParam & { dtype?: string }).dtype = nbt.name;
   return {

@@ -6,7 +6,7 @@ import { MsgraphError } from '../../errors.js';
 import type { Model } from '../../ir/model.js';
 import { dtypeFromName } from '../../ir/dtype.js';
 import { emitMindSpore, type EmitResult, type MindSporeOptions } from './emit.js';
-import { ckptChunks, safetensorsChunks, type WeightEntry } from './weights.js';
+import { ckptChunks, safetensorsChunks, type Chunks, type WeightEntry } from './weights.js';
 import { identifier, pyComment, pyString } from './python.js';
 import { VERSION } from '../../version.js';
 
@@ -17,7 +17,8 @@ export interface PackageOptions extends MindSporeOptions {
 }
 
 export interface MindSporePackage {
-  files: [string, Uint8Array[]][];
+  /** File name and contents; the weight file's chunks are produced while it is written (see weights.ts). */
+  files: [string, Chunks][];
   result: EmitResult;
   /** True when some op has no mapping (the package raises NotImplementedError there). */
   partial: boolean;
@@ -35,10 +36,10 @@ export function buildMindSporePackage(model: Model, opts: PackageOptions = {}): 
     const f = result.fallbacks[0]!;
     throw new MsgraphError('unsupported', `${result.fallbacks.length} op(s) have no MindSpore mapping, first ${f.op}: ${f.reason}`, { node: f.node });
   }
-  const entries: WeightEntry[] = result.params.map((p) => ({ name: p.name, dtype: dtypeFromName(p.dtype)!, dims: p.dims, bytes: p.bytes }));
+  const entries: WeightEntry[] = result.params.map((p) => ({ name: p.name, dtype: dtypeFromName(p.dtype)!, dims: p.dims, nbytes: p.nbytes, load: p.load }));
   const weightFile = weights === 'ckpt' ? 'model.ckpt' : 'model.safetensors';
   const weightChunks = weights === 'ckpt' ? ckptChunks(entries) : safetensorsChunks(entries, { format: 'np', producer: `msgraph ${VERSION}` });
-  const files: [string, Uint8Array[]][] = [
+  const files: [string, Chunks][] = [
     ['model.py', [enc(result.code)]],
     [weightFile, weightChunks],
     ['weight_map.json', [enc(weightMap(result, weightFile))]],

@@ -12,8 +12,25 @@ export interface WeightEntry {
   name: string;
   dtype: DType;
   dims: readonly number[];
-  /** C-order little-endian bytes. */
-  bytes: Uint8Array;
+  nbytes: number;
+  /** C-order little-endian bytes, read (or computed) when the file is written. */
+  load(): Uint8Array;
+}
+
+/**
+ * A file's contents as chunks that are produced while the file is written: each weight is read, written and let
+ * go before the next, so writing never holds more than one tensor. Iterable more than once (each pass reads again).
+ */
+export type Chunks = Iterable<Uint8Array>;
+
+function chunks(make: () => Generator<Uint8Array>): Chunks {
+  return { [Symbol.iterator]: make };
+}
+
+function loaded(e: WeightEntry): Uint8Array {
+  const b = e.load();
+  if (b.length !== e.nbytes) throw new MsgraphError('unsupported', `parameter ${e.name}: ${b.length} bytes, expected ${e.nbytes}`);
+  return b;
 }
 
 const SAFETENSORS_DTYPE: Record<string, string> = {
@@ -31,14 +48,14 @@ function unsupported(e: WeightEntry, format: string): never {
 }
 
 /** A safetensors file as chunks: 8-byte header length, JSON header (8-byte aligned), then the tensors in order. */
-export function safetensorsChunks(entries: readonly WeightEntry[], metadata: Record<string, string> = {}): Uint8Array[] {
+export function safetensorsChunks(entries: readonly WeightEntry[], metadata: Record<string, string> = {}): Chunks {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header['__metadata__'] = metadata;
   let offset = 0;
   for (const e of entries) {
     const dtype = SAFETENSORS_DTYPE[e.dtype.name] ?? unsupported(e, 'safetensors');
-    header[e.name] = { dtype, shape: [...e.dims], data_offsets: [offset, offset + e.bytes.length] };
-    offset += e.bytes.length;
+    header[e.name] = { dtype, shape: [...e.dims], data_offsets: [offset, offset + e.nbytes] };
+    offset += e.nbytes;
   }
   let json = JSON.stringify(header);
   const pad = (8 - ((json.length + 8) % 8)) % 8;
@@ -46,24 +63,32 @@ export function safetensorsChunks(entries: readonly WeightEntry[], metadata: Rec
   const head = new TextEncoder().encode(json);
   const len = new Uint8Array(8);
   new DataView(len.buffer).setBigUint64(0, BigInt(head.length), true);
-  return [len, head, ...entries.map((e) => e.bytes)];
+  return chunks(function* () {
+    yield len;
+    yield head;
+    for (const e of entries) yield loaded(e);
+  });
 }
 
 /** A MindSpore .ckpt file as chunks. Scalars are written with dims [0], as MindSpore does. */
-export function ckptChunks(entries: readonly WeightEntry[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const e of entries) {
-    const tensor = new Writer();
-    const dims = e.dims.length === 0 ? [0] : e.dims;
-    for (const d of dims) tensor.int64(1, d);
-    tensor.string(2, CKPT_DTYPE[e.dtype.name] ?? unsupported(e, 'a .ckpt checkpoint'));
-    tensor.bytes(3, e.bytes);
-    const value = new Writer();
-    value.string(1, e.name);
-    value.message(2, tensor);
-    const ckpt = new Writer();
-    ckpt.message(1, value);
-    out.push(...ckpt.finish());
-  }
-  return out;
+export function ckptChunks(entries: readonly WeightEntry[]): Chunks {
+  // Refused dtypes fail now, before anything is written.
+  for (const e of entries) if (!CKPT_DTYPE[e.dtype.name]) unsupported(e, 'a .ckpt checkpoint');
+  return chunks(function* () {
+    for (const e of entries) yield* ckptEntry(e);
+  });
+}
+
+function ckptEntry(e: WeightEntry): Uint8Array[] {
+  const tensor = new Writer();
+  const dims = e.dims.length === 0 ? [0] : e.dims;
+  for (const d of dims) tensor.int64(1, d);
+  tensor.string(2, CKPT_DTYPE[e.dtype.name] ?? unsupported(e, 'a .ckpt checkpoint'));
+  tensor.bytes(3, loaded(e));
+  const value = new Writer();
+  value.string(1, e.name);
+  value.message(2, tensor);
+  const ckpt = new Writer();
+  ckpt.message(1, value);
+  return ckpt.finish();
 }
