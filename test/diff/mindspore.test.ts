@@ -42,7 +42,8 @@ describe.skipIf(!HAS_TORCH)('MindSpore packages match onnxruntime under the stan
         return ctx.skip(`known partial package: ${reason}`);
       }
       const model = loadModelFile(file);
-      if (inputElements(model) > 8_000_000) {
+      // Weights passed as inputs: example_4700's 33M elements run; llama_forward's 350M (1.3 GB) are too much here.
+      if (inputElements(model) > 40_000_000) {
         outcome.set(label(file), 'compiled, inputs too large to run');
         return ctx.skip('inputs too large to feed here (weights passed as inputs)');
       }

@@ -6,7 +6,6 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { formatBundle, parseBundle } from '../../src/ir/bundle.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { compareTensors } from '../../src/backends/ort/verify.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
@@ -39,16 +38,27 @@ export function writePackage(files: readonly [string, Iterable<Uint8Array>][], d
   return d;
 }
 
+/** Runs a package under the stand-in; tensors travel as raw files (index.json + .bin), as `verify --target mindspore` sends them. */
 export function runStandin(dir: string, feeds: Map<string, Tensor>, env: Record<string, string> = {}): StandinRun {
-  const inFile = path.join(dir, 'inputs.io.json');
-  const outFile = path.join(dir, 'standin-outputs.json');
-  fs.writeFileSync(inFile, formatBundle({ inputs: feeds }));
-  const r = spawnSync(PY, [path.join(STANDIN_DIR, 'run_package.py'), dir, inFile, outFile], {
+  const inDir = path.join(dir, 'standin-inputs');
+  const outDir = path.join(dir, 'standin-outputs');
+  fs.rmSync(inDir, { recursive: true, force: true });
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(inDir);
+  const index = [...feeds].map(([name, t], i) => {
+    fs.writeFileSync(path.join(inDir, `${i}.bin`), t.bytes);
+    return { name, dtype: t.dtype.name, shape: [...t.dims], file: `${i}.bin` };
+  });
+  fs.writeFileSync(path.join(inDir, 'index.json'), JSON.stringify({ tensors: index }));
+  const r = spawnSync(PY, [path.join(STANDIN_DIR, 'run_package.py'), dir, inDir, outDir], {
     encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20,
   });
   if (r.status !== 0) throw new Error(`stand-in run failed:\n${r.stderr.split('\n').slice(-8).join('\n')}`);
-  const out = JSON.parse(fs.readFileSync(outFile, 'utf8')) as { outputs: unknown; not_loaded: string[]; unused: string[]; parameters: string[] };
-  return { outputs: parseBundle(JSON.stringify({ outputs: out.outputs })).outputs, notLoaded: out.not_loaded, unused: out.unused, parameters: out.parameters };
+  const out = JSON.parse(fs.readFileSync(path.join(outDir, 'index.json'), 'utf8')) as {
+    tensors: { name: string; dtype: string; shape: number[]; file: string }[]; not_loaded: string[]; unused: string[]; parameters: string[];
+  };
+  const outputs = new Map(out.tensors.map((e) => [e.name, Tensor.fromBytes(dtypeFromName(e.dtype)!, e.shape, new Uint8Array(fs.readFileSync(path.join(outDir, e.file))), e.name)]));
+  return { outputs, notLoaded: out.not_loaded, unused: out.unused, parameters: out.parameters };
 }
 
 /**

@@ -30,12 +30,12 @@ export interface RandomInputOptions {
   intRange?: number;
   /** Full shapes per input name (`--shape`). */
   shapes?: Record<string, number[]>;
-  /** Bytes all random inputs may take together (default 1 GiB). */
+  /** Bytes all random inputs may take together (default 4 GiB). */
   maxBytes?: number;
 }
 
-/** What random inputs may take together unless the caller says otherwise. */
-export const MAX_RANDOM_INPUT_BYTES = 2 ** 30;
+/** What random inputs may take together unless the caller says otherwise (training graphs take GBs of weights). */
+export const MAX_RANDOM_INPUT_BYTES = 4 * 2 ** 30;
 
 export function concreteShape(name: string, shape: readonly Dim[], opts: RandomInputOptions): number[] {
   const fixed = opts.shapes?.[name];
