@@ -13,7 +13,7 @@ import type { Value } from '../../ir/value.js';
 import { Tensor } from '../../ir/tensor.js';
 import { make, toTensor } from '../../eval/array.js';
 import { MINT_DOMAIN, onnxOpOf } from './names.js';
-import { OPERANDS, operandIndex, type Operand } from './operands.js';
+import { LEGACY_BROADCAST, OPERANDS, operandIndex, type Operand } from './operands.js';
 
 export interface LowerOptions {
   /** Default-domain opset to emit; defaults to the model's. */
@@ -167,8 +167,6 @@ class Lowering {
   }
 }
 
-/** Binary ops that broadcast only with `broadcast=1` before opset 7. */
-const LEGACY_BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Equal', 'Greater', 'Less', 'And', 'Or', 'Xor']);
 
 /**
  * Index operands (Slice's starts/ends/axes/steps and the like) share one type parameter: a constant written back as

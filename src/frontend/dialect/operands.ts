@@ -66,3 +66,6 @@ export const OPERANDS: Record<string, Operand[]> = {
 export function operandIndex(o: Operand, opset: number): number {
   return o.indexAt ? o.indexAt(opset) : o.index;
 }
+
+/** Binary ops that, before opset 7, broadcast only with `broadcast=1`, lining B up with A at `axis`. */
+export const LEGACY_BROADCAST: ReadonlySet<string> = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Equal', 'Greater', 'Less', 'And', 'Or', 'Xor']);

@@ -15,7 +15,7 @@ import { fromTensor, num } from '../../eval/array.js';
 import { lookupOp } from '../ops/registry.js';
 import { checkArity, inferShapes } from '../ops/infer.js';
 import { dialectName, MINT_DOMAIN } from './names.js';
-import { OPERANDS, operandIndex, type Operand } from './operands.js';
+import { LEGACY_BROADCAST, OPERANDS, operandIndex, type Operand } from './operands.js';
 
 export interface ToMintStats {
   converted: number;
@@ -60,14 +60,7 @@ export function toMint(model: Model): ToMintStats {
   return stats;
 }
 
-/** Binary ops whose opsets before 7 broadcast only with `broadcast=1`, aligning B at `axis` of A. */
-const LEGACY_BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Equal', 'Greater', 'Less', 'And', 'Or', 'Xor']);
-
-/**
- * Rewrites an opset < 7 `broadcast=1, axis=k` operand into numpy form: B gets trailing unit dims so that it lines up
- * with A from axis k (a constant is reshaped in place of its value, a run-time value gets an unsqueeze). Without
- * `axis`, legacy broadcasting is suffix alignment, which numpy broadcasting already is.
- */
+/** Whether a binary op of the graph (or a subgraph) lines B up at an explicit legacy `axis`. */
 function hasLegacyAxis(g: Graph): boolean {
   for (const n of g) {
     if (LEGACY_BROADCAST.has(n.op) && n.domain === '' && n.attrs.has('axis')) return true;
@@ -76,8 +69,14 @@ function hasLegacyAxis(g: Graph): boolean {
   return false;
 }
 
+/** Constants already reshaped for legacy broadcasting, by source and number of trailing unit dims. */
 const aligned = new WeakMap<Value, Map<number, Value>>();
 
+/**
+ * Rewrites an opset < 7 `broadcast=1, axis=k` operand into numpy form: B gets trailing unit dims so that it lines up
+ * with A from axis k (a constant is reshaped in place of its value, a run-time value gets an unsqueeze). Without
+ * `axis`, legacy broadcasting is suffix alignment, which numpy broadcasting already is.
+ */
 function legacyBroadcast(g: Graph, n: Node, opset: number, rankOf: (v: Value | null) => number | null): void {
   const broadcast = Number(n.attrs.get('broadcast')?.value ?? 0) === 1;
   const axisAttr = n.attrs.get('axis');
