@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadModelFile, stageDirectory } from '../src/frontend/onnx/node-fs.js';
 import { writeInterruptibly } from './interrupt.js';
+import { Profile } from '../src/util/profile.js';
 import { compileOnnx } from './ort.js';
 import { MsgraphError } from '../src/errors.js';
 import { verify } from '../src/ir/verify.js';
@@ -24,6 +25,7 @@ export interface CompileOptions {
   strict?: boolean;
   explainFusion?: boolean;
   timings?: boolean;
+  profile?: boolean;
 }
 
 /** What an emitted package directory may hold; a directory with anything else is not replaced. */
@@ -37,21 +39,24 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
     throw new MsgraphError('usage', 'the output would overwrite the input model', { file: opts.output });
   }
   if (opts.target !== 'mindspore') return compileOnnx(file, opts);
-  const model = loadModelFile(file);
-  verify(model.graph);
-  return compileMindSpore(file, model, opts);
+  const prof = new Profile();
+  const model = prof.run('read and decode', () => loadModelFile(file));
+  prof.run('verify', () => verify(model.graph));
+  return compileMindSpore(file, model, opts, prof);
 }
 
-async function compileMindSpore(file: string, model: Model, opts: CompileOptions): Promise<void> {
+async function compileMindSpore(file: string, model: Model, opts: CompileOptions, prof: Profile): Promise<void> {
   const out = path.resolve(opts.output);
   if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) {
     throw new MsgraphError('usage', 'the MindSpore target writes a directory; the output exists and is a file', { file: opts.output });
   }
   const pkg = buildMindSporePackage(model, {
     source: path.basename(file), weights: opts.weights, msVersion: opts.msVersion, attention: opts.attention, strict: opts.strict,
+    profile: opts.profile ? prof : undefined,
   });
   if (opts.printIr) process.stdout.write(printGraph(model.graph));
-  await writeInterruptibly(() => stageDirectory(out, pkg.files, PACKAGE_FILES));
+  await prof.runAsync('write (weights streamed)', () => writeInterruptibly(() => stageDirectory(out, pkg.files, PACKAGE_FILES)));
+  if (opts.profile) process.stderr.write(prof.format(`profile: compile --target mindspore ${path.basename(file)}`));
   const r = pkg.result;
   if (opts.explainFusion) explain(r.nearMisses, `attention ${r.attention.fused}, group_norm ${r.groupNorms}, layer_norm ${r.layerNorms}, gelu ${r.activations.gelu}, silu ${r.activations.silu}`);
   process.stderr.write(`msgraph: wrote ${opts.output}/ (model.py: ${r.classes.length} classes, ${r.params.length} parameters, MindSpore ${r.msVersion})\n`);

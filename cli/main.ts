@@ -62,6 +62,7 @@ program
   .option('--explain-fusion', 'print what fused and why each near-miss did not')
   .option('--print-ir', 'print the IR before writing')
   .option('--timings', "onnx: record each pass's wall time in the plan (which then differs run to run)")
+  .option('--profile', 'print the time and memory of each phase (decode, dialect, each pass, lowering, encode, write) and keep them in the plan or report')
   .action((model: string, opts: CompileOptions) => withFile(model, () => compileCommand(model, opts)));
 
 program

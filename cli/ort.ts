@@ -21,6 +21,7 @@ import { compareTensors, verifyModels, type Comparison, type VerifyReport } from
 import { benchModels } from '../src/backends/ort/bench.js';
 import { buildMindSporePackage } from '../src/backends/mindspore/package.js';
 import { Progress } from './progress.js';
+import { Profile } from '../src/util/profile.js';
 import { explain } from './compile.js';
 
 export interface OrtFlags {
@@ -98,14 +99,15 @@ function feedsFor(model: Model, inputs: string | undefined, flags: OrtFlags): Ma
   return randomInputs(model, Number(flags.seed ?? 1), { shapes: shapesFrom(flags.shape) });
 }
 
-export async function compileOnnx(file: string, opts: { output: string; ep?: string; shape?: string[]; passes: string; printAfter?: string[]; externalData?: boolean; printIr?: boolean; explainFusion?: boolean; timings?: boolean }): Promise<void> {
+export async function compileOnnx(file: string, opts: { output: string; ep?: string; shape?: string[]; passes: string; printAfter?: string[]; externalData?: boolean; printIr?: boolean; explainFusion?: boolean; timings?: boolean; profile?: boolean }): Promise<void> {
   const progress = Progress.for({});
   const ep = checkEp(opts.ep ?? 'cpu');
   progress.set('decoding');
-  const model = loadModelFile(file);
-  verify(model.graph);
+  const prof = new Profile();
+  const model = prof.run('read and decode', () => loadModelFile(file));
+  prof.run('verify', () => verify(model.graph));
   const res = compileForOrt(model, {
-    ep, shapes: shapesFrom(opts.shape), passes: opts.passes, printAfter: opts.printAfter, timings: opts.timings,
+    ep, shapes: shapesFrom(opts.shape), passes: opts.passes, printAfter: opts.printAfter, timings: opts.timings, profile: prof,
     onPrint: (pass, m) => process.stdout.write(`# after ${pass}\n${printGraph(m.graph)}`),
     onPass: (pass, i, n) => progress.set(`pass ${i + 1}/${n}: ${pass}`),
   });
@@ -116,12 +118,15 @@ export async function compileOnnx(file: string, opts: { output: string; ep?: str
   }
   progress.set('writing');
   const location = `${path.basename(opts.output)}.data`;
-  const enc = encodeModelBytes(model, { externalData: opts.externalData ? { location, threshold: 1024 } : undefined, autoLocation: location });
-  const targets: [string, Uint8Array[]][] = [[opts.output, enc.chunks], [`${opts.output}.plan.json`, [new TextEncoder().encode(JSON.stringify(res.plan, null, 1) + '\n')]]];
+  const enc = prof.run('encode', () => encodeModelBytes(model, { externalData: opts.externalData ? { location, threshold: 1024 } : undefined, autoLocation: location }));
+  // The plan carries the profile only when asked for (it is otherwise the same on every run).
+  const plan = opts.profile ? { ...res.plan, profile: prof.phases } : res.plan;
+  const targets: [string, Uint8Array[]][] = [[opts.output, enc.chunks], [`${opts.output}.plan.json`, [new TextEncoder().encode(JSON.stringify(plan, null, 1) + '\n')]]];
   if (enc.externalChunks.length) targets.push([path.join(path.dirname(opts.output), location), enc.externalChunks]);
   fs.mkdirSync(path.dirname(path.resolve(opts.output)), { recursive: true });
-  await writeInterruptibly(() => stageFiles(targets));
+  await prof.runAsync('write', () => writeInterruptibly(() => stageFiles(targets)));
   progress.done();
+  if (opts.profile) process.stderr.write(prof.format(`profile: compile --target onnx ${path.basename(file)}`));
   const mem = res.plan.memory;
   process.stderr.write(
     `msgraph: wrote ${opts.output} and ${opts.output}.plan.json (${res.plan.node_count} nodes; activations ${kib(mem.planned_bytes)} planned vs ${kib(mem.naive_bytes)} naive, ${(mem.ratio * 100).toFixed(1)}%)\n`,

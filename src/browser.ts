@@ -13,6 +13,7 @@ import type { ExternalDataResolver } from './frontend/onnx/tensors.js';
 import { inspectModel, protoStats, type InspectSummary } from './frontend/inspect.js';
 import { formatInspect } from './frontend/inspect-format.js';
 import { compileForOrt, type OrtCompileOptions } from './backends/ort/compile.js';
+import { Profile, type PhaseRecord } from './util/profile.js';
 import type { Plan } from './backends/ort/plan.js';
 import type { PassRecord } from './passes/manager.js';
 import { buildMindSporePackage, type PackageOptions } from './backends/mindspore/package.js';
@@ -144,14 +145,18 @@ export interface Compiled {
   plan: Plan;
   passes: PassRecord[];
   ms: number;
+  /** Each phase's time, as `compile --profile` prints it (memory is not measurable in a page). */
+  profile: PhaseRecord[];
 }
 
 /** The ONNX Runtime target, as `msgraph compile --target onnx`. */
 export function compileModel(m: OpenedModel, opts: OrtCompileOptions = {}): Compiled {
   const t0 = performance.now();
-  const r = compileForOrt(m.load(), opts);
-  const bytes = concatChunks(encodeModelBytes(r.model).chunks);
-  return { model: r.model, bytes, plan: r.plan, passes: r.passes, ms: performance.now() - t0 };
+  const prof = new Profile();
+  const model = prof.run('decode', () => m.load());
+  const r = compileForOrt(model, { ...opts, profile: prof });
+  const bytes = prof.run('encode', () => concatChunks(encodeModelBytes(r.model).chunks));
+  return { model: r.model, bytes, plan: r.plan, passes: r.passes, ms: performance.now() - t0, profile: prof.phases };
 }
 
 export interface MindSporeResult {

@@ -214,6 +214,17 @@ function renderPasses(c: Compiled): void {
     }
     return tr;
   }));
+  // The compile profile, as `msgraph compile --profile` prints it.
+  const total = c.profile.reduce((s, p) => s + p.ms, 0) || 1;
+  $('profile-table').querySelector('tbody')!.replaceChildren(...c.profile.map((p) => {
+    const tr = document.createElement('tr');
+    for (const text of [p.phase, p.ms.toFixed(1), `${((100 * p.ms) / total).toFixed(1)}%`]) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.appendChild(td);
+    }
+    return tr;
+  }));
   const misses = [...(state.summary?.fusions.nearMisses ?? []), ...c.passes.flatMap((p) => p.nearMisses ?? [])];
   const unique = [...new Map(misses.map((m) => [`${m.node}|${m.reason}`, m])).values()];
   $('near-misses').textContent = unique.length ? `Not fused:\n${unique.map((m) => `  ${m.node}: ${m.reason}`).join('\n')}` : 'No near-misses: everything that looked like a fusion fused.';

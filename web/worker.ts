@@ -37,7 +37,7 @@ async function handle(req: Request): Promise<[unknown, Transferable[]]> {
       const c = compileModel(need(), { ...opts, onPass: (name, i, total) => progress(`compiling for ${opts.ep}: ${name}`, i, total) });
       // The compiled bytes move to the page when they own their buffer; anything else is copied.
       const own = c.bytes.byteOffset === 0 && c.bytes.byteLength === c.bytes.buffer.byteLength;
-      return [{ bytes: c.bytes, plan: c.plan, passes: c.passes, ms: c.ms }, own ? [c.bytes.buffer as ArrayBuffer] : []];
+      return [{ bytes: c.bytes, plan: c.plan, passes: c.passes, ms: c.ms, profile: c.profile }, own ? [c.bytes.buffer as ArrayBuffer] : []];
     }
     case 'mindspore': {
       const p = mindsporePackage(need(), { source: need().name });

@@ -7,6 +7,7 @@ import type { Model } from '../ir/model.js';
 import { verify } from '../ir/verify.js';
 import type { PassContext } from './pass.js';
 import { PASSES } from './registry.js';
+import type { Profile } from '../util/profile.js';
 
 export interface PassRecord {
   name: string;
@@ -24,6 +25,8 @@ export interface PassManagerOptions extends PassContext {
   printAfter?: string[];
   onPrint?: (pass: string, model: Model) => void;
   onPass?: (pass: string, index: number, total: number) => void;
+  /** Each pass becomes a phase of this profile. */
+  profile?: Profile;
 }
 
 export function checkPassNames(names: readonly string[]): void {
@@ -43,7 +46,7 @@ export function runPasses(model: Model, names: readonly string[], opts: PassMana
     const t0 = performance.now();
     let res;
     try {
-      res = pass.run(model, opts);
+      res = opts.profile ? opts.profile.run(`pass ${name}`, () => pass.run(model, opts)) : pass.run(model, opts);
       if (opts.verifyEach) verify(model.graph);
     } catch (e) {
       if (e instanceof MsgraphError) {

@@ -141,6 +141,11 @@ describe.skipIf(!HAVE)('the msgraph page in chromium', () => {
         }
         expect(await text(page, '#run-result')).toContain('outputs match');
       }
+      // The compile profile: the page's decode, every pass of the pipeline and the encode, as the CLI's --profile.
+      const phases = await page.$$eval('#profile-table tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
+      expect(phases[0]).toBe('decode');
+      expect(phases.at(-1)).toBe('encode');
+      expect(phases.filter((p) => p?.startsWith('pass ')).length).toBeGreaterThanOrEqual(10);
       if (c.name === 'unet_tiny') {
         // Modules open on click and close from the list above the picture.
         const units = () => page.$$eval('#graph svg g.unit', (g) => g.length);

@@ -37,6 +37,7 @@ import type { AttentionReport } from '../../passes/fusion/attention.js';
 import type { ActivationReport } from '../../passes/fusion/activations.js';
 import { runPasses } from '../../passes/manager.js';
 import { MINDSPORE_FUSIONS } from '../../passes/registry.js';
+import { Profile } from '../../util/profile.js';
 
 export interface MindSporeOptions {
   msVersion?: string;
@@ -45,6 +46,8 @@ export interface MindSporeOptions {
   source?: string;
   /** Python class name of the top-level Cell. */
   className?: string;
+  /** Records the emitter's phases. */
+  profile?: Profile;
 }
 
 export interface ParamRecord {
@@ -131,10 +134,11 @@ export class Emitter {
 
   run(): EmitResult {
     const model = this.model;
-    if (!model.opsets.has(MINT_DOMAIN)) toMint(model);
+    const prof = this.opts.profile ?? new Profile();
+    if (!model.opsets.has(MINT_DOMAIN)) prof.run('to the mint dialect', () => toMint(model));
     this.opset = model.onnxOpset;
-    inferShapes(model);
-    const fusions = runPasses(model, MINDSPORE_FUSIONS);
+    prof.run('shape inference', () => inferShapes(model));
+    const fusions = runPasses(model, MINDSPORE_FUSIONS, { profile: prof });
     const stat = (k: string) => fusions.reduce((s, r) => s + (r.stats[k] ?? 0), 0);
     this.attention = { fused: stat('attention'), nearMisses: fusions.find((r) => r.name === 'fuse-attention')?.nearMisses ?? [] };
     this.activations = { silu: stat('silu'), gelu: stat('gelu'), hardswish: stat('hardswish'), hardsigmoid: stat('hardsigmoid') };
@@ -142,7 +146,8 @@ export class Emitter {
     this.layerNorms = stat('layer_norm');
     this.geglus = stat('geglu');
     this.nearMisses = fusions.flatMap((r) => r.nearMisses ?? []);
-    const inferred = inferShapes(model);
+    const inferred = prof.run('shape inference (fused)', () => inferShapes(model));
+    const itemsStart = performance.now();
     this.known = inferred.known;
     this.dead = inferred.dead;
     const g = model.graph;
@@ -229,10 +234,13 @@ export class Emitter {
     }
     this.findHost(this.items.filter((it) => it.kind === 'node').map((it) => (it as { node: Node }).node));
     for (const sg of subgraphs) this.findHost([...sg].filter((n) => !n.outputs[0] || !this.constants.has(n.outputs[0])));
-    buildTree(this, );
-    placeBuffers(this, );
-    analyseModules(this, this.root);
-    return emit(this, );
+    prof.add('layers and statements', performance.now() - itemsStart);
+    prof.run('module tree', () => {
+      buildTree(this);
+      placeBuffers(this);
+      analyseModules(this, this.root);
+    });
+    return prof.run('Python code', () => emit(this));
   }
 
   addUse(v: Value, it: Item): void {

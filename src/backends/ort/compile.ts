@@ -18,6 +18,7 @@ import { fuseConvActivation } from './conv-activation.js';
 import { buildPlan, type Plan } from './plan.js';
 import type { Ep } from './session.js';
 import { VERSION } from '../../version.js';
+import { Profile } from '../../util/profile.js';
 
 export interface OrtCompileOptions {
   ep?: Ep;
@@ -31,6 +32,8 @@ export interface OrtCompileOptions {
   onPass?: PassManagerOptions['onPass'];
   /** Keep each pass's wall time in the plan (it then differs run to run). */
   timings?: boolean;
+  /** Records each phase's time and memory. */
+  profile?: Profile;
 }
 
 export interface OrtCompileResult {
@@ -65,7 +68,8 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
   const opset = model.onnxOpset;
   const ep = opts.ep ?? 'cpu';
   const shapes = opts.shapes ?? {};
-  specializeInputs(model, shapes);
+  const prof = opts.profile ?? new Profile();
+  prof.run('specialise inputs', () => specializeInputs(model, shapes));
   const passes = parsePassList(opts.passes ?? 'default');
   const fusions = passes.filter((p) => MINDSPORE_ONLY_FUSIONS.includes(p));
   if (fusions.length) {
@@ -74,16 +78,16 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
   let records: PassRecord[] = [];
   let lowering: Record<string, number> | undefined;
   if (passes.length) {
-    toMint(model);
-    inferShapes(model);
-    records = runPasses(model, passes, { ep, verifyEach: opts.verifyEach, printAfter: opts.printAfter, onPrint: opts.onPrint, onPass: opts.onPass });
-    const fused = lowerFusedForOrt(model, ep);
-    lowerToOnnx(model, { opset });
-    lowering = { ...fused, fused_conv: fuseConvActivation(model, ep), ...applyEpGuards(model, ep) };
+    prof.run('to the mint dialect', () => toMint(model));
+    prof.run('shape inference', () => inferShapes(model));
+    records = runPasses(model, passes, { ep, verifyEach: opts.verifyEach, printAfter: opts.printAfter, onPrint: opts.onPrint, onPass: opts.onPass, profile: prof });
+    const fused = prof.run('lower fused ops for the EP', () => lowerFusedForOrt(model, ep));
+    prof.run('lower to ONNX', () => lowerToOnnx(model, { opset }));
+    lowering = prof.run('Conv+activation, EP guards', () => ({ ...fused, fused_conv: fuseConvActivation(model, ep), ...applyEpGuards(model, ep) }));
   }
   // Graph outputs keep their types; intermediate ones are refreshed after lowering.
-  inferShapes(model);
-  const plan = buildPlan(model, { ep, generator: `msgraph ${VERSION}`, specialized: shapes, passes: records, lowering, timings: opts.timings });
+  prof.run('shape inference (lowered)', () => inferShapes(model));
+  const plan = prof.run('plan', () => buildPlan(model, { ep, generator: `msgraph ${VERSION}`, specialized: shapes, passes: records, lowering, timings: opts.timings }));
   stripInt64ValueTypes(model, ep);
   return { model, plan, passes: records };
 }
