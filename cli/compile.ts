@@ -26,6 +26,11 @@ export interface CompileOptions {
   explainFusion?: boolean;
   timings?: boolean;
   profile?: boolean;
+  precision?: string;
+  keepFp32?: string[];
+  minCosine?: string;
+  inputs?: string;
+  seed?: string;
 }
 
 /** What an emitted package directory may hold; a directory with anything else is not replaced. */
@@ -39,6 +44,7 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
     throw new MsgraphError('usage', 'the output would overwrite the input model', { file: opts.output });
   }
   if (opts.target !== 'mindspore') return compileOnnx(file, opts);
+  if ((opts.precision ?? 'fp32') !== 'fp32') throw new MsgraphError('usage', '--precision is for the ONNX Runtime target; MindSpore packages are float32');
   const prof = new Profile();
   const model = prof.run('read and decode', () => loadModelFile(file));
   prof.run('verify', () => verify(model.graph));

@@ -44,8 +44,16 @@ program
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-program
-  .command('compile')
+/** --precision and its companions, for compile --target onnx, run, verify and bench. */
+function precisionOptions(c: Command): Command {
+  return c
+    .addOption(new Option('--precision <mode>', 'onnx: fp32, or int8 (MatMul/Gemm weights int8 per output column, activations quantized at run time)').choices(['fp32', 'int8']).default('fp32'))
+    .option('--keep-fp32 <name>', 'a node or weight name (or glob with *) kept in float32 under --precision (repeatable)', collect)
+    .option('--min-cosine <x>', 'reduced precision: lowest cosine similarity to the float32 plan accepted for each output', '0.999');
+}
+
+precisionOptions(program
+  .command('compile'))
   .description('compile a model: optimised ONNX + static plan (--target onnx) or a MindSpore package (--target mindspore)')
   .argument('<model>', 'an .onnx file')
   .addOption(new Option('--target <target>', 'what to produce').choices(['onnx', 'mindspore']).default('onnx'))
@@ -62,11 +70,13 @@ program
   .option('--explain-fusion', 'print what fused and why each near-miss did not')
   .option('--print-ir', 'print the IR before writing')
   .option('--timings', "onnx: record each pass's wall time in the plan (which then differs run to run)")
+  .option('--inputs <bundle.json>', 'onnx, with --precision: the inputs the accuracy check runs on (seeded random ones otherwise)')
+  .option('--seed <n>', 'onnx, with --precision: seed of the random inputs', '1')
   .option('--profile', 'print the time and memory of each phase (decode, dialect, each pass, lowering, encode, write) and keep them in the plan or report')
   .action((model: string, opts: CompileOptions) => withFile(model, () => compileCommand(model, opts)));
 
-program
-  .command('run')
+precisionOptions(program
+  .command('run'))
   .description('run a model (compiled on the fly, or a compiled one with its .plan.json) and print its outputs')
   .argument('<model>', 'an .onnx file')
   .option('--inputs <bundle.json>', 'input tensors (a tensor bundle); seeded random inputs otherwise')
@@ -78,8 +88,8 @@ program
   .option('--json', 'print JSON')
   .action((model: string, opts) => withFile(model, () => runCommand(model, opts)));
 
-program
-  .command('verify')
+precisionOptions(program
+  .command('verify'))
   .description('run the original and the compiled model and compare every output (exit 1 on mismatch)')
   .argument('<model>', 'an .onnx file')
   .option('--inputs <bundle.json>', 'input tensors; seeded random inputs otherwise')
@@ -95,8 +105,8 @@ program
   .option('--json', 'print JSON')
   .action((model: string, opts) => withFile(model, () => verifyCommand(model, opts)));
 
-program
-  .command('bench')
+precisionOptions(program
+  .command('bench'))
   .description('latency of the original and the compiled model in the same run, and their ratio')
   .argument('<model>', 'an .onnx file')
   .option('--ep <ep>', 'execution provider: cpu, wasm, webgpu, cuda', 'cpu')

@@ -21,6 +21,8 @@ import { compareTensors, verifyModels, type Comparison, type VerifyReport } from
 import { benchModels } from '../src/backends/ort/bench.js';
 import { buildMindSporePackage } from '../src/backends/mindspore/package.js';
 import { Progress } from './progress.js';
+import { checkPrecision } from '../src/backends/ort/quantize.js';
+import { DEFAULT_MIN_COSINE, firstBelow, measureAccuracy, type OutputAccuracy } from '../src/backends/ort/accuracy.js';
 import { Profile } from '../src/util/profile.js';
 import { explain } from './compile.js';
 
@@ -30,6 +32,33 @@ export interface OrtFlags {
   passes?: string;
   json?: boolean;
   seed?: string;
+  precision?: string;
+  keepFp32?: string[];
+  minCosine?: string;
+}
+
+function minCosineOf(flags: OrtFlags): number {
+  const m = Number(flags.minCosine ?? DEFAULT_MIN_COSINE);
+  if (!(m >= -1 && m <= 1)) throw new MsgraphError('usage', `--min-cosine must be a number in [-1, 1], got ${JSON.stringify(flags.minCosine)}`);
+  return m;
+}
+
+/**
+ * A compiled model for onnxruntime: its bytes, or, past protobuf's 2 GiB limit, a temporary directory holding it
+ * with its external data (removed by `cleanup`).
+ */
+function sessionSource(m: Model): { source: ModelSource; bytes: number; cleanup: () => void } {
+  const enc = encodeModelBytes(m, { autoLocation: 'model.onnx.data' });
+  const size = [...enc.chunks, ...enc.externalChunks].reduce((s, c) => s + c.length, 0);
+  if (!enc.externalChunks.length) return { source: concatChunks(enc.chunks), bytes: size, cleanup: () => {} };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-run-'));
+  try {
+    writeFilesAtomic([[path.join(dir, 'model.onnx'), enc.chunks], [path.join(dir, 'model.onnx.data'), enc.externalChunks]]);
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return { source: fileSource(path.join(dir, 'model.onnx')), bytes: size, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 export function shapesFrom(specs: string[] | undefined): Record<string, number[]> {
@@ -70,18 +99,9 @@ function prepare(file: string, flags: OrtFlags & { inputs?: string }, progress: 
   if (fs.existsSync(`${file}.plan.json`)) return { original, compiled: original, model, feeds, ...none };
   progress.set('compiling');
   const m = loadModelFile(file);
-  compileForOrt(m, { ep: checkEp(flags.ep ?? 'cpu'), shapes: shapesFrom(flags.shape), passes: flags.passes ?? 'default' });
-  const enc = encodeModelBytes(m, { autoLocation: 'model.onnx.data' });
-  if (!enc.externalChunks.length) return { original, compiled: concatChunks(enc.chunks), model, feeds, ...none };
-  // Past protobuf's 2 GiB limit the compiled model needs external data, so it goes to a temporary directory.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-run-'));
-  try {
-    writeFilesAtomic([[path.join(dir, 'model.onnx'), enc.chunks], [path.join(dir, 'model.onnx.data'), enc.externalChunks]]);
-  } catch (e) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
-  return { original, compiled: fileSource(path.join(dir, 'model.onnx')), model, feeds, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  compileForOrt(m, { ep: checkEp(flags.ep ?? 'cpu'), shapes: shapesFrom(flags.shape), passes: flags.passes ?? 'default', precision: checkPrecision(flags.precision ?? 'fp32'), keepFp32: flags.keepFp32 });
+  const c = sessionSource(m);
+  return { original, compiled: c.source, model, feeds, cleanup: c.cleanup };
 }
 
 function feedsFor(model: Model, inputs: string | undefined, flags: OrtFlags): Map<string, Tensor> {
@@ -99,15 +119,17 @@ function feedsFor(model: Model, inputs: string | undefined, flags: OrtFlags): Ma
   return randomInputs(model, Number(flags.seed ?? 1), { shapes: shapesFrom(flags.shape) });
 }
 
-export async function compileOnnx(file: string, opts: { output: string; ep?: string; shape?: string[]; passes: string; printAfter?: string[]; externalData?: boolean; printIr?: boolean; explainFusion?: boolean; timings?: boolean; profile?: boolean }): Promise<void> {
+export async function compileOnnx(file: string, opts: OrtFlags & { output: string; passes: string; printAfter?: string[]; externalData?: boolean; printIr?: boolean; explainFusion?: boolean; timings?: boolean; profile?: boolean; inputs?: string }): Promise<void> {
   const progress = Progress.for({});
   const ep = checkEp(opts.ep ?? 'cpu');
+  const precision = checkPrecision(opts.precision ?? 'fp32');
+  const minCosine = minCosineOf(opts);
   progress.set('decoding');
   const prof = new Profile();
   const model = prof.run('read and decode', () => loadModelFile(file));
   prof.run('verify', () => verify(model.graph));
   const res = compileForOrt(model, {
-    ep, shapes: shapesFrom(opts.shape), passes: opts.passes, printAfter: opts.printAfter, timings: opts.timings, profile: prof,
+    ep, shapes: shapesFrom(opts.shape), passes: opts.passes, printAfter: opts.printAfter, timings: opts.timings, profile: prof, precision, keepFp32: opts.keepFp32,
     onPrint: (pass, m) => process.stdout.write(`# after ${pass}\n${printGraph(m.graph)}`),
     onPass: (pass, i, n) => progress.set(`pass ${i + 1}/${n}: ${pass}`),
   });
@@ -119,6 +141,20 @@ export async function compileOnnx(file: string, opts: { output: string; ep?: str
   progress.set('writing');
   const location = `${path.basename(opts.output)}.data`;
   const enc = prof.run('encode', () => encodeModelBytes(model, { externalData: opts.externalData ? { location, threshold: 1024 } : undefined, autoLocation: location }));
+  if (precision !== 'fp32') {
+    progress.set('measuring accuracy against the float32 plan');
+    const acc = await prof.runAsync('measure accuracy', () => precisionAccuracy(file, opts, ep, res.model));
+    res.plan.precision = { ...res.plan.precision, ...acc.record, min_cosine: minCosine };
+    progress.done();
+    for (const a of acc.outputs) process.stderr.write(`msgraph: ${precision} ${fmtAccuracy(a)}\n`);
+    process.stderr.write(`msgraph: ${precision}: ${res.plan.precision.quantized} matmul(s) and ${res.plan.precision.embeddings} embedding table(s) quantized, ${(res.plan.precision.kept as string[]).length} kept in float32; file ${(acc.sizeRatio * 100).toFixed(1)}% of the float32 plan's (inputs: ${acc.inputs})\n`);
+    const bad = firstBelow(acc.outputs, minCosine);
+    if (bad) {
+      process.stderr.write(`msgraph: error: ${file}: ${precision} plan rejected: output ${JSON.stringify(bad.name)} has cosine similarity ${bad.cosine.toFixed(6)} to the float32 plan, below --min-cosine ${minCosine}; nothing was written\n`);
+      process.exitCode = 1;
+      return;
+    }
+  }
   // The plan carries the profile only when asked for (it is otherwise the same on every run).
   const plan = opts.profile ? { ...res.plan, profile: prof.phases } : res.plan;
   const targets: [string, Uint8Array[]][] = [[opts.output, enc.chunks], [`${opts.output}.plan.json`, [new TextEncoder().encode(JSON.stringify(plan, null, 1) + '\n')]]];
@@ -131,6 +167,29 @@ export async function compileOnnx(file: string, opts: { output: string; ep?: str
   process.stderr.write(
     `msgraph: wrote ${opts.output} and ${opts.output}.plan.json (${res.plan.node_count} nodes; activations ${kib(mem.planned_bytes)} planned vs ${kib(mem.naive_bytes)} naive, ${(mem.ratio * 100).toFixed(1)}%)\n`,
   );
+}
+
+const fmtAccuracy = (a: OutputAccuracy) => `${a.name}: cosine ${a.cosine.toFixed(6)}, max abs ${a.max_abs.toExponential(2)}, max rel ${a.max_rel.toExponential(2)}`;
+
+/**
+ * The reduced plan against the float32 plan of the same model, on the `--inputs` bundle or seeded random inputs
+ * (symbolic dims without `--shape` at 4), on the plan's EP (cpu when the EP cannot run here).
+ */
+async function precisionAccuracy(file: string, opts: OrtFlags & { inputs?: string; passes: string }, ep: Ep, reduced: Model): Promise<{ outputs: OutputAccuracy[]; sizeRatio: number; inputs: string; record: Record<string, unknown> }> {
+  const ref = loadModelFile(file);
+  compileForOrt(ref, { ep, shapes: shapesFrom(opts.shape), passes: opts.passes });
+  const a = sessionSource(ref);
+  const b = sessionSource(reduced);
+  try {
+    const feeds = opts.inputs ? feedsFor(openModelFile(file).model, opts.inputs, opts) : randomInputs(ref, Number(opts.seed ?? 1), { shapes: shapesFrom(opts.shape), dimValue: 4 });
+    const runEp = (await epUnavailable(ep)) ? 'cpu' : ep;
+    const outputs = await measureAccuracy(a.source, b.source, feeds, runEp);
+    const inputs = opts.inputs ? path.basename(opts.inputs) : `random, seed ${opts.seed ?? 1}${opts.shape?.length ? '' : ', symbolic dims 4'}`;
+    return { outputs, sizeRatio: b.bytes / a.bytes, inputs, record: { accuracy: outputs, measured_on: runEp, inputs, size_ratio: b.bytes / a.bytes } };
+  } finally {
+    a.cleanup();
+    b.cleanup();
+  }
 }
 
 const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
@@ -186,6 +245,8 @@ export async function verifyCommand(file: string, opts: OrtFlags & { inputs?: st
   const atol = Number(opts.atol ?? 1e-6);
   if (!(rtol >= 0) || !(atol >= 0)) throw new MsgraphError('usage', '--rtol and --atol must be non-negative numbers');
   const ep = await availableEp(opts.ep);
+  const precision = checkPrecision(opts.precision ?? 'fp32');
+  if (precision !== 'fp32' && (opts.target ?? 'onnx') === 'onnx') return verifyPrecision(file, opts, ep, precision, progress);
   let report: VerifyReport;
   let label: string;
   if ((opts.target ?? 'onnx') === 'mindspore') {
@@ -213,6 +274,31 @@ export async function verifyCommand(file: string, opts: OrtFlags & { inputs?: st
     process.stdout.write(report.ok ? 'PASS\n' : 'FAIL\n');
   }
   if (!report.ok) process.exitCode = 1;
+}
+
+/**
+ * `verify --precision int8`: a reduced plan is judged by the metrics its compile uses (cosine similarity per output
+ * against the original, `--min-cosine`), not by element-wise tolerances.
+ */
+async function verifyPrecision(file: string, opts: OrtFlags & { inputs?: string; compiled?: string }, ep: Ep, precision: string, progress: Progress): Promise<void> {
+  const minCosine = minCosineOf(opts);
+  const p = prepare(file, opts, progress, opts.compiled);
+  let outputs: OutputAccuracy[];
+  try {
+    progress.set('running both models');
+    outputs = await measureAccuracy(p.original, p.compiled, p.feeds, ep);
+  } finally {
+    p.cleanup();
+  }
+  progress.done();
+  const ok = !firstBelow(outputs, minCosine);
+  if (opts.json) process.stdout.write(JSON.stringify({ target: `${precision} compiled model on ${ep}`, ok, min_cosine: minCosine, outputs }, null, 2) + '\n');
+  else {
+    process.stdout.write(`verify: ${precision} compiled model on ${ep} against the original on onnxruntime (min cosine ${minCosine})\n`);
+    for (const a of outputs) process.stdout.write(`  ${a.cosine >= minCosine ? 'ok  ' : 'FAIL'} ${fmtAccuracy(a)}\n`);
+    process.stdout.write(ok ? 'PASS\n' : 'FAIL\n');
+  }
+  if (!ok) process.exitCode = 1;
 }
 
 /** An EP that cannot run here is the first thing reported. */

@@ -28,3 +28,6 @@ export { emitMindSpore, type MindSporeOptions, type EmitResult } from './backend
 export { runPasses, type PassRecord } from './passes/manager.js';
 export { PASSES, DEFAULT_PIPELINE } from './passes/registry.js';
 export { formatBundle, parseBundle } from './ir/bundle.js';
+export { quantizeInt8, PRECISIONS, type Precision, type QuantizeReport } from './backends/ort/quantize.js';
+export { measureAccuracy, DEFAULT_MIN_COSINE, type OutputAccuracy } from './backends/ort/accuracy.js';
+export { Profile, type PhaseRecord } from './util/profile.js';

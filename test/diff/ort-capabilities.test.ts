@@ -12,8 +12,12 @@ import { EP_CAPABILITIES, epSupports } from '../../src/backends/ort/capabilities
 import { createSession, epUnavailable } from '../../src/backends/ort/session.js';
 import { rng } from '../../src/backends/ort/inputs.js';
 import { Builder, f32, i64 } from '../helpers/builder.js';
+import { dtypeFromName } from '../../src/ir/dtype.js';
 
-type Spec = { inputs: [string, number[], 'f' | 'i'?][]; attrs?: Record<string, Attribute>; outputs?: number };
+const i8 = dtypeFromName('int8')!;
+
+/** Inputs are float32 unless marked 'i' (int64) or 'q' (int8). */
+type Spec = { inputs: [string, number[], ('f' | 'i' | 'q')?][]; attrs?: Record<string, Attribute>; outputs?: number };
 
 const SPECS: Record<string, Spec> = {
   Attention: { inputs: [['input', [1, 4, 8]], ['weights', [8, 24]], ['bias', [24]]], attrs: { num_heads: { type: 'int', value: 2 } } },
@@ -29,11 +33,12 @@ const SPECS: Record<string, Spec> = {
   FusedMatMul: { inputs: [['a', [2, 3]], ['b', [3, 4]]], attrs: { alpha: { type: 'float', value: 0.5 } } },
   RotaryEmbedding: { inputs: [['input', [1, 4, 8]], ['position_ids', [1, 4], 'i'], ['cos_cache', [4, 2]], ['sin_cache', [4, 2]]], attrs: { num_heads: { type: 'int', value: 2 } } },
   BiasAdd: { inputs: [['x', [1, 4, 8]], ['bias', [8]], ['skip', [1, 4, 8]]] },
+  DynamicQuantizeMatMul: { inputs: [['a', [1, 4, 8]], ['b', [8, 6], 'q'], ['b_scale', [6]]] },
 };
 
 function oneNode(op: string, spec: Spec): Uint8Array {
   const b = new Builder(op);
-  const ins = spec.inputs.map(([name, shape, kind]) => b.input(name, shape, kind === 'i' ? i64 : f32));
+  const ins = spec.inputs.map(([name, shape, kind]) => b.input(name, shape, kind === 'i' ? i64 : kind === 'q' ? i8 : f32));
   const n = b.op(op, ins, { domain: 'com.microsoft', attrs: spec.attrs, outputs: spec.outputs ?? 1 });
   b.output(n.outputs[0]!);
   const m = new Model(b.graph, 8, new Map([['', 17], ['com.microsoft', 1]]));
@@ -56,7 +61,9 @@ describe('EP capability table', () => {
           const next = rng(n);
           const t = kind === 'i'
             ? Tensor.fromArray(i64, shape, BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 4)))
-            : Tensor.fromArray(f32, shape, Float32Array.from({ length: n }, () => next() * 2 - 1));
+            : kind === 'q'
+              ? Tensor.fromArray(i8, shape, Int8Array.from({ length: n }, () => Math.round(next() * 254 - 127)))
+              : Tensor.fromArray(f32, shape, Float32Array.from({ length: n }, () => next() * 2 - 1));
           feeds.set(name, t);
         }
         const out = await s.run(feeds);

@@ -24,7 +24,7 @@ export interface EpCapabilities {
 
 const CPU_CONTRIB = [
   'Attention', 'MultiHeadAttention', 'SkipLayerNormalization', 'SkipSimplifiedLayerNormalization', 'FastGelu', 'BiasGelu',
-  'Gelu', 'QuickGelu', 'FusedConv', 'FusedGemm', 'FusedMatMul', 'RotaryEmbedding',
+  'Gelu', 'QuickGelu', 'FusedConv', 'FusedGemm', 'FusedMatMul', 'RotaryEmbedding', 'DynamicQuantizeMatMul',
 ] as const;
 
 const WEBGPU_ONNX = [

@@ -50,3 +50,20 @@ export function compareTensors(name: string, want: Tensor, got: Tensor, tol: Tol
   }
   return { ...base, ok: mismatches === 0, maxAbs, maxRel: mag > 0 ? maxAbs / mag : maxAbs, mismatches };
 }
+
+/** Cosine similarity of two tensors taken as vectors (1 when both are all zeros, NaN when shapes differ). */
+export function cosine(want: Tensor, got: Tensor): number {
+  if (want.isString || want.size !== got.size) return NaN;
+  const a = num(fromTensor(want));
+  const b = num(fromTensor(got));
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  if (aa === 0 && bb === 0) return 1;
+  return ab / Math.sqrt(aa * bb);
+}

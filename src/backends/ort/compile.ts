@@ -19,6 +19,7 @@ import { buildPlan, type Plan } from './plan.js';
 import type { Ep } from './session.js';
 import { VERSION } from '../../version.js';
 import { Profile } from '../../util/profile.js';
+import { quantizeInt8, type Precision } from './quantize.js';
 
 export interface OrtCompileOptions {
   ep?: Ep;
@@ -34,6 +35,10 @@ export interface OrtCompileOptions {
   timings?: boolean;
   /** Records each phase's time and memory. */
   profile?: Profile;
+  /** 'int8': MatMul/Gemm weights quantized per output column (quantize.ts); default 'fp32'. */
+  precision?: Precision;
+  /** Node or weight names (globs with `*`) kept in float32 under `precision`. */
+  keepFp32?: string[];
 }
 
 export interface OrtCompileResult {
@@ -85,9 +90,11 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
     prof.run('lower to ONNX', () => lowerToOnnx(model, { opset }));
     lowering = prof.run('Conv+activation, EP guards', () => ({ ...fused, fused_conv: fuseConvActivation(model, ep), ...applyEpGuards(model, ep) }));
   }
+  const precision = opts.precision ?? 'fp32';
+  const quantization = precision === 'int8' ? prof.run('quantize to int8', () => quantizeInt8(model, ep, opts.keepFp32 ?? [])) : undefined;
   // Graph outputs keep their types; intermediate ones are refreshed after lowering.
   prof.run('shape inference (lowered)', () => inferShapes(model));
-  const plan = prof.run('plan', () => buildPlan(model, { ep, generator: `msgraph ${VERSION}`, specialized: shapes, passes: records, lowering, timings: opts.timings }));
+  const plan = prof.run('plan', () => buildPlan(model, { ep, generator: `msgraph ${VERSION}`, specialized: shapes, passes: records, lowering, timings: opts.timings, ...(quantization ? { precision: { mode: precision, ...quantization } } : {}) }));
   stripInt64ValueTypes(model, ep);
   return { model, plan, passes: records };
 }

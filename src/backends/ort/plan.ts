@@ -63,6 +63,8 @@ export interface Plan {
   passes: (Omit<PassRecord, 'ms'> & { ms?: number })[];
   /** What lowering for the EP did: fused ops mapped to its kernels or expanded, FusedConv, guards. */
   lowering?: Record<string, number>;
+  /** A reduced-precision plan: what was quantized, what was kept, and (added by the caller) the measured accuracy. */
+  precision?: Record<string, unknown>;
 }
 
 function pv(v: Value | null): PlanValue | null {
@@ -212,7 +214,7 @@ export function symbolicDims(model: Model, value: number, dims: Record<string, n
   return env;
 }
 
-export function buildPlan(model: Model, info: { ep: string; generator: string; specialized: Record<string, number[]>; passes: PassRecord[]; lowering?: Record<string, number>; assumeDim?: number; timings?: boolean }): Plan {
+export function buildPlan(model: Model, info: { ep: string; generator: string; specialized: Record<string, number[]>; passes: PassRecord[]; lowering?: Record<string, number>; assumeDim?: number; timings?: boolean; precision?: Record<string, unknown> }): Plan {
   const g = model.graph;
   const env = symbolicDims(model, info.assumeDim ?? 1);
   const nodes: PlanNode[] = g.nodes.map((n, i) => {
@@ -238,5 +240,6 @@ export function buildPlan(model: Model, info: { ep: string; generator: string; s
     unsupported_on_ep: g.nodes.filter((n) => n.op !== 'Constant' && !epSupports(info.ep, n.domain, n.op)).map((n) => ({ node: n.name, op: n.op, domain: n.domain })),
     passes: info.timings ? info.passes : info.passes.map(({ ms: _ms, ...rest }) => rest),
     ...(info.lowering ? { lowering: info.lowering } : {}),
+    ...(info.precision ? { precision: info.precision } : {}),
   };
 }

@@ -1,0 +1,179 @@
+/**
+ * int8 plans for the ONNX Runtime target (`--precision int8`): every MatMul and Gemm whose weight is a constant
+ * float32 matrix becomes com.microsoft.DynamicQuantizeMatMul. The weight is stored as int8 with one symmetric scale
+ * per output column (zero point 0); the activation is quantized at run time by the kernel (uint8, per tensor).
+ * Embedding tables (a Gather along axis 0 of a constant float32 matrix) are stored as int8 with one scale per row:
+ * the rows are gathered in int8 and only they are scaled back to float32. Everything else (attention scores,
+ * softmax, norms, convolutions, activations) stays float32. Runs on the lowered
+ * ONNX graph, after the fusions, so the matmuls inside fused attention (which has no constant weight) are untouched.
+ */
+import { MsgraphError } from '../../errors.js';
+import type { Graph } from '../../ir/graph.js';
+import type { Model } from '../../ir/model.js';
+import { Node } from '../../ir/node.js';
+import { Tensor } from '../../ir/tensor.js';
+import { Value } from '../../ir/value.js';
+import { dtypeFromName } from '../../ir/dtype.js';
+import { epSupports } from './capabilities.js';
+
+export const PRECISIONS = ['fp32', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+const F32 = dtypeFromName('float32')!;
+const I8 = dtypeFromName('int8')!;
+const QUANT_OP = 'DynamicQuantizeMatMul';
+
+export function checkPrecision(p: string): Precision {
+  if (!(PRECISIONS as readonly string[]).includes(p)) throw new MsgraphError('usage', `unknown precision ${JSON.stringify(p)}`, { hint: `one of ${PRECISIONS.join(', ')}` });
+  return p as Precision;
+}
+
+export interface QuantizeReport {
+  /** Matmuls now running in int8. */
+  quantized: number;
+  /** Embedding tables stored in int8. */
+  embeddings: number;
+  /** Matmuls with a constant weight kept in float32 by `keep` (node names). */
+  kept: string[];
+  /** Weight bytes before and after (the quantized matrices and their scales). */
+  weight_bytes_fp32: number;
+  weight_bytes_int8: number;
+}
+
+/** `keep` entries match a node name or a weight name: exactly, or as a glob with `*`. */
+export function matchesAny(names: string[], patterns: readonly string[]): boolean {
+  return patterns.some((p) => {
+    if (!p.includes('*')) return names.includes(p);
+    const re = new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    return names.some((n) => re.test(n));
+  });
+}
+
+/** int8 weight [K, N] and per-column scales from a float32 matrix laid out [K, N] (or [N, K] when `transposed`). */
+export function quantizeColumns(w: Float32Array, k: number, n: number, transposed: boolean): { q: Int8Array; scale: Float32Array } {
+  const at = transposed ? (i: number, j: number) => w[j * k + i]! : (i: number, j: number) => w[i * n + j]!;
+  const scale = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    let m = 0;
+    for (let i = 0; i < k; i++) m = Math.max(m, Math.abs(at(i, j)));
+    scale[j] = m > 0 ? m / 127 : 1;
+  }
+  const q = new Int8Array(k * n);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < n; j++) q[i * n + j] = Math.max(-127, Math.min(127, Math.round(at(i, j) / scale[j]!)));
+  }
+  return { q, scale };
+}
+
+/** A quantizable matmul: activation, constant weight, optional constant bias, and the weight's layout. */
+function candidate(n: Node): { a: Value; w: Value; bias: Value | null; transposed: boolean } | null {
+  const int = (k: string, d: number) => Number(n.attrs.get(k)?.value ?? d);
+  const float = (k: string) => Number(n.attrs.get(k)?.value ?? 1);
+  const [a, w, c] = n.inputs;
+  if (n.domain !== '' || !a || !w?.const || w.const.dtype !== F32 || w.const.dims.length !== 2) return null;
+  const at = a.type?.kind === 'tensor' ? a.type : null;
+  if (at?.dtype !== F32 || !at.shape || at.shape.length < 2) return null;
+  if (n.op === 'MatMul') return { a, w, bias: null, transposed: false };
+  if (n.op !== 'Gemm' || int('transA', 0) !== 0 || float('alpha') !== 1 || float('beta') !== 1) return null;
+  const cols = w.const.dims[int('transB', 0) ? 0 : 1]!;
+  if (c && !(c.const && c.const.dtype === F32 && c.const.dims.length === 1 && c.const.dims[0] === cols)) return null;
+  return { a, w, bias: c ?? null, transposed: int('transB', 0) === 1 };
+}
+
+export function quantizeInt8(model: Model, ep: string, keep: readonly string[] = []): QuantizeReport {
+  if (!epSupports(ep, 'com.microsoft', QUANT_OP)) {
+    throw new MsgraphError('unsupported', `--precision int8 needs com.microsoft.${QUANT_OP}, which the ${ep} execution provider has no kernel for`, { hint: 'use --ep cpu or wasm' });
+  }
+  const g = model.graph;
+  const report: QuantizeReport = { quantized: 0, embeddings: 0, kept: [], weight_bytes_fp32: 0, weight_bytes_int8: 0 };
+  const made = new Map<Value, { q: Value; scale: Value }>();
+  for (const n of [...g]) {
+    if (isEmbedding(n)) {
+      if (matchesAny([n.name, n.inputs[0]!.name], keep)) report.kept.push(n.name || n.inputs[0]!.name);
+      else quantizeEmbedding(g, n, made, report);
+      continue;
+    }
+    const c = candidate(n);
+    if (!c) continue;
+    if (matchesAny([n.name, c.w.name], keep)) {
+      report.kept.push(n.name || c.w.name);
+      continue;
+    }
+    const [rows, cols] = c.w.const!.dims as [number, number];
+    const [k, cn] = c.transposed ? [cols, rows] : [rows, cols];
+    let qw = made.get(c.w);
+    if (!qw) {
+      const { q, scale } = quantizeColumns(c.w.const!.toArray() as Float32Array, k, cn, c.transposed);
+      qw = { q: constant(g, `${c.w.name}_int8`, Tensor.fromArray(I8, [k, cn], q)), scale: constant(g, `${c.w.name}_scale`, Tensor.fromArray(F32, [cn], scale)) };
+      made.set(c.w, qw);
+      report.weight_bytes_fp32 += c.w.const!.nbytes;
+      report.weight_bytes_int8 += k * cn + cn * 4;
+    }
+    const out = n.outputs[0]!;
+    const qn = new Node({ op: QUANT_OP, domain: 'com.microsoft', name: n.name ? `${n.name}_int8` : '', inputs: [c.a, qw.q, qw.scale, null, c.bias] });
+    qn.trimInputs();
+    g.insertBefore(n, qn);
+    qn.outputs[0]!.type = out.type;
+    qn.outputs[0]!.name = `${out.name}_int8`;
+    g.replaceAllUsesWith(out, qn.outputs[0]!);
+    // The graph output keeps its name.
+    const oi = g.outputs.indexOf(qn.outputs[0]!);
+    if (oi >= 0) qn.outputs[0]!.name = out.name;
+    g.remove(n);
+    report.quantized++;
+  }
+  for (const w of made.keys()) if (w.uses.length === 0 && !g.inputs.includes(w) && !g.outputs.includes(w)) g.removeInitializer(w);
+  if (report.quantized) model.opsets.set('com.microsoft', 1);
+  return report;
+}
+
+/** Tables below this many elements are not worth it (position and type embeddings stay float32 with them). */
+const MIN_TABLE = 4096;
+
+function isEmbedding(n: Node): boolean {
+  const t = n.inputs[0]?.const;
+  return n.op === 'Gather' && n.domain === '' && Number(n.attrs.get('axis')?.value ?? 0) === 0 && !!t && t.dtype === F32 && t.dims.length === 2 && t.size >= MIN_TABLE;
+}
+
+/** Gather(table, ids) -> Gather(table_int8, ids) as float32 * Gather(row_scale, ids). */
+function quantizeEmbedding(g: Graph, n: Node, made: Map<Value, { q: Value; scale: Value }>, report: QuantizeReport): void {
+  const table = n.inputs[0]!;
+  const ids = n.inputs[1]!;
+  const [rows, cols] = table.const!.dims as [number, number];
+  let qw = made.get(table);
+  if (!qw) {
+    // Rows are the columns of the transposed table: one scale per row.
+    const { q, scale } = quantizeColumns(table.const!.toArray() as Float32Array, cols, rows, true);
+    const byRow = new Int8Array(rows * cols);
+    for (let i = 0; i < cols; i++) for (let j = 0; j < rows; j++) byRow[j * cols + i] = q[i * rows + j]!;
+    qw = { q: constant(g, `${table.name}_int8`, Tensor.fromArray(I8, [rows, cols], byRow)), scale: constant(g, `${table.name}_row_scale`, Tensor.fromArray(F32, [rows, 1], scale)) };
+    made.set(table, qw);
+    report.weight_bytes_fp32 += table.const!.nbytes;
+    report.weight_bytes_int8 += rows * cols + rows * 4;
+  }
+  const base = n.name || 'embedding';
+  const node = (role: string, op: string, inputs: Value[], attrs: [string, { type: 'int'; value: number }][] = []) => {
+    const x = new Node({ op, name: `${base}/${role}`, inputs, attrs });
+    x.outputs[0]!.name = `${base}/${role}_output`;
+    g.insertBefore(n, x);
+    return x.outputs[0]!;
+  };
+  const rowsQ = node('int8_rows', 'Gather', [qw.q, ids], [['axis', { type: 'int', value: 0 }]]);
+  const scales = node('row_scales', 'Gather', [qw.scale, ids], [['axis', { type: 'int', value: 0 }]]);
+  const asFloat = node('rows_float', 'Cast', [rowsQ], [['to', { type: 'int', value: F32.onnx }]]);
+  const out = n.outputs[0]!;
+  const mul = new Node({ op: 'Mul', name: `${base}/rows_scaled`, inputs: [asFloat, scales] });
+  g.insertBefore(n, mul);
+  mul.outputs[0]!.type = out.type;
+  mul.outputs[0]!.name = `${out.name}_int8`;
+  g.replaceAllUsesWith(out, mul.outputs[0]!);
+  if (g.outputs.includes(mul.outputs[0]!)) mul.outputs[0]!.name = out.name;
+  g.remove(n);
+  report.embeddings++;
+}
+
+function constant(g: Graph, name: string, t: Tensor): Value {
+  const v = g.addConstant(name, t);
+  v.type = { kind: 'tensor', dtype: t.dtype, shape: [...t.dims] };
+  return v;
+}
