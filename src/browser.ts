@@ -19,7 +19,7 @@ import type { PassRecord } from './passes/manager.js';
 import { buildMindSporePackage, type PackageOptions } from './backends/mindspore/package.js';
 import { fusionSummary, type FusionSummary } from './passes/summary.js';
 import { zipChunks } from './util/zip.js';
-import { compareTensors, type Comparison } from './backends/ort/compare.js';
+import { compareTensors, cosine, type Comparison } from './backends/ort/compare.js';
 import { fromOrtTensor, toOrtTensor, type OrtTensorCtor, type OrtTensorLike } from './backends/ort/tensors.js';
 
 export { MsgraphError, isMsgraphError } from './errors.js';
@@ -191,7 +191,8 @@ export interface RunComparison {
   ep: string;
   original: { median_ms: number; runs: number };
   compiled: { median_ms: number; runs: number };
-  outputs: Comparison[];
+  /** Each output compared element-wise, and its cosine similarity to the original's. */
+  outputs: (Comparison & { cosine: number })[];
   /** The compiled model's outputs. */
   results: Map<string, Tensor>;
   ok: boolean;
@@ -227,10 +228,13 @@ async function timed(ort: OrtWeb, model: Uint8Array, feeds: Map<string, Tensor>,
   }
 }
 
-/** Runs the original and the compiled model on onnxruntime-web, one session at a time, and compares every output. */
+/**
+ * Runs the original and the compiled model on onnxruntime-web, one session at a time, and compares every output:
+ * element-wise within rtol/atol, or, for a reduced-precision plan (`minCosine`), by cosine similarity as the CLI does.
+ */
 export async function compareOnOrt(
   ort: OrtWeb, original: Uint8Array, compiled: Uint8Array, feeds: Map<string, Tensor>,
-  opts: { ep: string; runs?: number; rtol?: number; atol?: number; externalData?: { path: string; data: string | Uint8Array }[] },
+  opts: { ep: string; runs?: number; rtol?: number; atol?: number; minCosine?: number; externalData?: { path: string; data: string | Uint8Array }[] },
 ): Promise<RunComparison> {
   const runs = opts.runs ?? 5;
   const a = await timed(ort, original, feeds, opts.ep, runs, opts.externalData);
@@ -238,7 +242,9 @@ export async function compareOnOrt(
   const tol = { rtol: opts.rtol ?? 1e-3, atol: opts.atol ?? 1e-4 };
   const outputs = [...a.outs].map(([n, t]) => {
     const got = b.outs.get(n);
-    return got ? compareTensors(n, t, got, tol) : { name: n, ok: false, maxAbs: Infinity, maxRel: Infinity, mismatches: t.size, elements: t.size, problem: 'missing from the compiled model' };
+    if (!got) return { name: n, ok: false, maxAbs: Infinity, maxRel: Infinity, mismatches: t.size, elements: t.size, problem: 'missing from the compiled model', cosine: NaN };
+    const c = { ...compareTensors(n, t, got, tol), cosine: cosine(t, got) };
+    return opts.minCosine === undefined ? c : { ...c, ok: c.cosine >= opts.minCosine };
   });
   return { ep: opts.ep, original: { median_ms: a.median, runs }, compiled: { median_ms: b.median, runs }, outputs, results: b.outs, ok: outputs.every((o) => o.ok) };
 }

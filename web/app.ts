@@ -146,12 +146,17 @@ async function openFiles(files: File[]): Promise<void> {
   }
 }
 
+/** What the compiled model is for: the EP and the precision. */
+const target = () => `${$<HTMLSelectElement>('ep').value}|${$<HTMLSelectElement>('precision').value}`;
+
 async function compileSteps(): Promise<void> {
   const ep = $<HTMLSelectElement>('ep').value;
-  const c = await step(`compiling for ${ep}`, () => call<Omit<Compiled, 'model'>>('compile', { ep, shapes: shapes(), passes: $<HTMLInputElement>('passes').value || 'default' }));
+  const precision = $<HTMLSelectElement>('precision').value;
+  const c = await step(`compiling for ${ep}${precision === 'fp32' ? '' : ` in ${precision}`}`, () => call<Omit<Compiled, 'model'>>('compile', { ep, shapes: shapes(), passes: $<HTMLInputElement>('passes').value || 'default', precision }));
   // The picture is drawn from the compiled file itself.
   state.compiled = { ...c, model: decodeModelBytes(c.bytes, { file: state.opened!.name }) };
-  state.compiledFor = ep;
+  state.compiledFor = target();
+  $<HTMLButtonElement>('download-onnx').disabled = false;
   const missing = [...new Set(state.compiled.plan.unsupported_on_ep.map((u) => (u.domain && u.domain !== 'ai.onnx' ? `${u.domain}::${u.op}` : u.op)))];
   const warn = $('warning');
   warn.hidden = !missing.length;
@@ -240,7 +245,7 @@ async function runNow(): Promise<void> {
   try {
     const ep = $<HTMLSelectElement>('ep').value;
     if (ep === 'webgpu' && !state.webgpu) throw new Error('this browser has no WebGPU adapter; choose wasm');
-    if (state.compiledFor !== ep) await compileSteps();
+    if (state.compiledFor !== target()) await compileSteps();
     let feeds: Map<string, Tensor>;
     if ($<HTMLSelectElement>('input-kind').value === 'file') {
       const f = $<HTMLInputElement>('inputs').files?.[0];
@@ -256,7 +261,9 @@ async function runNow(): Promise<void> {
     const original = new Uint8Array(await onnxFile.arrayBuffer());
     let r: RunComparison;
     try {
-      r = await step(`running original and compiled on ${ep}`, () => compareOnOrt(ort as unknown as OrtWeb, original, state.compiled!.bytes, feeds, { ep, runs, externalData: urls }));
+      // A reduced-precision plan is judged as the CLI judges it: cosine similarity per output.
+      const minCosine = $<HTMLSelectElement>('precision').value === 'fp32' ? undefined : 0.999;
+      r = await step(`running original and compiled on ${ep}`, () => compareOnOrt(ort as unknown as OrtWeb, original, state.compiled!.bytes, feeds, { ep, runs, externalData: urls, minCosine }));
     } finally {
       for (const u of urls) URL.revokeObjectURL(u.data);
     }
@@ -277,13 +284,14 @@ function renderRun(r: RunComparison): void {
   const verdict = document.createElement('span');
   verdict.className = r.ok ? 'ok' : 'bad';
   verdict.textContent = r.ok ? 'outputs match' : 'outputs differ';
-  p.append(`${r.ep}: original ${r.original.median_ms.toFixed(2)} ms, compiled ${r.compiled.median_ms.toFixed(2)} ms (median of ${r.compiled.runs}; ${(r.original.median_ms / r.compiled.median_ms).toFixed(2)}x) — `, verdict);
+  const size = state.opened ? ` Compiled file ${(state.compiled!.bytes.length / 2 ** 20).toFixed(2)} MiB, ${((100 * state.compiled!.bytes.length) / state.opened.files.reduce((s, f) => s + f.size, 0)).toFixed(1)}% of the original.` : '';
+  p.append(`${r.ep}: original ${r.original.median_ms.toFixed(2)} ms, compiled ${r.compiled.median_ms.toFixed(2)} ms (median of ${r.compiled.runs}; ${(r.original.median_ms / r.compiled.median_ms).toFixed(2)}x) — `, verdict, size);
   const table = document.createElement('table');
-  table.innerHTML = '<thead><tr><th>output</th><th>max abs error</th><th>max rel error</th><th>mismatched</th></tr></thead>';
+  table.innerHTML = '<thead><tr><th>output</th><th>cosine</th><th>max abs error</th><th>max rel error</th><th>mismatched</th></tr></thead>';
   const body = document.createElement('tbody');
   for (const o of r.outputs) {
     const tr = document.createElement('tr');
-    for (const t of [o.name, o.maxAbs.toExponential(2), o.maxRel.toExponential(2), `${o.mismatches}/${o.elements}`]) {
+    for (const t of [o.name, o.cosine.toFixed(6), o.maxAbs.toExponential(2), o.maxRel.toExponential(2), `${o.mismatches}/${o.elements}`]) {
       const td = document.createElement('td');
       td.textContent = t;
       tr.appendChild(td);
@@ -332,6 +340,14 @@ async function init(): Promise<void> {
     if (files.length) void openFiles(files);
   });
   $('recompile').addEventListener('click', () => void compileNow());
+  $('download-onnx').addEventListener('click', () => {
+    if (!state.compiled) return;
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([state.compiled.bytes as BlobPart], { type: 'application/octet-stream' }));
+    a.download = `${state.opened?.name.replace(/\.onnx$/i, '') ?? 'model'}.${$<HTMLSelectElement>('precision').value}.onnx`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  });
   $('run').addEventListener('click', () => void runNow());
   $('download').addEventListener('click', download);
   $<HTMLSelectElement>('input-kind').addEventListener('change', (e) => ($('inputs').hidden = (e.target as HTMLSelectElement).value !== 'file'));

@@ -164,6 +164,33 @@ describe.skipIf(!HAVE)('the msgraph page in chromium', () => {
     }, 300_000);
   }
 
+  it('int8 precision: compiles as the CLI does, runs on wasm within the cosine bound, shows the size and the download; refused on webgpu', async () => {
+    const file = path.join(MODELS_DIR, 'bert.onnx');
+    const { page, problems } = await open();
+    await settle(page, () => upload(page, '#file', [file]));
+    await page.select('#precision', 'int8');
+    await page.select('#input-kind', 'file');
+    await upload(page, '#inputs', [file.replace(/\.onnx$/, '.io.json')]);
+    await page.select('#ep', 'wasm');
+    const r = await settle(page, () => page.click('#run'));
+    expect(r.errors).toEqual([]);
+    expect(r.compiledFor).toBe('wasm|int8');
+    expect(r.run?.ok).toBe(true);
+    // The page's int8 plan is the CLI's.
+    expect(r.nodes).toBe(compileForOrt(loadModelFile(file), { ep: 'wasm', precision: 'int8' }).model.graph.nodeCount);
+    const cosines = await page.$$eval('#run-result tbody tr td:nth-child(2)', (tds) => tds.map((t) => Number(t.textContent)));
+    expect(cosines.length).toBe(2);
+    for (const c of cosines) expect(c).toBeGreaterThanOrEqual(0.999);
+    expect(await text(page, '#run-result')).toMatch(/Compiled file [\d.]+ MiB, [\d.]+% of the original/);
+    expect(await page.$eval('#download-onnx', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
+    // webgpu has no DynamicQuantizeMatMul kernel: a clear error in the banner, and the page stays usable.
+    await page.select('#ep', 'webgpu');
+    const w = await settle(page, () => page.click('#run'));
+    expect(w.errors.join('\n')).toMatch(/DynamicQuantizeMatMul, which the webgpu execution provider has no kernel for/);
+    expect(problems.filter((p) => !/DynamicQuantizeMatMul/.test(p))).toEqual([]);
+    await page.close();
+  }, 300_000);
+
   it('every fused op the webgpu lowering emits runs there like onnxruntime-node computes the original', async () => {
     const file = path.join(tmp, 'fused.onnx');
     const original = fusedBlock(17, true);
