@@ -1,0 +1,61 @@
+/**
+ * int8 plans against float32, measured in the same run (one session alive at a time, one thread, spinning off):
+ * per model and EP, the original's median latency over the int8 plan's, the float32 plan's over the int8 plan's,
+ * the file size ratio and each output's cosine similarity to the float32 plan.
+ *
+ *   node dist/bench/precision.js [--ep cpu,wasm] [--runs 10] [model.onnx ...]
+ * Without models it takes the BERT-base-sized encoder (exported into models/.cache/large on first use) and the zoo
+ * UNet and VAE decoder; inputs are each model's tensor bundle.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModelFile } from '../src/frontend/onnx/node-fs.js';
+import { compileForOrt } from '../src/backends/ort/compile.js';
+import { concatChunks, encodeModelBytes } from '../src/frontend/onnx/index.js';
+import { benchModels } from '../src/backends/ort/bench.js';
+import { measureAccuracy } from '../src/backends/ort/accuracy.js';
+import { parseBundle } from '../src/ir/bundle.js';
+import type { Ep } from '../src/backends/ort/session.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+}
+
+function defaults(): string[] {
+  const large = path.join(root, 'models/.cache/large/bert_base.onnx');
+  if (!fs.existsSync(large)) execFileSync('/usr/bin/python3', [path.join(root, 'models/zoo/export.py'), path.dirname(large), '--large', '--only', 'bert_base'], { stdio: 'inherit' });
+  const zoo = process.env.MSGRAPH_ZOO ?? path.join(root, 'models/.cache/zoo');
+  return [large, ...['unet', 'vae_decoder'].map((n) => path.join(zoo, `${n}.onnx`)).filter((f) => fs.existsSync(f))];
+}
+
+async function main(): Promise<void> {
+  const eps = arg('--ep', 'cpu,wasm').split(',') as Ep[];
+  const runs = Number(arg('--runs', '10'));
+  const files = process.argv.slice(2).filter((a, i, all) => a.endsWith('.onnx') && !['--ep', '--runs'].includes(all[i - 1]!));
+  const models = files.length ? files : defaults();
+  console.log(`int8 vs float32, ${runs} runs each, medians (ratios above 1: int8 faster)`);
+  for (const file of models) {
+    const bundle = file.replace(/\.onnx$/, '.io.json');
+    const feeds = parseBundle(fs.readFileSync(bundle, 'utf8')).inputs;
+    const original = new Uint8Array(fs.readFileSync(file));
+    for (const ep of eps) {
+      const fp32 = concatChunks(encodeModelBytes(compileForOrt(loadModelFile(file), { ep }).model).chunks);
+      const q = compileForOrt(loadModelFile(file), { ep, precision: 'int8' });
+      const int8 = concatChunks(encodeModelBytes(q.model).chunks);
+      const vsOriginal = await benchModels(original, int8, feeds, { ep, runs, warmup: 2 });
+      const vsPlan = await benchModels(fp32, int8, feeds, { ep, runs, warmup: 2 });
+      const acc = await measureAccuracy(fp32, int8, feeds, ep);
+      const p = q.plan.precision as { quantized: number; embeddings: number };
+      console.log(`  ${path.basename(file, '.onnx').padEnd(12)} ${ep.padEnd(5)} vs original ${vsOriginal.speedup.toFixed(2)}x, vs fp32 plan ${vsPlan.speedup.toFixed(2)}x, `
+        + `int8 ${vsOriginal.compiled.median_ms.toFixed(2)} ms, size ${(int8.length / original.length).toFixed(2)}x, ${p.quantized} matmuls + ${p.embeddings} tables, `
+        + `cosine ${acc.map((a) => `${a.name} ${a.cosine.toFixed(5)}`).join(', ')}`);
+    }
+  }
+}
+
+await main();
