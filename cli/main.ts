@@ -47,7 +47,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** --precision and its companions, for compile --target onnx, run, verify and bench. */
 function precisionOptions(c: Command): Command {
   return c
-    .addOption(new Option('--precision <mode>', 'onnx: fp32, or int8 (MatMul/Gemm weights int8 per output column, activations quantized at run time)').choices(['fp32', 'int8']).default('fp32'))
+    .addOption(new Option('--precision <mode>', 'onnx: fp32; int8 (MatMul/Gemm weights int8 per output column, activations quantized at run time, embeddings int8); fp16 (weights stored in float16)').choices(['fp32', 'int8', 'fp16']).default('fp32'))
     .option('--keep-fp32 <name>', 'a node or weight name (or glob with *) kept in float32 under --precision (repeatable)', collect)
     .option('--min-cosine <x>', 'reduced precision: lowest cosine similarity to the float32 plan accepted for each output', '0.999');
 }

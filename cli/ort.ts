@@ -147,7 +147,9 @@ export async function compileOnnx(file: string, opts: OrtFlags & { output: strin
     res.plan.precision = { ...res.plan.precision, ...acc.record, min_cosine: minCosine };
     progress.done();
     for (const a of acc.outputs) process.stderr.write(`msgraph: ${precision} ${fmtAccuracy(a)}\n`);
-    process.stderr.write(`msgraph: ${precision}: ${res.plan.precision.quantized} matmul(s) and ${res.plan.precision.embeddings} embedding table(s) quantized, ${(res.plan.precision.kept as string[]).length} kept in float32; file ${(acc.sizeRatio * 100).toFixed(1)}% of the float32 plan's (inputs: ${acc.inputs})\n`);
+    const p = res.plan.precision;
+    const what = precision === 'int8' ? `${p.quantized} matmul(s) and ${p.embeddings} embedding table(s) quantized` : `${p.converted} weight(s) stored in float16`;
+    process.stderr.write(`msgraph: ${precision}: ${what}, ${(p.kept as string[]).length} kept in float32; file ${(acc.sizeRatio * 100).toFixed(1)}% of the float32 plan's (inputs: ${acc.inputs})\n`);
     const bad = firstBelow(acc.outputs, minCosine);
     if (bad) {
       process.stderr.write(`msgraph: error: ${file}: ${precision} plan rejected: output ${JSON.stringify(bad.name)} has cosine similarity ${bad.cosine.toFixed(6)} to the float32 plan, below --min-cosine ${minCosine}; nothing was written\n`);

@@ -71,6 +71,26 @@ describe('compile --precision int8', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('fp16: weights stored in float16 behind Casts, the file halved, outputs as float32 computes them', () => {
+    const dir = tmp();
+    const out = path.join(dir, 'b.onnx');
+    const r = msgraph(['compile', bert, '-o', out, '--precision', 'fp16', '--inputs', bertInputs]);
+    expect(r.code, r.stderr).toBe(0);
+    const p = JSON.parse(fs.readFileSync(`${out}.plan.json`, 'utf8')).precision;
+    expect(p.mode).toBe('fp16');
+    expect(p.converted).toBeGreaterThan(20);
+    expect(p.weight_bytes_fp16 * 2).toBe(p.weight_bytes_fp32);
+    expect(p.size_ratio).toBeLessThan(0.6);
+    for (const a of p.accuracy) expect(a.cosine).toBeGreaterThanOrEqual(0.99999);
+    const compiled = decodeModelBytes(new Uint8Array(fs.readFileSync(out)));
+    const halves = compiled.graph.initializers.filter((v) => v.const!.dtype.name === 'float16');
+    expect(halves.length).toBe(p.converted);
+    // Each half weight is read through one Cast to float32; inputs and outputs keep their dtypes.
+    for (const h of halves) expect(h.uses.map((u) => `${u.node.op}:${u.node.attrs.get('to')?.value}`)).toEqual(['Cast:1']);
+    expect(compiled.graph.outputs.map((v) => (v.type?.kind === 'tensor' ? v.type.dtype?.name : null))).toEqual(['float32', 'float32']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('--keep-fp32 keeps the named layers in float32', () => {
     const dir = tmp();
     const out = path.join(dir, 'b.onnx');
@@ -105,14 +125,14 @@ describe('compile --precision int8', () => {
   });
 });
 
-describe('verify --precision int8 on cpu and wasm', () => {
+describe('verify --precision int8 and fp16 on cpu and wasm', () => {
   const models = [bert, ...zooModels()];
   skipIfNone(zooModels(), 'zoo');
   for (const file of models) {
-    for (const ep of ['cpu', 'wasm']) {
-      it(`${path.relative(path.dirname(ZOO_DIR), file)} on ${ep}`, () => {
+    for (const [precision, ep] of [['int8', 'cpu'], ['int8', 'wasm'], ['fp16', 'cpu'], ['fp16', 'wasm']]) {
+      it(`${path.relative(path.dirname(ZOO_DIR), file)}: ${precision} on ${ep}`, () => {
         const bundle = file.replace(/\.onnx$/, '.io.json');
-        const r = msgraph(['verify', file, '--precision', 'int8', '--ep', ep, '--inputs', bundle, '--json']);
+        const r = msgraph(['verify', file, '--precision', precision!, '--ep', ep!, '--inputs', bundle, '--json']);
         expect(r.code, r.stdout + r.stderr).toBe(0);
         const j = JSON.parse(r.stdout);
         expect(j.ok).toBe(true);

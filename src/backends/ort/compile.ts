@@ -19,7 +19,7 @@ import { buildPlan, type Plan } from './plan.js';
 import type { Ep } from './session.js';
 import { VERSION } from '../../version.js';
 import { Profile } from '../../util/profile.js';
-import { quantizeInt8, type Precision } from './quantize.js';
+import { quantizeInt8, storeFp16, type Precision } from './quantize.js';
 
 export interface OrtCompileOptions {
   ep?: Ep;
@@ -35,7 +35,7 @@ export interface OrtCompileOptions {
   timings?: boolean;
   /** Records each phase's time and memory. */
   profile?: Profile;
-  /** 'int8': MatMul/Gemm weights quantized per output column (quantize.ts); default 'fp32'. */
+  /** 'int8': MatMul/Gemm weights quantized per output column; 'fp16': weights stored in float16 (quantize.ts). */
   precision?: Precision;
   /** Node or weight names (globs with `*`) kept in float32 under `precision`. */
   keepFp32?: string[];
@@ -91,7 +91,9 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
     lowering = prof.run('Conv+activation, EP guards', () => ({ ...fused, fused_conv: fuseConvActivation(model, ep), ...applyEpGuards(model, ep) }));
   }
   const precision = opts.precision ?? 'fp32';
-  const quantization = precision === 'int8' ? prof.run('quantize to int8', () => quantizeInt8(model, ep, opts.keepFp32 ?? [])) : undefined;
+  const quantization = precision === 'int8'
+    ? prof.run('quantize to int8', () => quantizeInt8(model, ep, opts.keepFp32 ?? []))
+    : precision === 'fp16' ? prof.run('store weights in float16', () => storeFp16(model, opts.keepFp32 ?? [])) : undefined;
   // Graph outputs keep their types; intermediate ones are refreshed after lowering.
   prof.run('shape inference (lowered)', () => inferShapes(model));
   const plan = prof.run('plan', () => buildPlan(model, { ep, generator: `msgraph ${VERSION}`, specialized: shapes, passes: records, lowering, timings: opts.timings, ...(quantization ? { precision: { mode: precision, ...quantization } } : {}) }));

@@ -15,8 +15,9 @@ import { Tensor } from '../../ir/tensor.js';
 import { Value } from '../../ir/value.js';
 import { dtypeFromName } from '../../ir/dtype.js';
 import { epSupports } from './capabilities.js';
+import { floatToHalf } from '../../eval/array.js';
 
-export const PRECISIONS = ['fp32', 'int8'] as const;
+export const PRECISIONS = ['fp32', 'int8', 'fp16'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
 const F32 = dtypeFromName('float32')!;
@@ -170,6 +171,55 @@ function quantizeEmbedding(g: Graph, n: Node, made: Map<Value, { q: Value; scale
   if (g.outputs.includes(mul.outputs[0]!)) mul.outputs[0]!.name = out.name;
   g.remove(n);
   report.embeddings++;
+}
+
+export interface Fp16Report {
+  /** Weights stored in float16. */
+  converted: number;
+  /** Weights kept in float32: named by `keep`, or with values past float16's range. */
+  kept: string[];
+  weight_bytes_fp32: number;
+  weight_bytes_fp16: number;
+}
+
+/** Float16's largest finite value. */
+const HALF_MAX = 65504;
+const F16 = dtypeFromName('float16')!;
+
+/**
+ * fp16 storage (`--precision fp16`): float32 weights of 16 elements and more are stored in float16, each read
+ * through a Cast back to float32 that onnxruntime folds when the session starts. The file halves; compute stays
+ * float32, because no cpu or wasm kernel measured faster in float16 (and few exist). A tensor with values past
+ * float16's range stays float32.
+ */
+export function storeFp16(model: Model, keep: readonly string[] = []): Fp16Report {
+  const g = model.graph;
+  const report: Fp16Report = { converted: 0, kept: [], weight_bytes_fp32: 0, weight_bytes_fp16: 0 };
+  const first = g.nodes[0];
+  if (!first) return report;
+  for (const v of [...g.initializers]) {
+    const t = v.const;
+    if (!t || t.dtype !== F32 || t.size < 16 || g.inputs.includes(v) || g.outputs.includes(v) || !v.uses.length) continue;
+    if (v.uses.some((u) => u.node.graph !== g)) continue;
+    const x = t.toArray() as Float32Array;
+    if (matchesAny([v.name, ...v.uses.map((u) => u.node.name)], keep) || x.some((e) => Math.abs(e) > HALF_MAX)) {
+      report.kept.push(v.name);
+      continue;
+    }
+    const h = new Uint16Array(x.length);
+    for (let i = 0; i < x.length; i++) h[i] = floatToHalf(x[i]!);
+    const c = constant(g, `${v.name}_fp16`, Tensor.fromArray(F16, [...t.dims], h));
+    const cast = new Node({ op: 'Cast', name: `${v.name}_fp16/Cast`, inputs: [c], attrs: [['to', { type: 'int', value: F32.onnx }]] });
+    cast.outputs[0]!.name = `${v.name}_fp32`;
+    cast.outputs[0]!.type = { kind: 'tensor', dtype: F32, shape: [...t.dims] };
+    g.insertBefore(first, cast);
+    g.replaceAllUsesWith(v, cast.outputs[0]!);
+    g.removeInitializer(v);
+    report.converted++;
+    report.weight_bytes_fp32 += t.nbytes;
+    report.weight_bytes_fp16 += t.nbytes / 2;
+  }
+  return report;
 }
 
 function constant(g: Graph, name: string, t: Tensor): Value {
