@@ -13,7 +13,7 @@ import { formatBundle, parseBundle } from '../src/ir/bundle.js';
 import { fromTensor, num } from '../src/eval/array.js';
 import { externalLocations, fileSource, loadModelFile, openModelFile, stageFiles, writeFilesAtomic } from '../src/frontend/onnx/node-fs.js';
 import { writeInterruptibly } from './interrupt.js';
-import { concatChunks, encodeModelBytes } from '../src/frontend/onnx/index.js';
+import { concatChunks, encodeModelBytes, type EncodeResult } from '../src/frontend/onnx/index.js';
 import { compileForOrt, parseShapeSpec } from '../src/backends/ort/compile.js';
 import { checkEp, createSession, epUnavailable, type Ep, type ModelSource } from '../src/backends/ort/session.js';
 import { checkFeeds, randomInputs } from '../src/backends/ort/inputs.js';
@@ -43,17 +43,19 @@ function minCosineOf(flags: OrtFlags): number {
   return m;
 }
 
+/** Where a compiled model past protobuf's 2 GiB limit keeps its tensors when it only goes to onnxruntime. */
+const AUTO_LOCATION = 'model.onnx.data';
+
 /**
- * A compiled model for onnxruntime: its bytes, or, past protobuf's 2 GiB limit, a temporary directory holding it
- * with its external data (removed by `cleanup`).
+ * An encoded model for onnxruntime: its bytes, or, when it has external data, a temporary directory holding it with
+ * its data file (removed by `cleanup`).
  */
-function sessionSource(m: Model): { source: ModelSource; bytes: number; cleanup: () => void } {
-  const enc = encodeModelBytes(m, { autoLocation: 'model.onnx.data' });
+function sessionSource(enc: EncodeResult, location = AUTO_LOCATION): { source: ModelSource; bytes: number; cleanup: () => void } {
   const size = [...enc.chunks, ...enc.externalChunks].reduce((s, c) => s + c.length, 0);
   if (!enc.externalChunks.length) return { source: concatChunks(enc.chunks), bytes: size, cleanup: () => {} };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-run-'));
   try {
-    writeFilesAtomic([[path.join(dir, 'model.onnx'), enc.chunks], [path.join(dir, 'model.onnx.data'), enc.externalChunks]]);
+    writeFilesAtomic([[path.join(dir, 'model.onnx'), enc.chunks], [path.join(dir, location), enc.externalChunks]]);
   } catch (e) {
     fs.rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -100,7 +102,7 @@ function prepare(file: string, flags: OrtFlags & { inputs?: string }, progress: 
   progress.set('compiling');
   const m = loadModelFile(file);
   compileForOrt(m, { ep: checkEp(flags.ep ?? 'cpu'), shapes: shapesFrom(flags.shape), passes: flags.passes ?? 'default', precision: checkPrecision(flags.precision ?? 'fp32'), keepFp32: flags.keepFp32 });
-  const c = sessionSource(m);
+  const c = sessionSource(encodeModelBytes(m, { autoLocation: AUTO_LOCATION }));
   return { original, compiled: c.source, model, feeds, cleanup: c.cleanup };
 }
 
@@ -143,7 +145,7 @@ export async function compileOnnx(file: string, opts: OrtFlags & { output: strin
   const enc = prof.run('encode', () => encodeModelBytes(model, { externalData: opts.externalData ? { location, threshold: 1024 } : undefined, autoLocation: location }));
   if (precision !== 'fp32') {
     progress.set('measuring accuracy against the float32 plan');
-    const acc = await prof.runAsync('measure accuracy', () => precisionAccuracy(file, opts, ep, res.model));
+    const acc = await prof.runAsync('measure accuracy', () => precisionAccuracy(file, opts, ep, enc, location));
     res.plan.precision = { ...res.plan.precision, ...acc.record, min_cosine: minCosine };
     progress.done();
     for (const a of acc.outputs) process.stderr.write(`msgraph: ${precision} ${fmtAccuracy(a)}\n`);
@@ -177,13 +179,13 @@ const fmtAccuracy = (a: OutputAccuracy) => `${a.name}: cosine ${a.cosine.toFixed
  * The reduced plan against the float32 plan of the same model, on the `--inputs` bundle or seeded random inputs
  * (symbolic dims without `--shape` at 4), on the plan's EP (cpu when the EP cannot run here).
  */
-async function precisionAccuracy(file: string, opts: OrtFlags & { inputs?: string; passes: string }, ep: Ep, reduced: Model): Promise<{ outputs: OutputAccuracy[]; sizeRatio: number; inputs: string; record: Record<string, unknown> }> {
+async function precisionAccuracy(file: string, opts: OrtFlags & { inputs?: string; passes: string }, ep: Ep, reduced: EncodeResult, location: string): Promise<{ outputs: OutputAccuracy[]; sizeRatio: number; inputs: string; record: Record<string, unknown> }> {
   const ref = loadModelFile(file);
+  const feeds = opts.inputs ? feedsFor(ref, opts.inputs, opts) : randomInputs(ref, Number(opts.seed ?? 1), { shapes: shapesFrom(opts.shape), dimValue: 4 });
   compileForOrt(ref, { ep, shapes: shapesFrom(opts.shape), passes: opts.passes });
-  const a = sessionSource(ref);
-  const b = sessionSource(reduced);
+  const a = sessionSource(encodeModelBytes(ref, { autoLocation: AUTO_LOCATION }));
+  const b = sessionSource(reduced, location);
   try {
-    const feeds = opts.inputs ? feedsFor(openModelFile(file).model, opts.inputs, opts) : randomInputs(ref, Number(opts.seed ?? 1), { shapes: shapesFrom(opts.shape), dimValue: 4 });
     const runEp = (await epUnavailable(ep)) ? 'cpu' : ep;
     const outputs = await measureAccuracy(a.source, b.source, feeds, runEp);
     const inputs = opts.inputs ? path.basename(opts.inputs) : `random, seed ${opts.seed ?? 1}${opts.shape?.length ? '' : ', symbolic dims 4'}`;

@@ -235,11 +235,7 @@ export class Emitter {
     this.findHost(this.items.filter((it) => it.kind === 'node').map((it) => (it as { node: Node }).node));
     for (const sg of subgraphs) this.findHost([...sg].filter((n) => !n.outputs[0] || !this.constants.has(n.outputs[0])));
     prof.add('layers and statements', performance.now() - itemsStart);
-    prof.run('module tree', () => {
-      buildTree(this);
-      placeBuffers(this);
-      analyseModules(this, this.root);
-    });
+    prof.run('module tree', () => (buildTree(this), placeBuffers(this), analyseModules(this, this.root)));
     return prof.run('Python code', () => emit(this));
   }
 
