@@ -23,7 +23,7 @@ import { saveModelFile } from '../src/frontend/onnx/node-fs.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const CLI = path.join(root, 'dist/cli/main.js');
-const MEASURE = path.join(root, 'test/helpers/measure-cli.mjs');
+const MEASURE = path.join(root, 'scripts/measure-cli.mjs');
 const WIDTH = 4096;
 
 function arg(name: string, dflt: string): string {

@@ -11,7 +11,7 @@ import { printGraph } from '../src/ir/print.js';
 import { verify } from '../src/ir/verify.js';
 import { formatBundle, parseBundle } from '../src/ir/bundle.js';
 import { fromTensor, num } from '../src/eval/array.js';
-import { externalLocations, fileSource, loadModelFile, openModelFile, stageFiles, writeFilesAtomic } from '../src/frontend/onnx/node-fs.js';
+import { externalLocations, fileSource, loadModelFile, modelFromFileBytes, openModelFile, stageFiles, writeFilesAtomic } from '../src/frontend/onnx/node-fs.js';
 import { writeInterruptibly } from './interrupt.js';
 import { concatChunks, encodeModelBytes, type EncodeResult } from '../src/frontend/onnx/index.js';
 import { compileForOrt, parseShapeSpec } from '../src/backends/ort/compile.js';
@@ -100,7 +100,7 @@ function prepare(file: string, flags: OrtFlags & { inputs?: string }, progress: 
   }
   if (fs.existsSync(`${file}.plan.json`)) return { original, compiled: original, model, feeds, ...none };
   progress.set('compiling');
-  const m = loadModelFile(file);
+  const m = modelFromFileBytes(bytes, file);
   compileForOrt(m, { ep: checkEp(flags.ep ?? 'cpu'), shapes: shapesFrom(flags.shape), passes: flags.passes ?? 'default', precision: checkPrecision(flags.precision ?? 'fp32'), keepFp32: flags.keepFp32 });
   const c = sessionSource(encodeModelBytes(m, { autoLocation: AUTO_LOCATION }));
   return { original, compiled: c.source, model, feeds, cleanup: c.cleanup };
@@ -324,7 +324,7 @@ async function verifyMindSpore(file: string, opts: OrtFlags & { inputs?: string 
   const original: ModelSource = externalLocations(model).length ? fileSource(file) : bytes;
   const feeds = feedsFor(model, opts.inputs, opts);
   progress.set('emitting the MindSpore package');
-  const pkg = buildMindSporePackage(loadModelFile(file), { source: path.basename(file) });
+  const pkg = buildMindSporePackage(modelFromFileBytes(bytes, file), { source: path.basename(file) });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-verify-'));
   try {
     for (const [n, c] of pkg.files) writeFilesAtomic([[path.join(dir, n), c]]);

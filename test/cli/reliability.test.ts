@@ -279,7 +279,7 @@ describe('interrupts, atomic outputs, determinism', () => {
       const out = path.join(d, target === 'onnx' ? 'm.onnx' : 'pkg');
       const child = spawn(process.execPath, [CLI, 'compile', unet(), '--target', target, '-o', out], { stdio: 'ignore' });
       const exited = new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])));
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 100));
       child.kill('SIGINT');
       const [code, signal] = await exited;
       // Either the signal ended it (computing) or the write handler did (130); never a finished run.

@@ -166,7 +166,7 @@ function mutateNode(r: Rand, g: GraphP, n: NodeP): void {
 
 function structuralMutant(r: Rand, src: Uint8Array): Uint8Array {
   const m: ModelP = decodeModel(src);
-  if (!m.graph) return src;
+  if (!m.graph) throw new Error('no graph to mutate');
   const graphs = allGraphs(m.graph);
   // Mostly one mutation, mostly of values (attributes, dims, dtypes) that keep the graph well-formed, so that
   // mutants get past decoding and verification into inference, the passes and the emitters.

@@ -14,7 +14,7 @@ export function msgraph(args: string[], opts: { cwd?: string } = {}): { code: nu
  * exit), for checks that a hostile model cannot make msgraph allocate what it claims.
  */
 export function msgraphMemory(args: string[], opts: { cwd?: string; timeout?: number } = {}): { code: number; stdout: string; stderr: string; maxRssMiB: number } {
-  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, 'measure-cli.mjs'), ...args], {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts/measure-cli.mjs'), ...args], {
     cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: opts.timeout ?? 120_000, env: { ...process.env, MSGRAPH_CLI: CLI },
   });
   const m = /\n@@maxrss (\d+)\n$/.exec(r.stderr ?? '');

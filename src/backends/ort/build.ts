@@ -34,3 +34,11 @@ export function nodesBefore(g: Graph, at: Node, base: string) {
     return x.outputs[0]!;
   };
 }
+
+/** `n`'s output now comes from `out`, under the same name and type; `n` is removed. */
+export function takeOver(g: Graph, n: Node, out: Value): void {
+  out.type = n.outputs[0]!.type;
+  g.replaceAllUsesWith(n.outputs[0]!, out);
+  out.name = n.outputs[0]!.name;
+  g.remove(n);
+}

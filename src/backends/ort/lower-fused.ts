@@ -20,7 +20,7 @@ import { SDPA_OP } from '../../passes/fusion/attention.js';
 import { MHA_OP } from '../../passes/fusion/mha.js';
 import { LAYER_NORM_OP } from '../../passes/fusion/layer-norm.js';
 import { epSupports } from './capabilities.js';
-import { f32Scalar, int64s, nodesBefore } from './build.js';
+import { f32Scalar, int64s, nodesBefore, takeOver } from './build.js';
 
 const GELU_OP = 'mint.nn.functional.gelu';
 const SILU_OP = 'mint.nn.functional.silu';
@@ -64,14 +64,6 @@ function attentionBias(g: Graph, at: Node, mask: Value, q: Value, key: Value, he
   return out;
 }
 
-
-/** `n`'s output now comes from `out`, under the same name and type; `n` is removed. */
-function takeOver(g: Graph, n: Node, out: Value): void {
-  out.type = n.outputs[0]!.type;
-  g.replaceAllUsesWith(n.outputs[0]!, out);
-  out.name = n.outputs[0]!.name;
-  g.remove(n);
-}
 
 export interface FusedLowering {
   mha: number;

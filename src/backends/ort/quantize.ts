@@ -15,6 +15,8 @@ import { Tensor } from '../../ir/tensor.js';
 import { Value } from '../../ir/value.js';
 import { dtypeFromName } from '../../ir/dtype.js';
 import { epSupports } from './capabilities.js';
+import { nodesBefore, takeOver } from './build.js';
+import type { Attribute } from '../../ir/attribute.js';
 import { floatToHalf } from '../../eval/array.js';
 
 export const PRECISIONS = ['fp32', 'int8', 'fp16'] as const;
@@ -110,17 +112,10 @@ export function quantizeInt8(model: Model, ep: string, keep: readonly string[] =
       report.weight_bytes_fp32 += c.w.const!.nbytes;
       report.weight_bytes_int8 += k * cn + cn * 4;
     }
-    const out = n.outputs[0]!;
     const qn = new Node({ op: QUANT_OP, domain: 'com.microsoft', name: n.name ? `${n.name}_int8` : '', inputs: [c.a, qw.q, qw.scale, null, c.bias] });
     qn.trimInputs();
     g.insertBefore(n, qn);
-    qn.outputs[0]!.type = out.type;
-    qn.outputs[0]!.name = `${out.name}_int8`;
-    g.replaceAllUsesWith(out, qn.outputs[0]!);
-    // The graph output keeps its name.
-    const oi = g.outputs.indexOf(qn.outputs[0]!);
-    if (oi >= 0) qn.outputs[0]!.name = out.name;
-    g.remove(n);
+    takeOver(g, n, qn.outputs[0]!);
     report.quantized++;
   }
   for (const w of made.keys()) if (w.uses.length === 0 && !g.inputs.includes(w) && !g.outputs.includes(w)) g.removeInitializer(w);
@@ -152,24 +147,12 @@ function quantizeEmbedding(g: Graph, n: Node, made: Map<Value, { q: Value; scale
     report.weight_bytes_fp32 += table.const!.nbytes;
     report.weight_bytes_int8 += rows * cols + rows * 4;
   }
-  const base = n.name || 'embedding';
-  const node = (role: string, op: string, inputs: Value[], attrs: [string, { type: 'int'; value: number }][] = []) => {
-    const x = new Node({ op, name: `${base}/${role}`, inputs, attrs });
-    x.outputs[0]!.name = `${base}/${role}_output`;
-    g.insertBefore(n, x);
-    return x.outputs[0]!;
-  };
-  const rowsQ = node('int8_rows', 'Gather', [qw.q, ids], [['axis', { type: 'int', value: 0 }]]);
-  const scales = node('row_scales', 'Gather', [qw.scale, ids], [['axis', { type: 'int', value: 0 }]]);
-  const asFloat = node('rows_float', 'Cast', [rowsQ], [['to', { type: 'int', value: F32.onnx }]]);
-  const out = n.outputs[0]!;
-  const mul = new Node({ op: 'Mul', name: `${base}/rows_scaled`, inputs: [asFloat, scales] });
-  g.insertBefore(n, mul);
-  mul.outputs[0]!.type = out.type;
-  mul.outputs[0]!.name = `${out.name}_int8`;
-  g.replaceAllUsesWith(out, mul.outputs[0]!);
-  if (g.outputs.includes(mul.outputs[0]!)) mul.outputs[0]!.name = out.name;
-  g.remove(n);
+  const add = nodesBefore(g, n, `${n.name || 'embedding'}_int8`);
+  const axis0: [string, Attribute] = ['axis', { type: 'int', value: 0 }];
+  const rowsQ = add('Gather', [qw.q, ids], [axis0], '');
+  const scales = add('Gather', [qw.scale, ids], [axis0], '');
+  const asFloat = add('Cast', [rowsQ], [['to', { type: 'int', value: F32.onnx }]], '');
+  takeOver(g, n, add('Mul', [asFloat, scales], [], ''));
   report.embeddings++;
 }
 

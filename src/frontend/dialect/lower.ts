@@ -30,7 +30,6 @@ export function lowerToOnnx(model: Model, opts: LowerOptions = {}): void {
 
 class Lowering {
   private counter = 0;
-  private indexDtype = dtypeFromName('int64')!;
   private readonly taken = new Set<string>();
 
   constructor(
@@ -61,8 +60,6 @@ class Lowering {
   private node(g: Graph, n: Node): void {
     const op = onnxOpOf(n.op, this.opset);
     if (!op) this.fail(n, 'not a dialect op');
-    // Read before any constant operand is written back as an input.
-    this.indexDtype = indexType(n, op);
     for (const o of OPERANDS[op] ?? []) this.operand(g, n, o);
     this.semantics(n, op);
     n.domain = '';
@@ -83,7 +80,7 @@ class Lowering {
     if (attr) {
       n.attrs.delete(o.attr);
       const vals = Array.isArray(attr.value) ? (attr.value as number[]) : [attr.value as number];
-      const dtype = o.dtype === 'data' ? dataType(n) : o.dtype === 'int64' ? this.indexDtype : dtypeFromName(o.dtype)!;
+      const dtype = o.dtype === 'data' ? dataType(n) : dtypeFromName(o.dtype)!;
       const shape = o.kind === 'ints' || o.kind === 'floats' ? [vals.length] : o.oneElement ? [1] : [];
       const t = toTensor(make(dtype, shape, Float64Array.from(vals)));
       this.place(n, slot, g.addConstant(this.fresh(`${n.name || n.op}_${o.attr}`), t));
@@ -167,19 +164,6 @@ class Lowering {
   }
 }
 
-
-/**
- * Index operands (Slice's starts/ends/axes/steps and the like) share one type parameter: a constant written back as
- * an input takes the type of an index input that stayed dynamic (int32 from some exporters), else int64.
- */
-function indexType(n: Node, op: string): DType {
-  for (const o of OPERANDS[op] ?? []) {
-    if (o.dtype !== 'int64') continue;
-    const t = n.inputs[o.index]?.type;
-    if (t?.kind === 'tensor' && t.dtype && (t.dtype.name === 'int32' || t.dtype.name === 'int64')) return t.dtype;
-  }
-  return dtypeFromName('int64')!;
-}
 
 function dataType(n: Node): DType {
   const t = n.inputs[0]?.type;

@@ -92,9 +92,14 @@ export function loadModelFile(file: string, opts: { beforeImport?: (p: ModelP) =
 /** The file's bytes and the model read from them (external data resolved next to the file, read lazily). */
 export function openModelFile(file: string, opts: { beforeImport?: (p: ModelP) => void } = {}): { bytes: Uint8Array; model: Model } {
   const bytes = readModelFile(file);
+  return { bytes, model: modelFromFileBytes(bytes, file, opts) };
+}
+
+/** A model from bytes already read from `file` (a second, independent copy needs no second read). */
+export function modelFromFileBytes(bytes: Uint8Array, file: string, opts: { beforeImport?: (p: ModelP) => void } = {}): Model {
   const p = parseModelProto(bytes, file);
   opts.beforeImport?.(p);
-  return { bytes, model: importModel(p, { file, external: fileExternalResolver(path.dirname(path.resolve(file)), file) }) };
+  return importModel(p, { file, external: fileExternalResolver(path.dirname(path.resolve(file)), file) });
 }
 
 /** A model file for onnxruntime sessions: the path for onnxruntime-node, bytes and external data for onnxruntime-web. */

@@ -41,15 +41,10 @@ function numel(v: Value | null): number | null {
 function workPerOutput(n: Node, ins: (Tensor | null)[]): number {
   const a = ins[0];
   const b = ins[1];
-  switch (n.op) {
-    case 'MatMul': case 'mint.matmul': case 'Gemm': case 'mint.nn.functional.linear': case 'MatMulInteger':
-      return Math.max(1, a?.dims[a.dims.length - 1] ?? 1, b?.dims[0] ?? 1);
-    case 'Conv': case 'ConvTranspose': case 'ConvInteger':
-      return b ? Math.max(1, b.size / Math.max(1, b.dims[0] ?? 1)) * (n.op === 'ConvTranspose' ? Math.max(1, b.dims[0] ?? 1) : 1) : 1;
-    default:
-      if (/conv|einsum/i.test(n.op)) return b ? Math.max(1, b.size) : 1;
-      return 1;
-  }
+  if (/matmul|gemm|linear|addmm/i.test(n.op)) return Math.max(1, a?.dims[a.dims.length - 1] ?? 1, b?.dims[0] ?? 1);
+  // Convolutions and einsum: at most every weight element per output element (an overestimate, never an under-).
+  if (/conv|einsum/i.test(n.op)) return Math.max(1, b?.size ?? 1);
+  return 1;
 }
 
 /**
