@@ -1,18 +1,21 @@
 /**
- * int8 plans against float32, measured in the same run (one session alive at a time, one thread, spinning off):
- * per model and EP, the original's median latency over the int8 plan's, the float32 plan's over the int8 plan's,
- * the file size ratio and each output's cosine similarity to the float32 plan.
+ * Reduced-precision plans against float32, measured in the same run (one session alive at a time, one thread,
+ * spinning off): per model, EP and mode, the original's median latency over the reduced plan's, the float32 plan's
+ * over the reduced plan's, the file size ratio to the original and each output's cosine similarity and max error
+ * relative to the output's magnitude, against the float32 plan.
  *
- *   node dist/bench/precision.js [--ep cpu,wasm] [--runs 10] [model.onnx ...]
+ *   node dist/bench/precision.js [--ep cpu,wasm] [--modes int8,int4,fp16,fp16-compute] [--runs 10] [model.onnx ...]
  * Without models it takes the BERT-base-sized encoder (exported into models/.cache/large on first use) and the zoo
- * UNet and VAE decoder; inputs are each model's tensor bundle.
+ * UNet and VAE decoder; inputs are each model's tensor bundle. `fp16` is what `--precision fp16` gives on cpu and
+ * wasm (float16 storage); `fp16-compute` forces float16 compute there (`--fp16 compute`), to show why it is not the
+ * default on those EPs.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModelFile } from '../src/frontend/onnx/node-fs.js';
-import { compileForOrt } from '../src/backends/ort/compile.js';
+import { compileForOrt, type OrtCompileOptions } from '../src/backends/ort/compile.js';
 import { concatChunks, encodeModelBytes } from '../src/frontend/onnx/index.js';
 import { benchModels } from '../src/backends/ort/bench.js';
 import { measureAccuracy } from '../src/backends/ort/accuracy.js';
@@ -33,27 +36,37 @@ function defaults(): string[] {
   return [large, ...['unet', 'vae_decoder'].map((n) => path.join(zoo, `${n}.onnx`)).filter((f) => fs.existsSync(f))];
 }
 
+const MODES: Record<string, Pick<OrtCompileOptions, 'precision' | 'fp16'>> = {
+  int8: { precision: 'int8' },
+  int4: { precision: 'int4' },
+  fp16: { precision: 'fp16', fp16: 'storage' },
+  'fp16-compute': { precision: 'fp16', fp16: 'compute' },
+};
+
 async function main(): Promise<void> {
   const eps = arg('--ep', 'cpu,wasm').split(',') as Ep[];
+  const modes = arg('--modes', 'int8,int4,fp16,fp16-compute').split(',');
+  for (const m of modes) if (!MODES[m]) throw new Error(`unknown mode ${m}: one of ${Object.keys(MODES).join(', ')}`);
   const runs = Number(arg('--runs', '10'));
-  const files = process.argv.slice(2).filter((a, i, all) => a.endsWith('.onnx') && !['--ep', '--runs'].includes(all[i - 1]!));
+  const files = process.argv.slice(2).filter((a, i, all) => a.endsWith('.onnx') && !['--ep', '--runs', '--modes'].includes(all[i - 1]!));
   const models = files.length ? files : defaults();
-  console.log(`int8 vs float32, ${runs} runs each, medians (ratios above 1: int8 faster)`);
+  console.log(`reduced precision vs float32, ${runs} runs each, medians (ratios above 1: the reduced plan is faster)`);
   for (const file of models) {
     const bundle = file.replace(/\.onnx$/, '.io.json');
     const feeds = parseBundle(fs.readFileSync(bundle, 'utf8')).inputs;
     const original = new Uint8Array(fs.readFileSync(file));
     for (const ep of eps) {
       const fp32 = concatChunks(encodeModelBytes(compileForOrt(loadModelFile(file), { ep }).model).chunks);
-      const q = compileForOrt(loadModelFile(file), { ep, precision: 'int8' });
-      const int8 = concatChunks(encodeModelBytes(q.model).chunks);
-      const vsOriginal = await benchModels(original, int8, feeds, { ep, runs, warmup: 2 });
-      const vsPlan = await benchModels(fp32, int8, feeds, { ep, runs, warmup: 2 });
-      const acc = await measureAccuracy(fp32, int8, feeds, ep);
-      const p = q.plan.precision as { quantized: number; embeddings: number };
-      console.log(`  ${path.basename(file, '.onnx').padEnd(12)} ${ep.padEnd(5)} vs original ${vsOriginal.speedup.toFixed(2)}x, vs fp32 plan ${vsPlan.speedup.toFixed(2)}x, `
-        + `int8 ${vsOriginal.compiled.median_ms.toFixed(2)} ms, size ${(int8.length / original.length).toFixed(2)}x, ${p.quantized} matmuls + ${p.embeddings} tables, `
-        + `cosine ${acc.map((a) => `${a.name} ${a.cosine.toFixed(5)}`).join(', ')}`);
+      for (const mode of modes) {
+        const q = compileForOrt(loadModelFile(file), { ep, ...MODES[mode] });
+        const reduced = concatChunks(encodeModelBytes(q.model).chunks);
+        const vsOriginal = await benchModels(original, reduced, feeds, { ep, runs, warmup: 2 });
+        const vsPlan = await benchModels(fp32, reduced, feeds, { ep, runs, warmup: 2 });
+        const acc = await measureAccuracy(fp32, reduced, feeds, ep);
+        console.log(`  ${path.basename(file, '.onnx').padEnd(12)} ${ep.padEnd(5)} ${mode.padEnd(12)} vs original ${vsOriginal.speedup.toFixed(2)}x, vs fp32 plan ${vsPlan.speedup.toFixed(2)}x, `
+          + `${vsOriginal.compiled.median_ms.toFixed(2)} ms, size ${(reduced.length / original.length).toFixed(2)}x, `
+          + `${acc.map((a) => `${a.name} cosine ${a.cosine.toFixed(5)} max rel ${a.max_rel.toExponential(1)}`).join(', ')}`);
+      }
     }
   }
 }

@@ -29,6 +29,9 @@ export interface CompileOptions {
   precision?: string;
   keepFp32?: string[];
   minCosine?: string;
+  fp16?: string;
+  ioDtype?: string;
+  perNode?: boolean;
   inputs?: string;
   seed?: string;
 }
@@ -44,7 +47,9 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
     throw new MsgraphError('usage', 'the output would overwrite the input model', { file: opts.output });
   }
   if (opts.target !== 'mindspore') return compileOnnx(file, opts);
-  if ((opts.precision ?? 'fp32') !== 'fp32') throw new MsgraphError('usage', '--precision is for the ONNX Runtime target; MindSpore packages are float32');
+  if ((opts.precision ?? 'fp32') !== 'fp32' || opts.fp16 || (opts.ioDtype ?? 'fp32') !== 'fp32' || opts.perNode) {
+    throw new MsgraphError('usage', '--precision (and --fp16, --io-dtype, --per-node) is for the ONNX Runtime target; MindSpore packages are float32');
+  }
   const prof = new Profile();
   const model = prof.run('read and decode', () => loadModelFile(file));
   prof.run('verify', () => verify(model.graph));

@@ -47,8 +47,10 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** --precision and its companions, for compile --target onnx, run, verify and bench. */
 function precisionOptions(c: Command): Command {
   return c
-    .addOption(new Option('--precision <mode>', 'onnx: fp32; int8 (MatMul/Gemm weights int8 per output column, activations quantized at run time, embeddings int8); fp16 (weights stored in float16)').choices(['fp32', 'int8', 'fp16']).default('fp32'))
-    .option('--keep-fp32 <name>', 'a node or weight name (or glob with *) kept in float32 under --precision (repeatable)', collect)
+    .addOption(new Option('--precision <mode>', 'onnx: fp32; int8 (MatMul/Gemm weights int8 per output column, activations quantized at run time, embeddings int8); int4 (MatMul/Gemm weights 4-bit in blocks of 32, MatMulNBits); fp16 (float16 weights, and activations where the EP computes in float16, see --fp16)').choices(['fp32', 'int8', 'int4', 'fp16']).default('fp32'))
+    .addOption(new Option('--fp16 <mode>', 'with --precision fp16: compute in float16 (float32 islands for softmax, reductions, exp/sin/cos) or only store weights in float16; default: compute on webgpu and cuda, storage on cpu and wasm').choices(['storage', 'compute']))
+    .addOption(new Option('--io-dtype <dtype>', 'with --precision fp16 or int8: dtype of the float inputs and outputs').choices(['fp32', 'fp16']).default('fp32'))
+    .option('--keep-fp32 <name>', "a node or weight name (or glob with *) kept in float32 under --precision (repeatable); compile: 'auto' keeps the layers that lose most until --min-cosine holds", collect)
     .option('--min-cosine <x>', 'reduced precision: lowest cosine similarity to the float32 plan accepted for each output', '0.999');
 }
 
@@ -72,6 +74,7 @@ precisionOptions(program
   .option('--timings', "onnx: record each pass's wall time in the plan (which then differs run to run)")
   .option('--inputs <bundle.json>', 'onnx, with --precision: the inputs the accuracy check runs on (seeded random ones otherwise)')
   .option('--seed <n>', 'onnx, with --precision: seed of the random inputs', '1')
+  .option('--per-node', 'onnx, with --precision: when an output falls below --min-cosine, name the first value that does and the layers that lose most')
   .option('--profile', 'print the time and memory of each phase (decode, dialect, each pass, lowering, encode, write) and keep them in the plan or report')
   .action((model: string, opts: CompileOptions) => withFile(model, () => compileCommand(model, opts)));
 

@@ -13,11 +13,12 @@ import { formatBundle, parseBundle } from '../src/ir/bundle.js';
 import { fromTensor, num } from '../src/eval/array.js';
 import { externalLocations, fileSource, loadModelFile, modelFromFileBytes, openModelFile, stageFiles, writeFilesAtomic } from '../src/frontend/onnx/node-fs.js';
 import { writeInterruptibly } from './interrupt.js';
-import { concatChunks, encodeModelBytes, type EncodeResult } from '../src/frontend/onnx/index.js';
-import { compileForOrt, parseShapeSpec } from '../src/backends/ort/compile.js';
+import { concatChunks, decodeModelBytes, encodeModelBytes, type EncodeResult } from '../src/frontend/onnx/index.js';
+import { perNodeAccuracy, type PerNodeAccuracy } from '../src/backends/ort/sensitivity.js';
+import { compileForOrt, parseShapeSpec, type Fp16Mode, type OrtCompileOptions } from '../src/backends/ort/compile.js';
 import { checkEp, createSession, epUnavailable, type Ep, type ModelSource } from '../src/backends/ort/session.js';
 import { checkFeeds, randomInputs } from '../src/backends/ort/inputs.js';
-import { compareTensors, verifyModels, type Comparison, type VerifyReport } from '../src/backends/ort/verify.js';
+import { compareTensors, modelOf, verifyModels, type Comparison, type VerifyReport } from '../src/backends/ort/verify.js';
 import { benchModels } from '../src/backends/ort/bench.js';
 import { buildMindSporePackage } from '../src/backends/mindspore/package.js';
 import { Progress } from './progress.js';
@@ -35,6 +36,17 @@ export interface OrtFlags {
   precision?: string;
   keepFp32?: string[];
   minCosine?: string;
+  fp16?: string;
+  ioDtype?: string;
+}
+
+/** The precision options of compileForOrt from the flags. */
+function precisionOf(flags: OrtFlags): Pick<OrtCompileOptions, 'precision' | 'keepFp32' | 'fp16' | 'ioDtype'> {
+  const precision = checkPrecision(flags.precision ?? 'fp32');
+  if (flags.fp16 && precision !== 'fp16') throw new MsgraphError('usage', '--fp16 goes with --precision fp16');
+  if (flags.fp16 && flags.fp16 !== 'storage' && flags.fp16 !== 'compute') throw new MsgraphError('usage', `--fp16 ${JSON.stringify(flags.fp16)}: storage or compute`);
+  if (flags.ioDtype && flags.ioDtype !== 'fp32' && flags.ioDtype !== 'fp16') throw new MsgraphError('usage', `--io-dtype ${JSON.stringify(flags.ioDtype)}: fp32 or fp16`);
+  return { precision, keepFp32: flags.keepFp32, fp16: flags.fp16 as Fp16Mode | undefined, ioDtype: (flags.ioDtype ?? 'fp32') as 'fp32' | 'fp16' };
 }
 
 function minCosineOf(flags: OrtFlags): number {
@@ -88,6 +100,7 @@ interface Prepared {
  * compiling. An existing compiled file (one with its .plan.json) is run as it is.
  */
 function prepare(file: string, flags: OrtFlags & { inputs?: string }, progress: Progress, compiledFile?: string): Prepared {
+  if (flags.keepFp32?.includes('auto')) throw new MsgraphError('usage', '--keep-fp32 auto is for compile, which records the layers it kept in the plan; give them to run, verify and bench by name');
   progress.set('decoding');
   const { bytes, model } = openModelFile(file);
   const sourceOf = (f: string, b: Uint8Array, m: Model): ModelSource => (externalLocations(m).length ? fileSource(f) : b);
@@ -101,7 +114,7 @@ function prepare(file: string, flags: OrtFlags & { inputs?: string }, progress: 
   if (fs.existsSync(`${file}.plan.json`)) return { original, compiled: original, model, feeds, ...none };
   progress.set('compiling');
   const m = modelFromFileBytes(bytes, file);
-  compileForOrt(m, { ep: checkEp(flags.ep ?? 'cpu'), shapes: shapesFrom(flags.shape), passes: flags.passes ?? 'default', precision: checkPrecision(flags.precision ?? 'fp32'), keepFp32: flags.keepFp32 });
+  compileForOrt(m, { ep: checkEp(flags.ep ?? 'cpu'), shapes: shapesFrom(flags.shape), passes: flags.passes ?? 'default', ...precisionOf(flags) });
   const c = sessionSource(encodeModelBytes(m, { autoLocation: AUTO_LOCATION }));
   return { original, compiled: c.source, model, feeds, cleanup: c.cleanup };
 }
@@ -121,42 +134,81 @@ function feedsFor(model: Model, inputs: string | undefined, flags: OrtFlags): Ma
   return randomInputs(model, Number(flags.seed ?? 1), { shapes: shapesFrom(flags.shape) });
 }
 
-export async function compileOnnx(file: string, opts: OrtFlags & { output: string; passes: string; printAfter?: string[]; externalData?: boolean; printIr?: boolean; explainFusion?: boolean; timings?: boolean; profile?: boolean; inputs?: string }): Promise<void> {
+export async function compileOnnx(file: string, opts: OrtFlags & { output: string; passes: string; printAfter?: string[]; externalData?: boolean; printIr?: boolean; explainFusion?: boolean; timings?: boolean; profile?: boolean; inputs?: string; perNode?: boolean }): Promise<void> {
   const progress = Progress.for({});
   const ep = checkEp(opts.ep ?? 'cpu');
-  const precision = checkPrecision(opts.precision ?? 'fp32');
+  const reduce = precisionOf(opts);
+  const precision = reduce.precision!;
   const minCosine = minCosineOf(opts);
+  const auto = (reduce.keepFp32 ?? []).includes('auto');
+  if ((auto || opts.perNode) && precision === 'fp32') throw new MsgraphError('usage', `${auto ? '--keep-fp32 auto' : '--per-node'} goes with --precision int8 or fp16`);
+  let keep = (reduce.keepFp32 ?? []).filter((k) => k !== 'auto');
   progress.set('decoding');
   const prof = new Profile();
-  const model = prof.run('read and decode', () => loadModelFile(file));
+  let model = prof.run('read and decode', () => loadModelFile(file));
   prof.run('verify', () => verify(model.graph));
-  const res = compileForOrt(model, {
-    ep, shapes: shapesFrom(opts.shape), passes: opts.passes, printAfter: opts.printAfter, timings: opts.timings, profile: prof, precision, keepFp32: opts.keepFp32,
-    onPrint: (pass, m) => process.stdout.write(`# after ${pass}\n${printGraph(m.graph)}`),
-    onPass: (pass, i, n) => progress.set(`pass ${i + 1}/${n}: ${pass}`),
-  });
+  const location = `${path.basename(opts.output)}.data`;
+  const compile = (first: boolean) => {
+    const res = compileForOrt(model, {
+      ep, shapes: shapesFrom(opts.shape), passes: opts.passes, timings: opts.timings, ...reduce, keepFp32: keep,
+      ...(first ? {
+        printAfter: opts.printAfter, profile: prof,
+        onPrint: (pass: string, m: Model) => process.stdout.write(`# after ${pass}\n${printGraph(m.graph)}`),
+        onPass: (pass: string, i: number, n: number) => progress.set(`pass ${i + 1}/${n}: ${pass}`),
+      } : {}),
+    });
+    progress.set('writing');
+    const enc = prof.run('encode', () => encodeModelBytes(model, { externalData: opts.externalData ? { location, threshold: 1024 } : undefined, autoLocation: location }));
+    return { res, enc };
+  };
+  let { res, enc } = compile(true);
   if (opts.printIr) process.stdout.write(printGraph(model.graph));
   if (opts.explainFusion) {
     const fused = res.passes.flatMap((p) => Object.entries(p.stats).filter(([k]) => p.name.startsWith('fuse-') && k).map(([k, v]) => `${k} ${v}`));
     explain(res.passes.flatMap((p) => p.nearMisses ?? []), fused.join(', ') || 'none (no fusion pass in --passes)');
   }
-  progress.set('writing');
-  const location = `${path.basename(opts.output)}.data`;
-  const enc = prof.run('encode', () => encodeModelBytes(model, { externalData: opts.externalData ? { location, threshold: 1024 } : undefined, autoLocation: location }));
   if (precision !== 'fp32') {
     progress.set('measuring accuracy against the float32 plan');
-    const acc = await prof.runAsync('measure accuracy', () => precisionAccuracy(file, opts, ep, enc, location));
-    res.plan.precision = { ...res.plan.precision, ...acc.record, min_cosine: minCosine };
-    progress.done();
-    for (const a of acc.outputs) process.stderr.write(`msgraph: ${precision} ${fmtAccuracy(a)}\n`);
-    const p = res.plan.precision;
-    const what = precision === 'int8' ? `${p.quantized} matmul(s) and ${p.embeddings} embedding table(s) quantized` : `${p.converted} weight(s) stored in float16`;
-    process.stderr.write(`msgraph: ${precision}: ${what}, ${(p.kept as string[]).length} kept in float32; file ${(acc.sizeRatio * 100).toFixed(1)}% of the float32 plan's (inputs: ${acc.inputs})\n`);
-    const bad = firstBelow(acc.outputs, minCosine);
-    if (bad) {
-      process.stderr.write(`msgraph: error: ${file}: ${precision} plan rejected: output ${JSON.stringify(bad.name)} has cosine similarity ${bad.cosine.toFixed(6)} to the float32 plan, below --min-cosine ${minCosine}; nothing was written\n`);
-      process.exitCode = 1;
-      return;
+    const ref = await prof.runAsync('float32 reference plan', async () => referencePlan(file, opts, ep));
+    try {
+      let acc = await prof.runAsync('measure accuracy', () => ref.judge(enc, location));
+      // --keep-fp32 auto: the layers that lose most go back to float32, 1, 2, 4, ... at a time, until the plan passes.
+      for (let round = 0; auto && firstBelow(acc.outputs, minCosine) && round < AUTO_ROUNDS; round++) {
+        progress.set(`finding the layers that lose accuracy (round ${round + 1})`);
+        const layers = (await ref.perNode(enc, minCosine)).layers.filter((l) => !keep.includes(l.keep));
+        if (!layers.length) break;
+        const picked = layers.slice(0, 2 ** round).map((l) => l.keep);
+        progress.done();
+        process.stderr.write(`msgraph: ${precision}: ${fmtAccuracy(firstBelow(acc.outputs, minCosine)!)}; keeping in float32: ${picked.join(', ')}\n`);
+        keep = [...keep, ...picked];
+        model = loadModelFile(file);
+        ({ res, enc } = compile(false));
+        acc = await prof.runAsync('measure accuracy', () => ref.judge(enc, location));
+      }
+      res.plan.precision = { ...res.plan.precision, ...acc.record, min_cosine: minCosine, ...(auto ? { auto_kept: keep.filter((k) => !(reduce.keepFp32 ?? []).includes(k)) } : {}) };
+      progress.done();
+      for (const a of acc.outputs) process.stderr.write(`msgraph: ${precision} ${fmtAccuracy(a)}\n`);
+      const p = res.plan.precision;
+      const what = precision === 'int8' || precision === 'int4'
+        ? `${p.quantized} matmul(s) to ${precision} and ${p.embeddings} embedding table(s) to int8`
+        : p.compute === 'fp16'
+          ? `${p.fp16_nodes} node(s) computing in float16, ${p.fp32_nodes} in float32, ${p.casts} cast(s), ${p.converted} weight(s) in float16`
+          : `${p.converted} weight(s) stored in float16 (compute float32)`;
+      process.stderr.write(`msgraph: ${precision}: ${what}, ${(p.kept as string[]).length} kept in float32; file ${(acc.sizeRatio * 100).toFixed(1)}% of the float32 plan's (inputs: ${acc.inputs})\n`);
+      const bad = firstBelow(acc.outputs, minCosine);
+      if (bad && opts.perNode) {
+        progress.set('comparing every shared value');
+        const pn = await ref.perNode(enc, minCosine);
+        progress.done();
+        process.stderr.write(fmtPerNode(pn));
+      }
+      if (bad) {
+        process.stderr.write(`msgraph: error: ${file}: ${precision} plan rejected: output ${JSON.stringify(bad.name)} has cosine similarity ${bad.cosine.toFixed(6)} to the float32 plan, below --min-cosine ${minCosine}; nothing was written${opts.perNode || auto ? '' : ' (--per-node names the layers that lose it, --keep-fp32 auto keeps them in float32)'}\n`);
+        process.exitCode = 1;
+        return;
+      }
+    } finally {
+      ref.cleanup();
     }
   }
   // The plan carries the profile only when asked for (it is otherwise the same on every run).
@@ -173,27 +225,51 @@ export async function compileOnnx(file: string, opts: OrtFlags & { output: strin
   );
 }
 
+/** Rounds of `--keep-fp32 auto` (1 + 2 + ... + 64 layers at most). */
+const AUTO_ROUNDS = 7;
+
 const fmtAccuracy = (a: OutputAccuracy) => `${a.name}: cosine ${a.cosine.toFixed(6)}, max abs ${a.max_abs.toExponential(2)}, max rel ${a.max_rel.toExponential(2)}`;
 
+function fmtPerNode(p: PerNodeAccuracy): string {
+  const lines = [`msgraph: per-node: ${p.values} shared value(s) compared`];
+  const f = p.firstBelow;
+  lines.push(f ? `  first below the bound: value ${f.value} from node ${f.node || '(unnamed)'} (${f.op}), cosine ${f.cosine.toFixed(6)}` : '  every shared value is within the bound (the loss is in the outputs\' own layers)');
+  if (p.layers.length) lines.push('  layers losing most (input cosine -> output cosine; --keep-fp32 takes the name):');
+  for (const l of p.layers.slice(0, 8)) lines.push(`    ${l.keep} (${l.op}): ${l.input_cosine.toFixed(6)} -> ${l.output_cosine.toFixed(6)}`);
+  return lines.join('\n') + '\n';
+}
+
 /**
- * The reduced plan against the float32 plan of the same model, on the `--inputs` bundle or seeded random inputs
- * (symbolic dims without `--shape` at 4), on the plan's EP (cpu when the EP cannot run here).
+ * The float32 plan of the same model, which a reduced plan is judged against, on the `--inputs` bundle or seeded
+ * random inputs (symbolic dims without `--shape` at 4), on the plan's EP (cpu when the EP cannot run here).
  */
-async function precisionAccuracy(file: string, opts: OrtFlags & { inputs?: string; passes: string }, ep: Ep, reduced: EncodeResult, location: string): Promise<{ outputs: OutputAccuracy[]; sizeRatio: number; inputs: string; record: Record<string, unknown> }> {
+async function referencePlan(file: string, opts: OrtFlags & { inputs?: string; passes: string }, ep: Ep) {
   const ref = loadModelFile(file);
   const feeds = opts.inputs ? feedsFor(ref, opts.inputs, opts) : randomInputs(ref, Number(opts.seed ?? 1), { shapes: shapesFrom(opts.shape), dimValue: 4 });
   compileForOrt(ref, { ep, shapes: shapesFrom(opts.shape), passes: opts.passes });
   const a = sessionSource(encodeModelBytes(ref, { autoLocation: AUTO_LOCATION }));
-  const b = sessionSource(reduced, location);
-  try {
-    const runEp = (await epUnavailable(ep)) ? 'cpu' : ep;
-    const outputs = await measureAccuracy(a.source, b.source, feeds, runEp);
-    const inputs = opts.inputs ? path.basename(opts.inputs) : `random, seed ${opts.seed ?? 1}${opts.shape?.length ? '' : ', symbolic dims 4'}`;
-    return { outputs, sizeRatio: b.bytes / a.bytes, inputs, record: { accuracy: outputs, measured_on: runEp, inputs, size_ratio: b.bytes / a.bytes } };
-  } finally {
-    a.cleanup();
-    b.cleanup();
-  }
+  const runEp: Ep = (await epUnavailable(ep)) ? 'cpu' : ep;
+  const inputs = opts.inputs ? path.basename(opts.inputs) : `random, seed ${opts.seed ?? 1}${opts.shape?.length ? '' : ', symbolic dims 4'}`;
+  const bytesOf = (s: ModelSource): Uint8Array => {
+    if (s instanceof Uint8Array) return s;
+    throw new MsgraphError('unsupported', "comparing every value of the float32 plan needs it under protobuf's 2 GiB limit");
+  };
+  return {
+    cleanup: a.cleanup,
+    async judge(reduced: EncodeResult, location: string): Promise<{ outputs: OutputAccuracy[]; sizeRatio: number; inputs: string; record: Record<string, unknown> }> {
+      const b = sessionSource(reduced, location);
+      try {
+        const outputs = await measureAccuracy(a.source, b.source, feeds, runEp);
+        return { outputs, sizeRatio: b.bytes / a.bytes, inputs, record: { accuracy: outputs, measured_on: runEp, inputs, size_ratio: b.bytes / a.bytes } };
+      } finally {
+        b.cleanup();
+      }
+    },
+    perNode(reduced: EncodeResult, minCosine: number): Promise<PerNodeAccuracy> {
+      if (reduced.externalChunks.length) throw new MsgraphError('unsupported', "comparing every value of the reduced plan needs it under protobuf's 2 GiB limit");
+      return perNodeAccuracy(decodeModelBytes(bytesOf(a.source)), decodeModelBytes(concatChunks(reduced.chunks)), feeds, runEp, minCosine);
+    },
+  };
 }
 
 const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
@@ -284,22 +360,28 @@ export async function verifyCommand(file: string, opts: OrtFlags & { inputs?: st
  * `verify --precision int8`: a reduced plan is judged by the metrics its compile uses (cosine similarity per output
  * against the original, `--min-cosine`), not by element-wise tolerances.
  */
-async function verifyPrecision(file: string, opts: OrtFlags & { inputs?: string; compiled?: string }, ep: Ep, precision: string, progress: Progress): Promise<void> {
+async function verifyPrecision(file: string, opts: OrtFlags & { inputs?: string; compiled?: string; perNode?: boolean }, ep: Ep, precision: string, progress: Progress): Promise<void> {
   const minCosine = minCosineOf(opts);
   const p = prepare(file, opts, progress, opts.compiled);
   let outputs: OutputAccuracy[];
+  let perNode: PerNodeAccuracy | undefined;
   try {
     progress.set('running both models');
     outputs = await measureAccuracy(p.original, p.compiled, p.feeds, ep);
+    if (opts.perNode) {
+      progress.set('running both models with every shared value exposed');
+      perNode = await perNodeAccuracy(modelOf(p.original), modelOf(p.compiled), p.feeds, ep, minCosine);
+    }
   } finally {
     p.cleanup();
   }
   progress.done();
   const ok = !firstBelow(outputs, minCosine);
-  if (opts.json) process.stdout.write(JSON.stringify({ target: `${precision} compiled model on ${ep}`, ok, min_cosine: minCosine, outputs }, null, 2) + '\n');
+  if (opts.json) process.stdout.write(JSON.stringify({ target: `${precision} compiled model on ${ep}`, ok, min_cosine: minCosine, outputs, ...(perNode ? { per_node: perNode } : {}) }, null, 2) + '\n');
   else {
     process.stdout.write(`verify: ${precision} compiled model on ${ep} against the original on onnxruntime (min cosine ${minCosine})\n`);
     for (const a of outputs) process.stdout.write(`  ${a.cosine >= minCosine ? 'ok  ' : 'FAIL'} ${fmtAccuracy(a)}\n`);
+    if (perNode) process.stdout.write(fmtPerNode(perNode).replace(/^msgraph: /, '  '));
     process.stdout.write(ok ? 'PASS\n' : 'FAIL\n');
   }
   if (!ok) process.exitCode = 1;

@@ -59,9 +59,11 @@ interface PageState {
   progressLog: string[];
   timings: Record<string, number>;
   webgpu: boolean;
+  /** The WebGPU adapter runs float16 shaders (what fp16 compute needs). */
+  shaderF16: boolean;
 }
 
-const state: PageState = { busy: false, generation: 0, opened: null, summary: null, compiled: null, compiledFor: '', mindspore: null, run: null, errors: [], progressLog: [], timings: {}, webgpu: false };
+const state: PageState = { busy: false, generation: 0, opened: null, summary: null, compiled: null, compiledFor: '', mindspore: null, run: null, errors: [], progressLog: [], timings: {}, webgpu: false, shaderF16: false };
 (window as unknown as { msgraphPage: unknown }).msgraphPage = { state, openFiles, compileNow, runNow };
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -152,17 +154,21 @@ const target = () => `${$<HTMLSelectElement>('ep').value}|${$<HTMLSelectElement>
 async function compileSteps(): Promise<void> {
   const ep = $<HTMLSelectElement>('ep').value;
   const precision = $<HTMLSelectElement>('precision').value;
-  const c = await step(`compiling for ${ep}${precision === 'fp32' ? '' : ` in ${precision}`}`, () => call<Omit<Compiled, 'model'>>('compile', { ep, shapes: shapes(), passes: $<HTMLInputElement>('passes').value || 'default', precision }));
+  // fp16 computes in float16 on webgpu, which needs shader-f16; without it the weights are stored in float16 only.
+  const fp16 = precision === 'fp16' && ep === 'webgpu' && !state.shaderF16 ? 'storage' : undefined;
+  const c = await step(`compiling for ${ep}${precision === 'fp32' ? '' : ` in ${precision}`}`, () => call<Omit<Compiled, 'model'>>('compile', { ep, shapes: shapes(), passes: $<HTMLInputElement>('passes').value || 'default', precision, fp16 }));
   // The picture is drawn from the compiled file itself.
   state.compiled = { ...c, model: decodeModelBytes(c.bytes, { file: state.opened!.name }) };
   state.compiledFor = target();
   $<HTMLButtonElement>('download-onnx').disabled = false;
   const missing = [...new Set(state.compiled.plan.unsupported_on_ep.map((u) => (u.domain && u.domain !== 'ai.onnx' ? `${u.domain}::${u.op}` : u.op)))];
   const warn = $('warning');
-  warn.hidden = !missing.length;
-  warn.textContent = missing.length
-    ? `${state.compiled.plan.unsupported_on_ep.length} op(s) have no ${ep} kernel (${missing.join(', ')}); onnxruntime-web runs them on its CPU fallback, copying tensors between devices.`
-    : '';
+  const notes = [
+    missing.length ? `${state.compiled.plan.unsupported_on_ep.length} op(s) have no ${ep} kernel (${missing.join(', ')}); onnxruntime-web runs them on its CPU fallback, copying tensors between devices.` : '',
+    fp16 ? 'This WebGPU adapter has no shader-f16: fp16 stores the weights in float16 and computes in float32.' : '',
+  ].filter(Boolean);
+  warn.hidden = !notes.length;
+  warn.textContent = notes.join(' ');
   renderPasses(state.compiled);
   $('passes-panel').hidden = false;
   await step('drawing the graph', () => {
@@ -318,8 +324,10 @@ async function init(): Promise<void> {
   window.addEventListener('unhandledrejection', (e) => showError(e.reason));
   ort.env.logLevel = 'error';
   ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  state.webgpu = !!(gpu && (await gpu.requestAdapter().catch(() => null)));
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ features: { has(f: string): boolean } } | null> } }).gpu;
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  state.webgpu = !!adapter;
+  state.shaderF16 = !!adapter?.features.has('shader-f16');
   const epSel = $<HTMLSelectElement>('ep');
   if (state.webgpu) epSel.value = 'webgpu';
   else (epSel.querySelector('option[value=webgpu]') as HTMLOptionElement).textContent = 'webgpu (no adapter here)';

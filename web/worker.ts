@@ -33,7 +33,7 @@ async function handle(req: Request): Promise<[unknown, Transferable[]]> {
       return [{ name: m.name, summary, stats: m.stats, externalFiles: [...m.externalFiles] }, []];
     }
     case 'compile': {
-      const opts = req.args as { ep: 'wasm'; shapes: Record<string, number[]>; passes: string; precision: 'fp32' | 'int8' | 'fp16' };
+      const opts = req.args as { ep: 'wasm'; shapes: Record<string, number[]>; passes: string; precision: 'fp32' | 'int8' | 'int4' | 'fp16'; fp16?: 'storage' | 'compute' };
       const c = compileModel(need(), { ...opts, onPass: (name, i, total) => progress(`compiling for ${opts.ep}: ${name}`, i, total) });
       // The compiled bytes move to the page when they own their buffer; anything else is copied.
       const own = c.bytes.byteOffset === 0 && c.bytes.byteLength === c.bytes.buffer.byteLength;

@@ -191,6 +191,43 @@ describe.skipIf(!HAVE)('the msgraph page in chromium', () => {
     await page.close();
   }, 300_000);
 
+  for (const name of ['unet', 'vae_decoder']) {
+    const file = path.join(ZOO_DIR, `${name}.onnx`);
+    it.skipIf(!fs.existsSync(file))(`fp16 (zoo ${name}): on webgpu and wasm within 1e-2 of the output's magnitude; the adapter's shader-f16 decides compute or storage`, async () => {
+      const bundle = file.replace(/\.onnx$/, '.io.json');
+      const feeds = parseBundle(fs.readFileSync(bundle, 'utf8')).inputs;
+      const want = await runOnnx(new Uint8Array(fs.readFileSync(file)), feeds);
+      const { page, problems } = await open();
+      await settle(page, () => upload(page, '#file', [file]));
+      await page.select('#precision', 'fp16');
+      await page.select('#input-kind', 'file');
+      await upload(page, '#inputs', [bundle]);
+      for (const ep of ['webgpu', 'wasm']) {
+        await page.select('#ep', ep);
+        const s = await settle(page, () => page.click('#run'));
+        expect(s.errors, ep).toEqual([]);
+        expect(s.compiledFor).toBe(`${ep}|fp16`);
+        expect(s.run?.ok, ep).toBe(true);
+        const shaderF16 = await page.evaluate(() => (window as unknown as { msgraphPage: { state: { shaderF16: boolean } } }).msgraphPage.state.shaderF16);
+        // Convolutions computing in float16 in the compiled model the page holds.
+        const halves = await page.evaluate(() => {
+          const g = (window as unknown as { msgraphPage: { state: { compiled: { model: { graph: Iterable<{ op: string; outputs: { type?: { dtype?: { name: string } } }[] }> } } } } }).msgraphPage.state.compiled.model.graph;
+          return [...g].filter((n) => n.op === 'Conv' && n.outputs[0]?.type?.dtype?.name === 'float16').length;
+        });
+        if (ep === 'webgpu' && shaderF16) expect(halves, 'convolutions computing in float16').toBeGreaterThan(0);
+        else expect(halves).toBe(0);
+        if (ep === 'webgpu' && !shaderF16) expect(await text(page, '#warning')).toMatch(/no shader-f16: fp16 stores the weights in float16 and computes in float32/);
+        const got = parseBundle(s.run!.bundle).outputs;
+        for (const [o, w] of want) {
+          const cmp = compareTensors(o, Tensor.fromBytes(dtypeFromName(w.dtype)!, w.dims, w.bytes, o), got.get(o)!, { rtol: 1e-2, atol: 0 });
+          expect(cmp.ok, `${ep} ${o}: max rel ${cmp.maxRel}`).toBe(true);
+        }
+      }
+      expect(problems).toEqual([]);
+      await page.close();
+    }, 400_000);
+  }
+
   it('every fused op the webgpu lowering emits runs there like onnxruntime-node computes the original', async () => {
     const file = path.join(tmp, 'fused.onnx');
     const original = fusedBlock(17, true);

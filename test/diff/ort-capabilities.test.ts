@@ -15,9 +15,10 @@ import { Builder, f32, i64 } from '../helpers/builder.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
 
 const i8 = dtypeFromName('int8')!;
+const u8 = dtypeFromName('uint8')!;
 
 /** Inputs are float32 unless marked 'i' (int64) or 'q' (int8). */
-type Spec = { inputs: [string, number[], ('f' | 'i' | 'q')?][]; attrs?: Record<string, Attribute>; outputs?: number };
+type Spec = { inputs: [string, number[], ('f' | 'i' | 'q' | 'u')?][]; attrs?: Record<string, Attribute>; outputs?: number };
 
 const SPECS: Record<string, Spec> = {
   Attention: { inputs: [['input', [1, 4, 8]], ['weights', [8, 24]], ['bias', [24]]], attrs: { num_heads: { type: 'int', value: 2 } } },
@@ -34,11 +35,15 @@ const SPECS: Record<string, Spec> = {
   RotaryEmbedding: { inputs: [['input', [1, 4, 8]], ['position_ids', [1, 4], 'i'], ['cos_cache', [4, 2]], ['sin_cache', [4, 2]]], attrs: { num_heads: { type: 'int', value: 2 } } },
   BiasAdd: { inputs: [['x', [1, 4, 8]], ['bias', [8]], ['skip', [1, 4, 8]]] },
   DynamicQuantizeMatMul: { inputs: [['a', [1, 4, 8]], ['b', [8, 6], 'q'], ['b_scale', [6]]] },
+  MatMulNBits: {
+    inputs: [['a', [1, 4, 32]], ['b', [6, 1, 16], 'u'], ['scales', [6]]],
+    attrs: { K: { type: 'int', value: 32 }, N: { type: 'int', value: 6 }, bits: { type: 'int', value: 4 }, block_size: { type: 'int', value: 32 } },
+  },
 };
 
 function oneNode(op: string, spec: Spec): Uint8Array {
   const b = new Builder(op);
-  const ins = spec.inputs.map(([name, shape, kind]) => b.input(name, shape, kind === 'i' ? i64 : kind === 'q' ? i8 : f32));
+  const ins = spec.inputs.map(([name, shape, kind]) => b.input(name, shape, kind === 'i' ? i64 : kind === 'q' ? i8 : kind === 'u' ? u8 : f32));
   const n = b.op(op, ins, { domain: 'com.microsoft', attrs: spec.attrs, outputs: spec.outputs ?? 1 });
   b.output(n.outputs[0]!);
   const m = new Model(b.graph, 8, new Map([['', 17], ['com.microsoft', 1]]));
@@ -63,7 +68,9 @@ describe('EP capability table', () => {
             ? Tensor.fromArray(i64, shape, BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 4)))
             : kind === 'q'
               ? Tensor.fromArray(i8, shape, Int8Array.from({ length: n }, () => Math.round(next() * 254 - 127)))
-              : Tensor.fromArray(f32, shape, Float32Array.from({ length: n }, () => next() * 2 - 1));
+              : kind === 'u'
+                ? Tensor.fromArray(u8, shape, Uint8Array.from({ length: n }, () => Math.floor(next() * 256)))
+                : Tensor.fromArray(f32, shape, Float32Array.from({ length: n }, () => next() * 2 - 1));
           feeds.set(name, t);
         }
         const out = await s.run(feeds);

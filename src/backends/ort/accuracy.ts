@@ -6,6 +6,7 @@
 import type { Tensor } from '../../ir/tensor.js';
 import { createSession, type Ep, type ModelSource } from './session.js';
 import { compareTensors, cosine } from './compare.js';
+import { asFloatDtype } from './tensors.js';
 
 export interface OutputAccuracy {
   name: string;
@@ -16,7 +17,8 @@ export interface OutputAccuracy {
 
 export const DEFAULT_MIN_COSINE = 0.999;
 
-async function run(model: ModelSource, feeds: Map<string, Tensor>, ep: Ep): Promise<Map<string, Tensor>> {
+/** One session, one run, released. */
+export async function runOnce(model: ModelSource, feeds: Map<string, Tensor>, ep: Ep): Promise<Map<string, Tensor>> {
   const s = await createSession(model, { ep });
   try {
     return await s.run(feeds);
@@ -26,10 +28,11 @@ async function run(model: ModelSource, feeds: Map<string, Tensor>, ep: Ep): Prom
 }
 
 export async function measureAccuracy(fp32: ModelSource, reduced: ModelSource, feeds: Map<string, Tensor>, ep: Ep): Promise<OutputAccuracy[]> {
-  const want = await run(fp32, feeds, ep);
-  const got = await run(reduced, feeds, ep);
+  const want = await runOnce(fp32, feeds, ep);
+  const got = await runOnce(reduced, feeds, ep);
   return [...want].map(([name, w]) => {
-    const g = got.get(name);
+    const r = got.get(name);
+    const g = r && asFloatDtype(r, w.dtype.name);
     if (!g) return { name, cosine: NaN, max_abs: Infinity, max_rel: Infinity };
     const c = compareTensors(name, w, g, { rtol: 0, atol: 0 });
     return { name, cosine: cosine(w, g), max_abs: c.maxAbs, max_rel: c.maxRel };

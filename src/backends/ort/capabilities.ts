@@ -20,11 +20,17 @@ export interface EpCapabilities {
    * onnxruntime's own optimiser from forming (ep-guards.ts).
    */
   avoid: readonly string[];
+  /**
+   * Whether `--precision fp16` computes in float16 here (weights and activations) or only stores weights in float16.
+   * cpu and wasm have few float16 kernels (onnxruntime runs the rest behind casts it inserts): bench/precision.ts
+   * measures the float16-compute plan slower there than the float32 one.
+   */
+  fp16Compute: boolean;
 }
 
 const CPU_CONTRIB = [
   'Attention', 'MultiHeadAttention', 'SkipLayerNormalization', 'SkipSimplifiedLayerNormalization', 'FastGelu', 'BiasGelu',
-  'Gelu', 'QuickGelu', 'FusedConv', 'FusedGemm', 'FusedMatMul', 'RotaryEmbedding', 'DynamicQuantizeMatMul',
+  'Gelu', 'QuickGelu', 'FusedConv', 'FusedGemm', 'FusedMatMul', 'RotaryEmbedding', 'DynamicQuantizeMatMul', 'MatMulNBits',
 ] as const;
 
 const WEBGPU_ONNX = [
@@ -40,14 +46,15 @@ const WEBGPU_ONNX = [
 ] as const;
 
 export const EP_CAPABILITIES: Readonly<Record<string, EpCapabilities>> = {
-  cpu: { maxOpset: 23, onnx: null, contrib: CPU_CONTRIB, tested: true, avoid: ['SkipLayerNormalization'] },
-  wasm: { maxOpset: 23, onnx: null, contrib: CPU_CONTRIB, tested: true, avoid: [] },
+  cpu: { maxOpset: 23, onnx: null, contrib: CPU_CONTRIB, tested: true, avoid: ['SkipLayerNormalization'], fp16Compute: false },
+  wasm: { maxOpset: 23, onnx: null, contrib: CPU_CONTRIB, tested: true, avoid: [], fp16Compute: false },
   webgpu: {
     maxOpset: 23,
     onnx: WEBGPU_ONNX,
     contrib: ['MultiHeadAttention', 'SkipLayerNormalization', 'FastGelu', 'BiasGelu', 'Gelu', 'QuickGelu', 'FusedConv', 'RotaryEmbedding', 'BiasAdd', 'GroupQueryAttention'],
     tested: false,
     avoid: [],
+    fp16Compute: true,
   },
   cuda: {
     maxOpset: 23,
@@ -55,6 +62,7 @@ export const EP_CAPABILITIES: Readonly<Record<string, EpCapabilities>> = {
     contrib: [...CPU_CONTRIB, 'GroupNorm', 'BiasSplitGelu', 'BiasAdd', 'GroupQueryAttention'],
     tested: false,
     avoid: [],
+    fp16Compute: true,
   },
 };
 

@@ -51,7 +51,7 @@ export function compareTensors(name: string, want: Tensor, got: Tensor, tol: Tol
   return { ...base, ok: mismatches === 0, maxAbs, maxRel: mag > 0 ? maxAbs / mag : maxAbs, mismatches };
 }
 
-/** Cosine similarity of two tensors taken as vectors (1 when both are all zeros, NaN when shapes differ). */
+/** Cosine similarity of two tensors taken as vectors (1 when both are all zeros, 0 when one is, NaN when sizes differ). */
 export function cosine(want: Tensor, got: Tensor): number {
   if (want.isString || want.size !== got.size) return NaN;
   const a = num(fromTensor(want));
@@ -64,6 +64,7 @@ export function cosine(want: Tensor, got: Tensor): number {
     aa += a[i]! * a[i]!;
     bb += b[i]! * b[i]!;
   }
-  if (aa === 0 && bb === 0) return 1;
+  // All zeros on one side only: nothing in common (0), not 0/0.
+  if (aa === 0 || bb === 0) return aa === bb ? 1 : 0;
   return ab / Math.sqrt(aa * bb);
 }

@@ -19,7 +19,9 @@ import { buildPlan, type Plan } from './plan.js';
 import type { Ep } from './session.js';
 import { VERSION } from '../../version.js';
 import { Profile } from '../../util/profile.js';
-import { quantizeInt8, storeFp16, type Precision } from './quantize.js';
+import { quantizeInt4, quantizeInt8, storeFp16, type Precision } from './quantize.js';
+import { computeFp16, halfIo } from './fp16.js';
+import { EP_CAPABILITIES } from './capabilities.js';
 
 export interface OrtCompileOptions {
   ep?: Ep;
@@ -35,11 +37,17 @@ export interface OrtCompileOptions {
   timings?: boolean;
   /** Records each phase's time and memory. */
   profile?: Profile;
-  /** 'int8': MatMul/Gemm weights quantized per output column; 'fp16': weights stored in float16 (quantize.ts). */
+  /** 'int8' / 'int4': MatMul/Gemm weights quantized (quantize.ts); 'fp16': float16 weights, and compute (fp16.ts). */
   precision?: Precision;
   /** Node or weight names (globs with `*`) kept in float32 under `precision`. */
   keepFp32?: string[];
+  /** fp16: compute in float16 or only store weights in float16 (default: what the EP's table says). */
+  fp16?: Fp16Mode;
+  /** Graph inputs and outputs in float16 instead of float32. */
+  ioDtype?: 'fp32' | 'fp16';
 }
+
+export type Fp16Mode = 'storage' | 'compute';
 
 export interface OrtCompileResult {
   model: Model;
@@ -69,6 +77,33 @@ export function specializeInputs(model: Model, shapes: Record<string, number[]>)
   }
 }
 
+/** The precision step on the lowered graph: int8 weights, float16 storage or float16 compute, and float16 I/O. */
+function reducePrecision(model: Model, precision: Precision, ep: Ep, opts: OrtCompileOptions, prof: Profile): Record<string, unknown> | undefined {
+  const keep = opts.keepFp32 ?? [];
+  const io16 = opts.ioDtype === 'fp16';
+  if (precision === 'fp32') {
+    if (io16) throw new MsgraphError('usage', '--io-dtype fp16 needs --precision fp16, int8 or int4');
+    return undefined;
+  }
+  if (precision === 'int8' || precision === 'int4') {
+    const r = prof.run(`quantize to ${precision}`, () => (precision === 'int8' ? quantizeInt8 : quantizeInt4)(model, ep, keep));
+    return { ...r, ...(io16 ? { io: 'fp16', io_casts: halfIo(model) } : {}) };
+  }
+  const mode = opts.fp16 ?? (EP_CAPABILITIES[ep]?.fp16Compute ? 'compute' : 'storage');
+  if (mode === 'compute') {
+    prof.run('shape inference (lowered)', () => inferShapes(model));
+    const c = prof.run('compute in float16', () => computeFp16(model, keep, io16));
+    // Weights the float32 islands read (norm scales, frequency tables) are stored in float16 too.
+    const s = prof.run('store weights in float16', () => storeFp16(model, keep));
+    return {
+      ...c, converted: c.converted + s.converted, kept: [...c.kept, ...s.kept],
+      weight_bytes_fp32: c.weight_bytes_fp32 + s.weight_bytes_fp32, weight_bytes_fp16: c.weight_bytes_fp16 + s.weight_bytes_fp16,
+    };
+  }
+  const r = prof.run('store weights in float16', () => storeFp16(model, keep));
+  return { compute: 'fp32', ...r, ...(io16 ? { io: 'fp16', io_casts: halfIo(model) } : {}) };
+}
+
 export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCompileResult {
   const opset = model.onnxOpset;
   const ep = opts.ep ?? 'cpu';
@@ -91,9 +126,7 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
     lowering = prof.run('Conv+activation, EP guards', () => ({ ...fused, fused_conv: fuseConvActivation(model, ep), ...applyEpGuards(model, ep) }));
   }
   const precision = opts.precision ?? 'fp32';
-  const quantization = precision === 'int8'
-    ? prof.run('quantize to int8', () => quantizeInt8(model, ep, opts.keepFp32 ?? []))
-    : precision === 'fp16' ? prof.run('store weights in float16', () => storeFp16(model, opts.keepFp32 ?? [])) : undefined;
+  const quantization = reducePrecision(model, precision, ep, opts, prof);
   // Graph outputs keep their types; intermediate ones are refreshed after lowering.
   prof.run('shape inference (lowered)', () => inferShapes(model));
   const plan = prof.run('plan', () => buildPlan(model, { ep, generator: `msgraph ${VERSION}`, specialized: shapes, passes: records, lowering, timings: opts.timings, ...(quantization ? { precision: { mode: precision, ...quantization } } : {}) }));

@@ -97,7 +97,7 @@ export function randomInputs(model: Model, seed = 1, opts: RandomInputOptions = 
   return feeds;
 }
 
-/** Checks a bundle against the model's inputs: every input present, dtype and rank right, static dims equal. */
+/** Checks a bundle against the model's inputs: every input present, dtype (float for float) and rank right, static dims equal. */
 export function checkFeeds(model: Model, feeds: Map<string, Tensor>, file = '<inputs>'): void {
   const names = new Set<string>();
   for (const v of model.graph.inputs) {
@@ -106,7 +106,8 @@ export function checkFeeds(model: Model, feeds: Map<string, Tensor>, file = '<in
     const t = feeds.get(v.name);
     if (!t) throw new MsgraphError('usage', `input ${v.name} is missing from the bundle`, { file });
     const want = v.type?.kind === 'tensor' ? v.type : null;
-    if (want?.dtype && want.dtype !== t.dtype) throw new MsgraphError('usage', `input ${v.name} is ${t.dtype.name}, the model wants ${want.dtype.name}`, { file });
+    // A float bundle feeds a float input of another width (float16 I/O): the session converts it.
+    if (want?.dtype && want.dtype !== t.dtype && !(want.dtype.kind === 'float' && t.dtype.kind === 'float')) throw new MsgraphError('usage', `input ${v.name} is ${t.dtype.name}, the model wants ${want.dtype.name}`, { file });
     if (want?.shape) {
       if (want.shape.length !== t.dims.length) throw new MsgraphError('usage', `input ${v.name} has rank ${t.dims.length}, the model wants rank ${want.shape.length} [${want.shape.map((d) => d ?? '?').join(',')}]`, { file });
       want.shape.forEach((d, i) => {

@@ -19,12 +19,14 @@ import { nodesBefore, takeOver } from './build.js';
 import type { Attribute } from '../../ir/attribute.js';
 import { floatToHalf } from '../../eval/array.js';
 
-export const PRECISIONS = ['fp32', 'int8', 'fp16'] as const;
+export const PRECISIONS = ['fp32', 'int8', 'int4', 'fp16'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
 const F32 = dtypeFromName('float32')!;
 const I8 = dtypeFromName('int8')!;
 const QUANT_OP = 'DynamicQuantizeMatMul';
+const NBITS_OP = 'MatMulNBits';
+const U8 = dtypeFromName('uint8')!;
 
 export function checkPrecision(p: string): Precision {
   if (!(PRECISIONS as readonly string[]).includes(p)) throw new MsgraphError('usage', `unknown precision ${JSON.stringify(p)}`, { hint: `one of ${PRECISIONS.join(', ')}` });
@@ -32,7 +34,7 @@ export function checkPrecision(p: string): Precision {
 }
 
 export interface QuantizeReport {
-  /** Matmuls now running in int8. */
+  /** Matmuls now running on int8 (or int4) weights. */
   quantized: number;
   /** Embedding tables stored in int8. */
   embeddings: number;
@@ -40,7 +42,7 @@ export interface QuantizeReport {
   kept: string[];
   /** Weight bytes before and after (the quantized matrices and their scales). */
   weight_bytes_fp32: number;
-  weight_bytes_int8: number;
+  weight_bytes_quantized: number;
 }
 
 /** `keep` entries match a node name or a weight name: exactly, or as a glob with `*`. */
@@ -83,13 +85,69 @@ function candidate(n: Node): { a: Value; w: Value; bias: Value | null; transpose
   return { a, w, bias: c ?? null, transposed: int('transB', 0) === 1 };
 }
 
+/** Elements per int4 block along K (one scale and zero point each). */
+export const INT4_BLOCK = 32;
+
+/**
+ * Asymmetric int4 blocks in MatMulNBits' layout from a float32 matrix [K, N] (or [N, K] when `transposed`): for
+ * each output column, K in blocks of 32, each with a scale and a 4-bit zero point. `q` is [N, blocks, 16] with two
+ * values a byte (the even element in the low nibble), `zeroPoints` is [N, ceil(blocks / 2)] packed the same way.
+ * K past the last full block is padded with the zero point.
+ */
+export function quantizeInt4Blocks(w: Float32Array, k: number, n: number, transposed: boolean): { q: Uint8Array; scale: Float32Array; zeroPoints: Uint8Array; blocks: number } {
+  const at = transposed ? (i: number, j: number) => w[j * k + i]! : (i: number, j: number) => w[i * n + j]!;
+  const blocks = Math.ceil(k / INT4_BLOCK);
+  const zpBytes = Math.ceil(blocks / 2);
+  const q = new Uint8Array(n * blocks * (INT4_BLOCK / 2));
+  const scale = new Float32Array(n * blocks);
+  const zeroPoints = new Uint8Array(n * zpBytes);
+  for (let j = 0; j < n; j++) {
+    for (let b = 0; b < blocks; b++) {
+      const k0 = b * INT4_BLOCK;
+      const k1 = Math.min(k, k0 + INT4_BLOCK);
+      // The range always holds 0, so that 0 (and the padding) is exact.
+      let lo = 0;
+      let hi = 0;
+      for (let i = k0; i < k1; i++) {
+        const x = at(i, j);
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+      }
+      const s = hi > lo ? (hi - lo) / 15 : 1;
+      const zp = Math.max(0, Math.min(15, Math.round(-lo / s)));
+      scale[j * blocks + b] = s;
+      zeroPoints[j * zpBytes + (b >> 1)]! |= zp << ((b & 1) * 4);
+      const base = (j * blocks + b) * (INT4_BLOCK / 2);
+      for (let i = 0; i < INT4_BLOCK; i++) {
+        const v = k0 + i < k1 ? Math.max(0, Math.min(15, Math.round(at(k0 + i, j) / s) + zp)) : zp;
+        q[base + (i >> 1)]! |= v << ((i & 1) * 4);
+      }
+    }
+  }
+  return { q, scale, zeroPoints, blocks };
+}
+
+/**
+ * int4 plans (`--precision int4`): MatMul/Gemm weights as com.microsoft.MatMulNBits (4-bit, blocks of 32 along K,
+ * a scale and zero point per block; `accuracy_level` 4 lets the cpu kernel quantize the activation to int8 per block).
+ * Embedding tables go to int8 as under `--precision int8`.
+ */
+export function quantizeInt4(model: Model, ep: string, keep: readonly string[] = []): QuantizeReport {
+  return quantizeWeights(model, ep, keep, 4);
+}
+
 export function quantizeInt8(model: Model, ep: string, keep: readonly string[] = []): QuantizeReport {
-  if (!epSupports(ep, 'com.microsoft', QUANT_OP)) {
-    throw new MsgraphError('unsupported', `--precision int8 needs com.microsoft.${QUANT_OP}, which the ${ep} execution provider has no kernel for`, { hint: 'use --ep cpu or wasm' });
+  return quantizeWeights(model, ep, keep, 8);
+}
+
+function quantizeWeights(model: Model, ep: string, keep: readonly string[], bits: 4 | 8): QuantizeReport {
+  const op = bits === 4 ? NBITS_OP : QUANT_OP;
+  if (!epSupports(ep, 'com.microsoft', op)) {
+    throw new MsgraphError('unsupported', `--precision int${bits} needs com.microsoft.${op}, which the ${ep} execution provider has no kernel for`, { hint: 'use --ep cpu or wasm' });
   }
   const g = model.graph;
-  const report: QuantizeReport = { quantized: 0, embeddings: 0, kept: [], weight_bytes_fp32: 0, weight_bytes_int8: 0 };
-  const made = new Map<Value, { q: Value; scale: Value }>();
+  const report: QuantizeReport = { quantized: 0, embeddings: 0, kept: [], weight_bytes_fp32: 0, weight_bytes_quantized: 0 };
+  const made = new Map<Value, { q: Value; scale: Value; zeroPoints?: Value }>();
   for (const n of [...g]) {
     if (isEmbedding(n)) {
       if (matchesAny([n.name, n.inputs[0]!.name], keep)) report.kept.push(n.name || n.inputs[0]!.name);
@@ -105,14 +163,29 @@ export function quantizeInt8(model: Model, ep: string, keep: readonly string[] =
     const [rows, cols] = c.w.const!.dims as [number, number];
     const [k, cn] = c.transposed ? [cols, rows] : [rows, cols];
     let qw = made.get(c.w);
-    if (!qw) {
+    if (!qw && bits === 8) {
       const { q, scale } = quantizeColumns(c.w.const!.toArray() as Float32Array, k, cn, c.transposed);
       qw = { q: constant(g, `${c.w.name}_int8`, Tensor.fromArray(I8, [k, cn], q)), scale: constant(g, `${c.w.name}_scale`, Tensor.fromArray(F32, [cn], scale)) };
-      made.set(c.w, qw);
-      report.weight_bytes_fp32 += c.w.const!.nbytes;
-      report.weight_bytes_int8 += k * cn + cn * 4;
+      report.weight_bytes_quantized += k * cn + cn * 4;
+    } else if (!qw) {
+      const { q, scale, zeroPoints, blocks } = quantizeInt4Blocks(c.w.const!.toArray() as Float32Array, k, cn, c.transposed);
+      qw = {
+        q: constant(g, `${c.w.name}_int4`, Tensor.fromArray(U8, [cn, blocks, INT4_BLOCK / 2], q)),
+        scale: constant(g, `${c.w.name}_scale`, Tensor.fromArray(F32, [cn * blocks], scale)),
+        zeroPoints: constant(g, `${c.w.name}_zero_point`, Tensor.fromArray(U8, [zeroPoints.length], zeroPoints)),
+      };
+      report.weight_bytes_quantized += q.length + scale.byteLength + zeroPoints.length;
     }
-    const qn = new Node({ op: QUANT_OP, domain: 'com.microsoft', name: n.name ? `${n.name}_int8` : '', inputs: [c.a, qw.q, qw.scale, null, c.bias] });
+    if (!made.has(c.w)) {
+      made.set(c.w, qw!);
+      report.weight_bytes_fp32 += c.w.const!.nbytes;
+    }
+    const qn = bits === 8
+      ? new Node({ op: QUANT_OP, domain: 'com.microsoft', name: n.name ? `${n.name}_int8` : '', inputs: [c.a, qw!.q, qw!.scale, null, c.bias] })
+      : new Node({
+        op: NBITS_OP, domain: 'com.microsoft', name: n.name ? `${n.name}_int4` : '', inputs: [c.a, qw!.q, qw!.scale, qw!.zeroPoints!, null, c.bias],
+        attrs: [['K', { type: 'int', value: k }], ['N', { type: 'int', value: cn }], ['bits', { type: 'int', value: 4 }], ['block_size', { type: 'int', value: INT4_BLOCK }], ['accuracy_level', { type: 'int', value: 4 }]],
+      });
     qn.trimInputs();
     g.insertBefore(n, qn);
     takeOver(g, n, qn.outputs[0]!);
@@ -132,7 +205,7 @@ function isEmbedding(n: Node): boolean {
 }
 
 /** Gather(table, ids) -> Gather(table_int8, ids) as float32 * Gather(row_scale, ids). */
-function quantizeEmbedding(g: Graph, n: Node, made: Map<Value, { q: Value; scale: Value }>, report: QuantizeReport): void {
+function quantizeEmbedding(g: Graph, n: Node, made: Map<Value, { q: Value; scale: Value; zeroPoints?: Value }>, report: QuantizeReport): void {
   const table = n.inputs[0]!;
   const ids = n.inputs[1]!;
   const [rows, cols] = table.const!.dims as [number, number];
@@ -145,9 +218,9 @@ function quantizeEmbedding(g: Graph, n: Node, made: Map<Value, { q: Value; scale
     qw = { q: constant(g, `${table.name}_int8`, Tensor.fromArray(I8, [rows, cols], byRow)), scale: constant(g, `${table.name}_row_scale`, Tensor.fromArray(F32, [rows, 1], scale)) };
     made.set(table, qw);
     report.weight_bytes_fp32 += table.const!.nbytes;
-    report.weight_bytes_int8 += rows * cols + rows * 4;
+    report.weight_bytes_quantized += rows * cols + rows * 4;
   }
-  const add = nodesBefore(g, n, `${n.name || 'embedding'}_int8`);
+  const add = nodesBefore(g, n, `${n.name || table.name}_int8`);
   const axis0: [string, Attribute] = ['axis', { type: 'int', value: 0 }];
   const rowsQ = add('Gather', [qw.q, ids], [axis0], '');
   const scales = add('Gather', [qw.scale, ids], [axis0], '');

@@ -5,7 +5,7 @@
 import { MsgraphError } from '../../errors.js';
 import type { Tensor } from '../../ir/tensor.js';
 import type { Model } from '../../ir/model.js';
-import { fromOrtTensor, toOrtTensor, type OrtTensorCtor, type OrtTensorLike } from './tensors.js';
+import { asFloatDtype, fromOrtTensor, toOrtTensor, type OrtTensorCtor, type OrtTensorLike } from './tensors.js';
 
 export const EPS = ['cpu', 'wasm', 'webgpu', 'cuda'] as const;
 export type Ep = (typeof EPS)[number];
@@ -47,6 +47,8 @@ interface OrtModule {
 }
 interface OrtSession {
   inputNames: readonly string[];
+  /** onnxruntime 1.22 and later. */
+  inputMetadata?: readonly { name: string; isTensor: boolean; type?: unknown }[];
   outputNames: readonly string[];
   run(feeds: Record<string, OrtTensorLike>, options?: Record<string, unknown>): Promise<Record<string, OrtTensorLike>>;
   release(): Promise<void>;
@@ -117,6 +119,16 @@ export async function createSession(source: ModelSource, opts: SessionOptions = 
     if (ep === 'webgpu') throw new MsgraphError('unsupported', `the webgpu execution provider could not start here: ${msg}`, { hint: 'it needs a WebGPU adapter (a GPU and its driver); use --ep cpu or wasm' });
     throw new MsgraphError('unsupported', `onnxruntime (${ep}) cannot load the model: ${msg}`);
   }
+  // Float feeds take the dtype each input has (a plan with float16 I/O takes float32 bundles), converted once.
+  const inputTypes = new Map((s.inputMetadata ?? []).map((m) => [m.name, m.isTensor ? String(m.type) : '']));
+  const converted = new WeakMap<Tensor, Tensor>();
+  const asInput = (name: string, t: Tensor): Tensor => {
+    const want = inputTypes.get(name);
+    if (!want || want === t.dtype.name) return t;
+    let c = converted.get(t);
+    if (!c) converted.set(t, (c = asFloatDtype(t, want)));
+    return c;
+  };
   return {
     ep,
     inputNames: s.inputNames,
@@ -126,7 +138,7 @@ export async function createSession(source: ModelSource, opts: SessionOptions = 
       for (const name of s.inputNames) {
         const t = feeds.get(name);
         if (!t) throw new MsgraphError('usage', `input ${name} was not given`);
-        f[name] = toOrtTensor(t, ort.Tensor);
+        f[name] = toOrtTensor(asInput(name, t), ort.Tensor);
       }
       let out: Record<string, OrtTensorLike>;
       try {

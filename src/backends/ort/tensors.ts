@@ -2,6 +2,7 @@
 import { MsgraphError } from '../../errors.js';
 import { dtypeFromName } from '../../ir/dtype.js';
 import { Tensor } from '../../ir/tensor.js';
+import { fromTensor, toTensor } from '../../eval/array.js';
 
 /** What msgraph needs of an onnxruntime tensor class. */
 export interface OrtTensorLike {
@@ -32,4 +33,14 @@ export function fromOrtTensor(o: OrtTensorLike, name: string): Tensor {
   }
   const d = o.data as ArrayBufferView;
   return Tensor.fromBytes(dtype, [...o.dims], new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice(), name);
+}
+
+/**
+ * A float tensor in another float dtype (float32 inputs for a plan with float16 I/O, float16 outputs compared with
+ * float32 ones); any other tensor as it is.
+ */
+export function asFloatDtype(t: Tensor, dtype: string): Tensor {
+  const to = dtypeFromName(dtype);
+  if (!to || to === t.dtype || to.kind !== 'float' || t.dtype.kind !== 'float') return t;
+  return toTensor({ ...fromTensor(t), dtype: to }, t.name);
 }

@@ -61,14 +61,14 @@ function sharedValues(a: Model, b: Model): { name: string; node: string; op: str
 }
 
 /** The model's bytes with the named values (node outputs of the main graph) added as graph outputs. */
-function withOutputs(m: Model, names: string[]): Uint8Array {
+export function withOutputs(m: Model, names: string[]): Uint8Array {
   const byName = new Map<string, Value>();
   for (const n of m.graph) for (const o of n.outputs) if (o) byName.set(o.name, o);
   for (const name of names) m.graph.outputs.push(byName.get(name)!);
   return concatChunks(encodeModelBytes(m).chunks);
 }
 
-const modelOf = (source: ModelSource): Model => (source instanceof Uint8Array ? decodeModelBytes(source) : source.model());
+export const modelOf = (source: ModelSource): Model => (source instanceof Uint8Array ? decodeModelBytes(source) : source.model());
 
 export interface VerifyOptions extends Partial<Tolerance> {
   ep?: Ep;
