@@ -3,7 +3,10 @@
  * in one run against each other (one session alive at a time, ORT's optimisations on):
  * - 24 residual blocks Add -> LayerNormalization on [1, 128, 768]: as exported (onnxruntime forms
  *   SkipLayerNormalization) vs as msgraph compiles it for the EP (the guard keeps Add + LayerNormalization);
- * - GroupNorm(32 groups) on [1, 256, 32, 32]: torch's InstanceNormalization form vs GroupNormalization-21.
+ * - GroupNorm(32 groups) on [1, 256, 32, 32]: torch's InstanceNormalization form vs GroupNormalization-21;
+ * - the int8 matmul forms `--precision int8` could emit, on four BERT-base FFN matmuls ([1, 128, 768] x [768, 3072]
+ *   and back): com.microsoft.DynamicQuantizeMatMul (what it emits) vs DynamicQuantizeLinear +
+ *   com.microsoft.MatMulIntegerToFloat vs DynamicQuantizeLinear + MatMulInteger + Cast + Mul.
  *
  *   node dist/bench/ort-kernels.js [--runs N] [--ep cpu,wasm]
  */
@@ -23,6 +26,7 @@ import type { Ep } from '../src/backends/ort/session.js';
 
 const F32 = dtypeFromName('float32')!;
 const I64 = dtypeFromName('int64')!;
+const I8 = dtypeFromName('int8')!;
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1]! : dflt;
@@ -41,15 +45,22 @@ class G {
     const data = dtype === I64 ? BigInt64Array.from(Array.from(values, (v) => BigInt(v))) : Float32Array.from(values);
     return this.g.addConstant(name, Tensor.fromArray(dtype, dims, data, name));
   }
-  op(op: string, inputs: Value[], attrs: Record<string, Attribute> = {}): Value {
-    const n = new Node({ op, inputs, outputs: 1, name: `${op}_${this.k++}`, attrs: Object.entries(attrs) });
-    n.outputs[0]!.name = `${n.name}_out`;
+  int8(values: Int8Array, dims: number[]): Value {
+    const name = `c${this.k++}`;
+    return this.g.addConstant(name, Tensor.fromArray(I8, dims, values, name));
+  }
+  op(op: string, inputs: (Value | null)[], attrs: Record<string, Attribute> = {}, domain = ''): Value {
+    return this.ops(op, inputs, 1, attrs, domain)[0]!;
+  }
+  ops(op: string, inputs: (Value | null)[], outputs: number, attrs: Record<string, Attribute> = {}, domain = ''): Value[] {
+    const n = new Node({ op, domain, inputs, outputs, name: `${op}_${this.k++}`, attrs: Object.entries(attrs) });
+    n.outputs.forEach((o, i) => (o!.name = `${n.name}_out${i}`));
     this.g.append(n);
-    return n.outputs[0]!;
+    return n.outputs as Value[];
   }
   model(out: Value, opset: number): Model {
     this.g.outputs.push(out);
-    return new Model(this.g, 8, new Map([['', opset]]));
+    return new Model(this.g, 8, new Map([['', opset], ['com.microsoft', 1]]));
   }
 }
 
@@ -77,6 +88,31 @@ function groupNorm(form: 'instance' | 'group'): Model {
   return b.model(b.op('Add', [b.op('Mul', [back, b.const(Array.from({ length: c }, (_, i) => 1 + i / c), [c, 1, 1])]), b.const(Array.from({ length: c }, (_, i) => i / c), [c, 1, 1])]), 21);
 }
 
+/** Four FFN matmuls of BERT-base (768 -> 3072 -> 768 -> 3072 -> 768) with int8 weights, in one of three forms. */
+function int8Matmuls(form: 'dynamic' | 'integer-to-float' | 'integer'): Model {
+  const b = new G();
+  let x = b.input('x', [1, 128, 768]);
+  const sizes = [768, 3072, 768, 3072, 768];
+  let seed = 1;
+  for (let i = 0; i < 4; i++) {
+    const [k, n] = [sizes[i]!, sizes[i + 1]!];
+    const w = b.int8(Int8Array.from({ length: k * n }, () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 255) - 127), [k, n]);
+    const scale = b.const(new Float32Array(n).fill(1 / (127 * Math.sqrt(k))), [n]);
+    if (form === 'dynamic') {
+      x = b.op('DynamicQuantizeMatMul', [x, w, scale], {}, 'com.microsoft');
+      continue;
+    }
+    const [q, qScale, qZero] = b.ops('DynamicQuantizeLinear', [x], 3);
+    if (form === 'integer-to-float') {
+      x = b.op('MatMulIntegerToFloat', [q!, w, qScale!, scale, qZero!], {}, 'com.microsoft');
+      continue;
+    }
+    const acc = b.op('MatMulInteger', [q!, w, qZero!]);
+    x = b.op('Mul', [b.op('Cast', [acc], { to: { type: 'int', value: F32.onnx } }), b.op('Mul', [qScale!, scale])]);
+  }
+  return b.model(x, 17);
+}
+
 const bytes = (m: Model) => concatChunks(encodeModelBytes(m).chunks);
 const row = (what: string, ep: string, r: { original: { median_ms: number }; compiled: { median_ms: number }; speedup: number }) =>
   console.log(`${what.padEnd(56)} ${ep.padEnd(6)} ${r.original.median_ms.toFixed(3).padStart(11)}   ${r.compiled.median_ms.toFixed(3).padStart(12)}   ${r.speedup.toFixed(2).padStart(16)}x`);
@@ -89,4 +125,9 @@ for (const ep of eps) {
   const inst = groupNorm('instance');
   const b = await benchModels(bytes(inst), bytes(groupNorm('group')), randomInputs(inst, 1), { ep, runs, warmup: 5 });
   row('GroupNorm: InstanceNorm form vs GroupNormalization-21', ep, b);
+  const dyn = int8Matmuls('dynamic');
+  for (const form of ['integer-to-float', 'integer'] as const) {
+    const c = await benchModels(bytes(dyn), bytes(int8Matmuls(form)), randomInputs(dyn, 1), { ep, runs, warmup: 5 });
+    row(`int8 FFN x4: DynamicQuantizeMatMul vs ${form === 'integer' ? 'MatMulInteger+Mul' : 'MatMulIntegerToFloat'}`, ep, c);
+  }
 }

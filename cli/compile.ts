@@ -48,7 +48,7 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
   }
   if (opts.target !== 'mindspore') return compileOnnx(file, opts);
   if ((opts.precision ?? 'fp32') !== 'fp32' || opts.fp16 || (opts.ioDtype ?? 'fp32') !== 'fp32' || opts.perNode) {
-    throw new MsgraphError('usage', '--precision (and --fp16, --io-dtype, --per-node) is for the ONNX Runtime target; MindSpore packages are float32');
+    throw new MsgraphError('usage', '--precision is for the ONNX Runtime target (and so are --fp16, --io-dtype and --per-node); MindSpore packages are float32');
   }
   const prof = new Profile();
   const model = prof.run('read and decode', () => loadModelFile(file));

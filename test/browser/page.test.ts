@@ -191,6 +191,28 @@ describe.skipIf(!HAVE)('the msgraph page in chromium', () => {
     await page.close();
   }, 300_000);
 
+  it('int4: MatMulNBits runs on webgpu and wasm, each output scored by cosine similarity to the original', async () => {
+    const file = path.join(MODELS_DIR, 'bert.onnx');
+    const { page, problems } = await open();
+    await settle(page, () => upload(page, '#file', [file]));
+    await page.select('#precision', 'int4');
+    await page.select('#input-kind', 'file');
+    await upload(page, '#inputs', [file.replace(/\.onnx$/, '.io.json')]);
+    for (const ep of ['webgpu', 'wasm']) {
+      await page.select('#ep', ep);
+      const r = await settle(page, () => page.click('#run'));
+      expect(r.errors, ep).toEqual([]);
+      expect(r.compiledFor).toBe(`${ep}|int4`);
+      expect(r.nodes).toBe(compileForOrt(loadModelFile(file), { ep: ep as 'wasm', precision: 'int4' }).model.graph.nodeCount);
+      const cosines = await page.$$eval('#run-result tbody tr td:nth-child(2)', (tds) => tds.map((t) => Number(t.textContent)));
+      expect(cosines.length).toBe(2);
+      // 4-bit weights are lossy (the README's table); the page shows each output's cosine.
+      for (const c of cosines) expect(c, ep).toBeGreaterThanOrEqual(0.99);
+    }
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 300_000);
+
   for (const name of ['unet', 'vae_decoder']) {
     const file = path.join(ZOO_DIR, `${name}.onnx`);
     it.skipIf(!fs.existsSync(file))(`fp16 (zoo ${name}): on webgpu and wasm within 1e-2 of the output's magnitude; the adapter's shader-f16 decides compute or storage`, async () => {

@@ -51,7 +51,7 @@ export const EP_CAPABILITIES: Readonly<Record<string, EpCapabilities>> = {
   webgpu: {
     maxOpset: 23,
     onnx: WEBGPU_ONNX,
-    contrib: ['MultiHeadAttention', 'SkipLayerNormalization', 'FastGelu', 'BiasGelu', 'Gelu', 'QuickGelu', 'FusedConv', 'RotaryEmbedding', 'BiasAdd', 'GroupQueryAttention'],
+    contrib: ['MultiHeadAttention', 'SkipLayerNormalization', 'FastGelu', 'BiasGelu', 'Gelu', 'QuickGelu', 'FusedConv', 'RotaryEmbedding', 'BiasAdd', 'GroupQueryAttention', 'MatMulNBits'],
     tested: false,
     avoid: [],
     fp16Compute: true,

@@ -143,7 +143,11 @@ export function planMemory(model: Model, env: Record<string, number>): MemoryPla
   const outputs = new Set(g.outputs);
   const life: { v: Value; start: number; end: number; bytes: number }[] = [];
   const unsized: string[] = [];
+  // A node reading only initializers (the Casts of float16-stored weights) is folded by onnxruntime when the
+  // session starts: its outputs are weights, not activations.
+  const folded = (n: Node) => n.inputs.length > 0 && n.inputs.every((v) => !v || (v.const && !g.inputs.includes(v))) && !n.subgraphs().length;
   nodes.forEach((n, i) => {
+    if (folded(n)) return;
     for (const o of n.outputs) {
       if (!o || outputs.has(o)) continue;
       const b = bytesOf(o, env);

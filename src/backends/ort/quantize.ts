@@ -183,12 +183,14 @@ function quantizeWeights(model: Model, ep: string, keep: readonly string[], bits
     const qn = bits === 8
       ? new Node({ op: QUANT_OP, domain: 'com.microsoft', name: n.name ? `${n.name}_int8` : '', inputs: [c.a, qw!.q, qw!.scale, null, c.bias] })
       : new Node({
-        op: NBITS_OP, domain: 'com.microsoft', name: n.name ? `${n.name}_int4` : '', inputs: [c.a, qw!.q, qw!.scale, qw!.zeroPoints!, null, c.bias],
+        op: NBITS_OP, domain: 'com.microsoft', name: n.name ? `${n.name}_int4` : '', inputs: [c.a, qw!.q, qw!.scale, qw!.zeroPoints!],
         attrs: [['K', { type: 'int', value: k }], ['N', { type: 'int', value: cn }], ['bits', { type: 'int', value: 4 }], ['block_size', { type: 'int', value: INT4_BLOCK }], ['accuracy_level', { type: 'int', value: 4 }]],
       });
     qn.trimInputs();
     g.insertBefore(n, qn);
-    takeOver(g, n, qn.outputs[0]!);
+    // MatMulNBits' bias input is not on every EP (webgpu's kernel takes 3 or 4 inputs): a Gemm's bias is an Add.
+    const out = bits === 4 && c.bias ? nodesBefore(g, n, `${n.name || c.w.name}_int4`)('Add', [qn.outputs[0]!, c.bias], [], '') : qn.outputs[0]!;
+    takeOver(g, n, out);
     report.quantized++;
   }
   for (const w of made.keys()) if (w.uses.length === 0 && !g.inputs.includes(w) && !g.outputs.includes(w)) g.removeInitializer(w);

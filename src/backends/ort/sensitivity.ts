@@ -46,9 +46,10 @@ const isFloat = (v: Value | null): v is Value => v?.type?.kind === 'tensor' && v
 const FP16_LAYERS = new Set(['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Einsum', 'Attention', 'MultiHeadAttention', 'FusedConv', 'FusedMatMul', 'FusedGemm']);
 function keepName(n: Node): string | null {
   const constName = n.inputs.find((v) => v?.const)?.name ?? '';
-  // An int8 embedding ends in the Mul by its row scales, named after the Gather (or table) it replaced.
-  const embedding = /^(.+)_int8\/Mul_\d+$/.exec(n.op === 'Mul' ? n.name : '');
-  if (embedding) return embedding[1]!;
+  // An int8 embedding ends in the Mul by its row scales, an int4 Gemm in the Add of its bias: each named after the
+  // node (or weight) it replaced.
+  const tail = /^(.+)_int[48]\/(Mul|Add)_\d+$/.exec(n.op === 'Mul' || n.op === 'Add' ? n.name : '');
+  if (tail) return tail[1]!;
   if (n.op === 'DynamicQuantizeMatMul' || n.op === 'MatMulNBits') return (n.name || constName).replace(/_int[48]$/, '') || null;
   if (FP16_LAYERS.has(n.op) && n.outputs[0]?.type?.kind === 'tensor' && n.outputs[0].type.dtype?.name === 'float16') return n.name || constName.replace(/_fp16$/, '') || null;
   return null;
