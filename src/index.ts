@@ -28,6 +28,8 @@ export { emitMindSpore, type MindSporeOptions, type EmitResult } from './backend
 export { runPasses, type PassRecord } from './passes/manager.js';
 export { PASSES, DEFAULT_PIPELINE } from './passes/registry.js';
 export { formatBundle, parseBundle } from './ir/bundle.js';
-export { quantizeInt8, PRECISIONS, type Precision, type QuantizeReport } from './backends/ort/quantize.js';
+export { quantizeInt8, quantizeInt4, storeFp16, PRECISIONS, type Precision, type QuantizeReport } from './backends/ort/quantize.js';
+export { computeFp16, halfIo, type Fp16ComputeReport } from './backends/ort/fp16.js';
+export { perNodeAccuracy, type PerNodeAccuracy, type LayerLoss } from './backends/ort/sensitivity.js';
 export { measureAccuracy, DEFAULT_MIN_COSINE, type OutputAccuracy } from './backends/ort/accuracy.js';
 export { Profile, type PhaseRecord } from './util/profile.js';

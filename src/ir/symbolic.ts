@@ -132,11 +132,38 @@ export function format(p: Poly): string {
   return s;
 }
 
+/**
+ * Longest canonical string a dim keeps. Longer expressions (nested floors of products, which grow exponentially
+ * through a network of strided convolutions and reshapes) get a short name instead, derived from the expression,
+ * so equal expressions still share it and it still evaluates; written out whole, ShuffleNet's value shapes were
+ * 33 MB of text.
+ */
+const MAX_EXPRESSION = 160;
+/** Short name -> the expression it stands for. */
+const named = new Map<string, Poly>();
+
+function nameOf(s: string): string {
+  // Two FNV-1a hashes (different offsets): 64 bits, so distinct expressions do not share a name in practice.
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x01000193) >>> 0;
+  }
+  return `expr_${a.toString(16).padStart(8, '0')}${b.toString(16).padStart(8, '0')}`;
+}
+
 /** Back to a Dim: a number when constant, else the canonical string (remembered so it parses back). */
 export function toDim(p: Poly): Dim {
   const c = isConst(p);
   if (c !== null) return c;
   const s = format(p);
+  if (s.length > MAX_EXPRESSION) {
+    const name = nameOf(s);
+    if (!named.has(name)) named.set(name, p);
+    return name;
+  }
   // A lone atom needs no entry: an unknown string already reads back as that atom.
   if (!interned.has(s) && !(p.size === 1 && p.get(monoKey([s])) === 1)) interned.set(s, p);
   return s;
@@ -158,8 +185,12 @@ export function evaluate(d: Dim, env: Record<string, number>): number | null {
   if (d === null) return null;
   if (typeof d === 'number') return d;
   if (/^-?\d+$/.test(d)) return Number(d);
+  return evaluatePoly(toPoly(d), env);
+}
+
+function evaluatePoly(p: Poly, env: Record<string, number>): number | null {
   let total = 0;
-  for (const [k, v] of toPoly(d)) {
+  for (const [k, v] of p) {
     let term = v;
     for (const a of atomsOf(k)) {
       const x = evalAtom(a, env);
@@ -173,6 +204,8 @@ export function evaluate(d: Dim, env: Record<string, number>): number | null {
 
 function evalAtom(a: string, env: Record<string, number>): number | null {
   if (a in env) return env[a]!;
+  const long = named.get(a);
+  if (long) return evaluatePoly(long, env);
   if (/^-?\d+$/.test(a)) return Number(a);
   const m = /^(floor|ceil)\((.*)\/(.+)\)$/.exec(a);
   if (!m) return null;
