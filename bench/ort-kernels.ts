@@ -6,7 +6,9 @@
  * - GroupNorm(32 groups) on [1, 256, 32, 32]: torch's InstanceNormalization form vs GroupNormalization-21;
  * - the int8 matmul forms `--precision int8` could emit, on four BERT-base FFN matmuls ([1, 128, 768] x [768, 3072]
  *   and back): com.microsoft.DynamicQuantizeMatMul (what it emits) vs DynamicQuantizeLinear +
- *   com.microsoft.MatMulIntegerToFloat vs DynamicQuantizeLinear + MatMulInteger + Cast + Mul.
+ *   com.microsoft.MatMulIntegerToFloat vs DynamicQuantizeLinear + MatMulInteger + Cast + Mul;
+ * - where int8 stops paying: four float32 MatMuls [1, 256, W] x [W, W] vs DynamicQuantizeMatMul, W = 32 ... 512
+ *   (`--precision int8` leaves matmuls narrower than MIN_INT8_WIDTH in float32).
  *
  *   node dist/bench/ort-kernels.js [--runs N] [--ep cpu,wasm]
  */
@@ -113,6 +115,17 @@ function int8Matmuls(form: 'dynamic' | 'integer-to-float' | 'integer'): Model {
   return b.model(x, 17);
 }
 
+/** Four [1, rows, W] x [W, W] matmuls, float32 or int8. */
+function squareMatmuls(w: number, int8: boolean, rows = 256): Model {
+  const b = new G();
+  let x = b.input('x', [1, rows, w]);
+  for (let i = 0; i < 4; i++) {
+    if (!int8) x = b.op('MatMul', [x, b.const(Float32Array.from({ length: w * w }, (_, j) => ((j * 7919) % 201 - 100) / (100 * w)), [w, w])]);
+    else x = b.op('DynamicQuantizeMatMul', [x, b.int8(Int8Array.from({ length: w * w }, (_, j) => ((j * 7919) % 255) - 127), [w, w]), b.const(new Float32Array(w).fill(1 / (127 * w)), [w])], {}, 'com.microsoft');
+  }
+  return b.model(x, 17);
+}
+
 const bytes = (m: Model) => concatChunks(encodeModelBytes(m).chunks);
 const row = (what: string, ep: string, r: { original: { median_ms: number }; compiled: { median_ms: number }; speedup: number }) =>
   console.log(`${what.padEnd(56)} ${ep.padEnd(6)} ${r.original.median_ms.toFixed(3).padStart(11)}   ${r.compiled.median_ms.toFixed(3).padStart(12)}   ${r.speedup.toFixed(2).padStart(16)}x`);
@@ -129,5 +142,10 @@ for (const ep of eps) {
   for (const form of ['integer-to-float', 'integer'] as const) {
     const c = await benchModels(bytes(dyn), bytes(int8Matmuls(form)), randomInputs(dyn, 1), { ep, runs, warmup: 5 });
     row(`int8 FFN x4: DynamicQuantizeMatMul vs ${form === 'integer' ? 'MatMulInteger+Mul' : 'MatMulIntegerToFloat'}`, ep, c);
+  }
+  for (const [rows, w] of [[256, 32], [256, 64], [256, 128], [256, 256], [256, 512], [1, 64], [1, 256], [1, 1024], [16, 64]] as const) {
+    const f = squareMatmuls(w, false, rows);
+    const d = await benchModels(bytes(f), bytes(squareMatmuls(w, true, rows)), randomInputs(f, 1), { ep, runs, warmup: 5 });
+    row(`MatMul x4 [${rows},${w}]x[${w},${w}]: float32 vs int8`, ep, d);
   }
 }

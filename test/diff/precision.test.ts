@@ -131,11 +131,11 @@ describe('compile --precision int8', () => {
  * x -> fc1 -> Relu -> fc2 -> Relu -> fc3. fc1's first channel is dead after the Relu, and fc2's weights read from it
  * are 100: harmless in float32, but per-column int8 scales then round every other fc2 weight to 0.
  */
-function outlierMlp(file: string): void {
+function outlierMlp(file: string, rows = 32): void {
   const r = rng(11);
   const b = new Builder('mlp');
   const rand = (n: number) => Array.from({ length: n }, () => (r() - 0.5) * 0.2);
-  const x = b.input('x', [4, 64]);
+  const x = b.input('x', [rows, 64]);
   const w1 = rand(64 * 64);
   for (let i = 0; i < 64; i++) w1[i * 64] = 0;
   const b1 = rand(64).map((v, i) => (i === 0 ? -1 : v + 0.1));
@@ -175,16 +175,27 @@ describe('int4, fp16 compute, float16 I/O, --per-node, --keep-fp32 auto', () => 
     const dir = tmp();
     const file = path.join(dir, 'mlp.onnx');
     outlierMlp(file);
-    const bad = msgraph(['compile', file, '-o', path.join(dir, 'q.onnx'), '--precision', 'int8', '--shape', 'x=4x64', '--per-node']);
+    const bad = msgraph(['compile', file, '-o', path.join(dir, 'q.onnx'), '--precision', 'int8', '--per-node']);
     expect(bad.code).toBe(1);
     // The first value below the bound is fc2's output, and fc2 is the layer that loses most.
     expect(bad.stderr).toMatch(/first below the bound: value \S+ from node fc2_int8/);
     expect(bad.stderr).toMatch(/layers losing most[^\n]*\n\s+fc2 \(com\.microsoft\.DynamicQuantizeMatMul\)/);
-    const r = msgraph(['compile', file, '-o', path.join(dir, 'q.onnx'), '--precision', 'int8', '--shape', 'x=4x64', '--keep-fp32', 'auto']);
+    const r = msgraph(['compile', file, '-o', path.join(dir, 'q.onnx'), '--precision', 'int8', '--keep-fp32', 'auto']);
     expect(r.code, r.stderr).toBe(0);
     const p = JSON.parse(fs.readFileSync(path.join(dir, 'q.onnx.plan.json'), 'utf8')).precision;
     expect(p.auto_kept).toEqual(['fc2']);
     expect(p.quantized).toBe(2);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('int8 leaves matrix-vector products (fewer than 16 activation rows, known from the shapes) in float32', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'mlp.onnx');
+    outlierMlp(file, 4);
+    const r = msgraph(['compile', file, '-o', path.join(dir, 'q.onnx'), '--precision', 'int8', '--min-cosine', '0']);
+    expect(r.code, r.stderr).toBe(0);
+    const p = JSON.parse(fs.readFileSync(path.join(dir, 'q.onnx.plan.json'), 'utf8')).precision;
+    expect(p).toMatchObject({ quantized: 0, few_rows: 3 });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

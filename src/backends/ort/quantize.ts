@@ -40,6 +40,8 @@ export interface QuantizeReport {
   embeddings: number;
   /** Matmuls with a constant weight kept in float32 by `keep` (node names). */
   kept: string[];
+  /** Matrix-vector products left in float32 (fewer than MIN_INT8_ROWS activation rows, known from the shapes). */
+  few_rows: number;
   /** Weight bytes before and after (the quantized matrices and their scales). */
   weight_bytes_fp32: number;
   weight_bytes_quantized: number;
@@ -68,6 +70,22 @@ export function quantizeColumns(w: Float32Array, k: number, n: number, transpose
     for (let j = 0; j < n; j++) q[i * n + j] = Math.max(-127, Math.min(127, Math.round(at(i, j) / scale[j]!)));
   }
   return { q, scale };
+}
+
+/**
+ * Below this many activation rows a matmul stays float32: quantizing the activation costs more than the int8 kernel
+ * saves on a matrix-vector product (`npm run bench:kernels`: four [1, 256] x [256, 256] matmuls 0.74x on cpu and
+ * 0.68x on wasm, [16, 64] x [64, 64] 0.83x on cpu; [256, 32] x [32, 32] already 1.02x, [256, 256] 2.76x).
+ */
+export const MIN_INT8_ROWS = 16;
+
+/** Whether the activation's rows (every dim but the last) are known and fewer than MIN_INT8_ROWS. */
+function fewRows(a: Value): boolean {
+  const shape = a.type?.kind === 'tensor' ? a.type.shape : null;
+  if (!shape) return false;
+  const lead = shape.slice(0, -1);
+  if (!lead.every((d): d is number => typeof d === 'number')) return false;
+  return lead.reduce((p, d) => p * d, 1) < MIN_INT8_ROWS;
 }
 
 /** A quantizable matmul: activation, constant weight, optional constant bias, and the weight's layout. */
@@ -146,7 +164,7 @@ function quantizeWeights(model: Model, ep: string, keep: readonly string[], bits
     throw new MsgraphError('unsupported', `--precision int${bits} needs com.microsoft.${op}, which the ${ep} execution provider has no kernel for`, { hint: 'use --ep cpu or wasm' });
   }
   const g = model.graph;
-  const report: QuantizeReport = { quantized: 0, embeddings: 0, kept: [], weight_bytes_fp32: 0, weight_bytes_quantized: 0 };
+  const report: QuantizeReport = { quantized: 0, embeddings: 0, kept: [], few_rows: 0, weight_bytes_fp32: 0, weight_bytes_quantized: 0 };
   const made = new Map<Value, { q: Value; scale: Value; zeroPoints?: Value }>();
   for (const n of [...g]) {
     if (isEmbedding(n)) {
@@ -158,6 +176,10 @@ function quantizeWeights(model: Model, ep: string, keep: readonly string[], bits
     if (!c) continue;
     if (matchesAny([n.name, c.w.name], keep)) {
       report.kept.push(n.name || c.w.name);
+      continue;
+    }
+    if (fewRows(c.a)) {
+      report.few_rows++;
       continue;
     }
     const [rows, cols] = c.w.const!.dims as [number, number];
