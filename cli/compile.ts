@@ -4,6 +4,7 @@ import { loadModelFile, stageDirectory } from '../src/frontend/onnx/node-fs.js';
 import { writeInterruptibly } from './interrupt.js';
 import { Profile } from '../src/util/profile.js';
 import { compileOnnx } from './ort.js';
+import { explain } from './explain.js';
 import { MsgraphError } from '../src/errors.js';
 import { verify } from '../src/ir/verify.js';
 import { printGraph } from '../src/ir/print.js';
@@ -75,11 +76,4 @@ async function compileMindSpore(file: string, model: Model, opts: CompileOptions
     process.stderr.write(`msgraph: partial: ${r.fallbacks.length} op(s) have no mapping (${[...new Set(r.fallbacks.map((f) => f.op))].join(', ')}); see report.md\n`);
     process.exitCode = EXIT_PARTIAL;
   }
-}
-
-/** `--explain-fusion`: what fused, and why each near-miss did not. */
-export function explain(nearMisses: readonly { node: string; reason: string }[], fused: string): void {
-  process.stdout.write(`fusions: ${fused}\n`);
-  if (!nearMisses.length) process.stdout.write('near-misses: none\n');
-  for (const m of nearMisses) process.stdout.write(`not fused: ${m.node || '(unnamed)'}: ${m.reason}\n`);
 }
