@@ -7,7 +7,7 @@ import type { Tensor } from '../src/ir/tensor.js';
 import { printGraph } from '../src/ir/print.js';
 import { verify } from '../src/ir/verify.js';
 import { formatBundle } from '../src/ir/bundle.js';
-import { fromTensor, num } from '../src/eval/array.js';
+import { fromTensor, num } from '../src/ir/array.js';
 import { loadModelFile, stageFiles } from '../src/frontend/onnx/node-fs.js';
 import { writeInterruptibly } from './interrupt.js';
 import { encodeModelBytes } from '../src/frontend/onnx/index.js';

@@ -15,8 +15,8 @@ import { feedsFor, type OrtFlags } from './ort-models.js';
 
 export async function verifyMindSpore(file: string, opts: OrtFlags & { inputs?: string }, tol: { rtol: number; atol: number }, progress: Progress): Promise<VerifyReport> {
   const py = '/usr/bin/python3';
-  const standin = path.resolve(import.meta.dirname, '../../test/standin');
-  if (!fs.existsSync(path.join(standin, 'run_package.py'))) throw new MsgraphError('unsupported', 'verify --target mindspore needs the test stand-in (test/standin), which this installation lacks');
+  const standin = path.resolve(import.meta.dirname, '../../standin');
+  if (!fs.existsSync(path.join(standin, 'run_package.py'))) throw new MsgraphError('unsupported', 'verify --target mindspore needs the stand-in (standin/), which this installation lacks');
   if (spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) {
     throw new MsgraphError('unsupported', 'verify --target mindspore runs the package under a torch-backed stand-in and needs Debian\'s PyTorch', { hint: 'apt-get install -y python3-torch python3-numpy' });
   }

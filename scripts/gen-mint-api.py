@@ -46,14 +46,14 @@ out = [
     "",
 ]
 open("src/backends/mindspore/mint-api.ts", "w").write("\n".join(out))
-json.dump({"versions": VERSIONS, "api": entries}, open("test/standin/mindspore/_api.json", "w"), separators=(",", ":"))
+json.dump({"versions": VERSIONS, "api": entries}, open("standin/mindspore/_api.json", "w"), separators=(",", ":"))
 print(len(entries), "entries")
 
 # Tensor and Cell members per version, for the emitted-code scan in the tests.
 if len(sys.argv) > 2:
     members = json.load(open(sys.argv[2]))["versions"]
     json.dump({v: {"Tensor": m["Tensor"], "Cell": m["Cell"]} for v, m in members.items()},
-              open("test/standin/mindspore/_members.json", "w"), separators=(",", ":"))
+              open("standin/mindspore/_members.json", "w"), separators=(",", ":"))
 
 # Every attribute and method of nn.Cell in any of these versions: emitted Cells must not shadow one.
 if len(sys.argv) > 2:

@@ -9,10 +9,10 @@ export { loadModelFile, saveModelFile, fileExternalResolver, readModelFile, type
 export { inspectModel, protoStats, guessExporter, type InspectSummary, type ExporterGuess } from './frontend/inspect.js';
 export { formatInspect } from './frontend/inspect-format.js';
 export { buildModuleTree, nodeScope, type ModuleInfo } from './frontend/hierarchy.js';
-export { toMint, lowerToOnnx, MINT_DOMAIN, dialectName, onnxOpOf, type ToMintStats, type LowerOptions } from './frontend/dialect/index.js';
-export { inferShapes, type InferReport, type UnsupportedOp } from './frontend/ops/infer.js';
-export { lookupOp, ALL_OPS } from './frontend/ops/registry.js';
-export type { OpDef, MintRef } from './frontend/ops/types.js';
+export { toMint, lowerToOnnx, MINT_DOMAIN, dialectName, onnxOpOf, type ToMintStats, type LowerOptions } from './dialect/index.js';
+export { inferShapes, type InferReport, type UnsupportedOp } from './dialect/ops/infer.js';
+export { lookupOp, ALL_OPS } from './dialect/ops/registry.js';
+export type { OpDef, MintRef } from './dialect/ops/types.js';
 export { evaluateModel, Evaluator, EvalError } from './eval/evaluator.js';
 export { shapesReport, formatShapes, type ShapesReport } from './frontend/shapes-report.js';
 export { VERSION } from './version.js';

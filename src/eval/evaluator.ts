@@ -8,9 +8,9 @@ import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
-import { dt, EvalError, fromTensor, make, num, toTensor, type NDArray } from './array.js';
+import { dt, EvalError, fromTensor, make, num, toTensor, type NDArray } from '../ir/array.js';
 import type { Attrs, EvalCtx, Kernel } from './kernel.js';
-import { MINT_DOMAIN, onnxOpOf } from '../frontend/dialect/names.js';
+import { MINT_DOMAIN, onnxOpOf } from '../dialect/names.js';
 import { ELEMENTWISE_KERNELS } from './ops-elementwise.js';
 import { SHAPE_KERNELS } from './ops-shape.js';
 import { GATHER_KERNELS } from './ops-gather.js';
@@ -21,7 +21,7 @@ import { RESIZE_KERNELS } from './ops-resize.js';
 import { RNN_KERNELS } from './ops-rnn.js';
 import { SAMPLE_KERNELS } from './ops-sample.js';
 
-export { EvalError } from './array.js';
+export { EvalError } from '../ir/array.js';
 
 const I64 = dt('int64');
 const BOOL = dt('bool');

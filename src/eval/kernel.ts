@@ -1,5 +1,5 @@
 import type { Graph } from '../ir/graph.js';
-import type { NDArray } from './array.js';
+import type { NDArray } from '../ir/array.js';
 
 export interface Attrs {
   i(name: string, dflt: number): number;

@@ -1,5 +1,5 @@
 /** Convolution and pooling kernels (N-D, groups, dilations, auto_pad, ceil_mode, count_include_pad). */
-import { castValue, dt, make, num, size, strides, type NDArray } from './array.js';
+import { castValue, dt, make, num, size, strides, type NDArray } from '../ir/array.js';
 import type { Attrs, Kernel } from './kernel.js';
 
 function round(a: NDArray): NDArray {

@@ -1,6 +1,6 @@
 /** Elementwise kernels: math, activations, comparisons, logic, Where, Clip, Cast. */
 import { dtypeFromOnnx } from '../ir/dtype.js';
-import { broadcastIndex, broadcastShapes, castValue, dt, EvalError, make, num, type NDArray } from './array.js';
+import { broadcastIndex, broadcastShapes, castValue, dt, EvalError, make, num, type NDArray } from '../ir/array.js';
 import type { Kernel } from './kernel.js';
 
 const isInt = (a: NDArray) => a.dtype.kind === 'int' || a.dtype.kind === 'uint' || a.dtype.kind === 'bool';

@@ -1,5 +1,5 @@
 /** Gather and scatter kernels. */
-import { EvalError, make, normAxis, num, size, strides, type NDArray } from './array.js';
+import { EvalError, make, normAxis, num, size, strides, type NDArray } from '../ir/array.js';
 import type { Attrs, Kernel } from './kernel.js';
 import { mapCoords } from './ops-shape.js';
 

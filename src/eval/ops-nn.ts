@@ -1,5 +1,5 @@
 /** Linear algebra, normalisation and softmax kernels. */
-import { broadcastIndex, broadcastShapes, castValue, EvalError, forEachLine, make, normAxis, num, size, strides, type NDArray } from './array.js';
+import { broadcastIndex, broadcastShapes, castValue, EvalError, forEachLine, make, normAxis, num, size, strides, type NDArray } from '../ir/array.js';
 import type { Attrs, Kernel } from './kernel.js';
 
 function round(a: NDArray): NDArray {

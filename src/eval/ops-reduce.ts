@@ -1,5 +1,5 @@
 /** Reductions, arg-reductions, CumSum, TopK and Einsum. */
-import { castValue, dt, forEachLine, intsOf, make, normAxis, num, size, strides, type NDArray } from './array.js';
+import { castValue, dt, forEachLine, intsOf, make, normAxis, num, size, strides, type NDArray } from '../ir/array.js';
 import type { Attrs, EvalCtx, Kernel } from './kernel.js';
 
 type Acc = { init: number; step: (acc: number, v: number) => number; done: (acc: number, n: number) => number };

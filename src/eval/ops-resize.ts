@@ -1,5 +1,5 @@
 /** Resize / Upsample with every mode and coordinate transformation ONNX defines (antialias excepted). */
-import { castValue, EvalError, make, num, strides, type NDArray } from './array.js';
+import { castValue, EvalError, make, num, strides, type NDArray } from '../ir/array.js';
 import type { Attrs, EvalCtx, Kernel } from './kernel.js';
 
 type Contribution = [index: number, weight: number][];

@@ -1,5 +1,5 @@
 /** LSTM, GRU and RNN with both layouts, directions, sequence lengths, initial states, peepholes and clipping. */
-import { castValue, EvalError, make, num, type NDArray } from './array.js';
+import { castValue, EvalError, make, num, type NDArray } from '../ir/array.js';
 import type { Attrs, Kernel } from './kernel.js';
 
 type Act = (x: number) => number;

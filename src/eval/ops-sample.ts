@@ -1,5 +1,5 @@
 /** GridSample and STFT kernels. */
-import { castValue, EvalError, make, num, strides, type NDArray } from './array.js';
+import { castValue, EvalError, make, num, strides, type NDArray } from '../ir/array.js';
 import type { Attrs, Kernel } from './kernel.js';
 import { cubicWeights } from './ops-resize.js';
 

@@ -1,6 +1,6 @@
 /** Shape manipulation kernels. */
 import { dtypeFromOnnx } from '../ir/dtype.js';
-import { dt, EvalError, intsOf, make, normAxis, num, size, strides, type NDArray } from './array.js';
+import { dt, EvalError, intsOf, make, normAxis, num, size, strides, type NDArray } from '../ir/array.js';
 import type { Attrs, EvalCtx, Kernel } from './kernel.js';
 
 const i64 = dt('int64');

@@ -2,10 +2,10 @@
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import { formatType } from '../ir/shape.js';
-import { inferShapes, type UnsupportedOp } from './ops/infer.js';
+import { inferShapes, type UnsupportedOp } from '../dialect/ops/infer.js';
 import type { Node } from '../ir/node.js';
-import { dialectName } from './dialect/names.js';
-import { spatialRank } from './dialect/to-mint.js';
+import { dialectName } from '../dialect/names.js';
+import { spatialRank } from '../dialect/to-mint.js';
 
 export interface ValueShape {
   name: string;

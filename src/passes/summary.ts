@@ -1,7 +1,7 @@
 /** What the fusion passes find in a model (on a copy in the mint dialect): counts by kind, and the near-misses. */
 import type { Model } from '../ir/model.js';
-import { toMint } from '../frontend/dialect/to-mint.js';
-import { inferShapes } from '../frontend/ops/infer.js';
+import { toMint } from '../dialect/to-mint.js';
+import { inferShapes } from '../dialect/ops/infer.js';
 import { runPasses } from './manager.js';
 import { MINDSPORE_FUSIONS } from './registry.js';
 

@@ -11,15 +11,15 @@ import { concatChunks, encodeModelBytes } from '../../src/frontend/onnx/index.js
 import { Reader } from '../../src/frontend/onnx/protobuf.js';
 import { decodeTensor } from '../../src/frontend/onnx/decode.js';
 import { noExternalData, tensorFromP } from '../../src/frontend/onnx/tensors.js';
-import { inferShapes } from '../../src/frontend/ops/infer.js';
-import { lowerToOnnx, onnxOpOf, toMint } from '../../src/frontend/dialect/index.js';
+import { inferShapes } from '../../src/dialect/ops/infer.js';
+import { lowerToOnnx, onnxOpOf, toMint } from '../../src/dialect/index.js';
 import { evaluate } from '../../src/ir/symbolic.js';
 import { formatType } from '../../src/ir/shape.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { isMsgraphError } from '../../src/errors.js';
 import { EvalError, evaluateModel, hasKernel } from '../../src/eval/evaluator.js';
 import { runOnnx, type RunOutput } from '../helpers/ort.js';
-import { halfToFloat } from '../../src/eval/array.js';
+import { halfToFloat } from '../../src/ir/array.js';
 
 export type Status = 'passed' | 'failed' | 'skipped';
 export interface CaseResult {

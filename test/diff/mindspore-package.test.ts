@@ -1,7 +1,7 @@
 /**
  * The MindSpore package as a user gets it: state_dict names, the API/syntax scan against MindSpore's real API
  * surface, both weight formats, run_example.py, determinism, hostile names, versions and the CLI's exit codes.
- * Execution uses the torch-backed stand-in (test/standin/mindspore), which is NOT MindSpore.
+ * Execution uses the torch-backed stand-in (standin/mindspore), which is NOT MindSpore.
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 /**
  * Every zoo and corpus model onnxruntime can run compiles to a MindSpore package that, run under the torch-backed
- * stand-in (test/standin/mindspore — NOT MindSpore), matches onnxruntime-node on the original model within 1e-4
+ * stand-in (standin/mindspore — NOT MindSpore), matches onnxruntime-node on the original model within 1e-4
  * of the output's magnitude, with every parameter loaded and none left over.
  */
 import { afterAll, describe, expect, it } from 'vitest';

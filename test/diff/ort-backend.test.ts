@@ -16,7 +16,7 @@ import { createSession } from '../../src/backends/ort/session.js';
 import { parseBundle, formatBundle } from '../../src/ir/bundle.js';
 import { runPasses } from '../../src/passes/manager.js';
 import { DEFAULT_PIPELINE } from '../../src/passes/registry.js';
-import { toMint } from '../../src/frontend/dialect/to-mint.js';
+import { toMint } from '../../src/dialect/to-mint.js';
 import { printGraph } from '../../src/ir/print.js';
 import { committedModels, corpusModels, inputElements, inputsFor, MODELS_DIR, runOnnx, skipIfNone, ZOO_DIR, zooModels } from '../helpers/ort.js';
 import { relError } from '../helpers/standin.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import * as path from 'node:path';
 import { loadModelFile } from '../../src/frontend/onnx/node-fs.js';
 import { concatChunks, encodeModelBytes } from '../../src/frontend/onnx/index.js';
-import { inferShapes } from '../../src/frontend/ops/infer.js';
+import { inferShapes } from '../../src/dialect/ops/infer.js';
 import { evaluate } from '../../src/ir/symbolic.js';
 import { formatType } from '../../src/ir/shape.js';
 import type { Value } from '../../src/ir/value.js';

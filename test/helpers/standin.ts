@@ -1,5 +1,5 @@
 /**
- * Runs emitted MindSpore packages under the torch-backed stand-in (test/standin/mindspore — NOT MindSpore) with
+ * Runs emitted MindSpore packages under the torch-backed stand-in (standin/mindspore — NOT MindSpore) with
  * Debian's /usr/bin/python3, and compares outputs.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { dtypeFromName } from '../../src/ir/dtype.js';
 import type { RunOutput } from './ort.js';
 
 export const PY = '/usr/bin/python3';
-export const STANDIN_DIR = path.resolve(import.meta.dirname, '../standin');
+export const STANDIN_DIR = path.resolve(import.meta.dirname, '../../standin');
 
 const probe = spawnSync(PY, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
 export const HAS_TORCH = probe.status === 0;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Builder, f32, i64 } from '../helpers/builder.js';
 import { Model } from '../../src/ir/model.js';
 import { Tensor } from '../../src/ir/tensor.js';
-import { lowerToOnnx, MINT_DOMAIN, onnxOpOf, toMint, dialectTable } from '../../src/frontend/dialect/index.js';
+import { lowerToOnnx, MINT_DOMAIN, onnxOpOf, toMint, dialectTable } from '../../src/dialect/index.js';
 import { concatChunks, encodeModelBytes } from '../../src/frontend/onnx/index.js';
 import { verify } from '../../src/ir/verify.js';
 import { runOnnx, sameBytes } from '../helpers/ort.js';

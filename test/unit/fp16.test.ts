@@ -13,7 +13,7 @@ import { Tensor } from '../../src/ir/tensor.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
 import { computeFp16, halfIo } from '../../src/backends/ort/fp16.js';
 import { INT4_BLOCK, quantizeInt4Blocks } from '../../src/backends/ort/quantize.js';
-import { inferShapes } from '../../src/frontend/ops/infer.js';
+import { inferShapes } from '../../src/dialect/ops/infer.js';
 import { concatChunks, decodeModelBytes, encodeModelBytes } from '../../src/frontend/onnx/index.js';
 import { verifyProblems } from '../../src/ir/verify.js';
 import { runOnnx, rng } from '../helpers/ort.js';

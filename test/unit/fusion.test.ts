@@ -3,15 +3,15 @@
  * what the unfused one does on onnxruntime-node.
  */
 import { describe, expect, it } from 'vitest';
-import { lowerToOnnx } from '../../src/frontend/dialect/lower.js';
+import { lowerToOnnx } from '../../src/dialect/lower.js';
 import { lowerFusedForOrt } from '../../src/backends/ort/lower-fused.js';
 import { concatChunks, encodeModelBytes } from '../../src/frontend/onnx/index.js';
 import { randomInputs, runOnnx } from '../helpers/ort.js';
 import { relError } from '../helpers/standin.js';
 import { Model } from '../../src/ir/model.js';
 import type { Value } from '../../src/ir/value.js';
-import { toMint } from '../../src/frontend/dialect/to-mint.js';
-import { inferShapes } from '../../src/frontend/ops/infer.js';
+import { toMint } from '../../src/dialect/to-mint.js';
+import { inferShapes } from '../../src/dialect/ops/infer.js';
 import { fuseAttention, SDPA_OP } from '../../src/passes/fusion/attention.js';
 import { fuseActivations } from '../../src/passes/fusion/activations.js';
 import { fuseGroupNorm, GROUP_NORM_OP } from '../../src/passes/fusion/group-norm.js';

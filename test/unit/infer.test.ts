@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Builder, f32, i64 } from '../helpers/builder.js';
 import { Model } from '../../src/ir/model.js';
 import { Tensor } from '../../src/ir/tensor.js';
-import { inferShapes } from '../../src/frontend/ops/infer.js';
+import { inferShapes } from '../../src/dialect/ops/infer.js';
 import { formatType } from '../../src/ir/shape.js';
 import type { Attribute } from '../../src/ir/attribute.js';
 

@@ -1,7 +1,7 @@
 /** Every op table entry names MindSpore APIs that exist in each supported version. */
 import { describe, expect, it } from 'vitest';
-import { ALL_OPS, lookupOp } from '../../src/frontend/ops/registry.js';
-import type { MintRef } from '../../src/frontend/ops/types.js';
+import { ALL_OPS, lookupOp } from '../../src/dialect/ops/registry.js';
+import type { MintRef } from '../../src/dialect/ops/types.js';
 import { MINT_API } from '../../src/backends/mindspore/mint-api.js';
 import { compareVersions as cmp } from '../../src/backends/mindspore/api.js';
 

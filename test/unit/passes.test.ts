@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Model } from '../../src/ir/model.js';
 import { Tensor } from '../../src/ir/tensor.js';
-import { toMint } from '../../src/frontend/dialect/to-mint.js';
+import { toMint } from '../../src/dialect/to-mint.js';
 import { runPasses } from '../../src/passes/manager.js';
 import { printGraph } from '../../src/ir/print.js';
 import { Builder, i64 } from '../helpers/builder.js';

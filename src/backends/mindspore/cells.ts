@@ -8,7 +8,7 @@ import type { Dim } from '../../ir/shape.js';
 import { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import { dtypeFromName } from '../../ir/dtype.js';
-import { fromTensor, num } from '../../eval/array.js';
+import { fromTensor, num } from '../../ir/array.js';
 import { pyFloat } from './python.js';
 import type { Layer } from './layers.js';
 

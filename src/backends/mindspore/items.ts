@@ -5,7 +5,7 @@
 import { MsgraphError } from '../../errors.js';
 import type { Node } from '../../ir/node.js';
 import type { Value } from '../../ir/value.js';
-import { MINT_DOMAIN } from '../../frontend/dialect/names.js';
+import { MINT_DOMAIN } from '../../dialect/names.js';
 import { ALIAS_OPS, NoMapping, OP_EMITTERS, hostExpr } from './ops.js';
 import { emitIf, emitLoop, opContext } from './statements.js';
 import { access } from './classes.js';

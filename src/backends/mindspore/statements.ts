@@ -12,7 +12,7 @@ import { ATTENTION_APIS } from './attention.js';
 import { literals, shapeOf, dtypeName, type Mod } from './cells.js';
 import type { OpCtx } from './ops.js';
 import type { CodeWriter, Namer } from './python.js';
-import { fromTensor, num } from '../../eval/array.js';
+import { fromTensor, num } from '../../ir/array.js';
 import type { Emitter } from './emit.js';
 import { emitItem, fallback } from './items.js';
 

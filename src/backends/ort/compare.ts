@@ -1,6 +1,6 @@
 /** Element-wise comparison of an expected and an actual tensor (no onnxruntime here: the page uses it too). */
 import type { Tensor } from '../../ir/tensor.js';
-import { fromTensor, num } from '../../eval/array.js';
+import { fromTensor, num } from '../../ir/array.js';
 
 export interface Tolerance {
   /** Allowed error relative to the largest magnitude of the expected tensor. */

@@ -7,9 +7,9 @@
 import { MsgraphError } from '../../errors.js';
 import type { Model } from '../../ir/model.js';
 import { tensorType } from '../../ir/shape.js';
-import { toMint } from '../../frontend/dialect/to-mint.js';
-import { lowerToOnnx } from '../../frontend/dialect/lower.js';
-import { inferShapes } from '../../frontend/ops/infer.js';
+import { toMint } from '../../dialect/to-mint.js';
+import { lowerToOnnx } from '../../dialect/lower.js';
+import { inferShapes } from '../../dialect/ops/infer.js';
 import { runPasses, type PassManagerOptions, type PassRecord } from '../../passes/manager.js';
 import { MINDSPORE_ONLY_FUSIONS, parsePassList } from '../../passes/registry.js';
 import { lowerFusedForOrt } from './lower-fused.js';

@@ -7,7 +7,7 @@ import type { Attribute } from '../../ir/attribute.js';
 import type { Model } from '../../ir/model.js';
 import { Node } from '../../ir/node.js';
 import type { Value } from '../../ir/value.js';
-import { fromTensor, num } from '../../eval/array.js';
+import { fromTensor, num } from '../../ir/array.js';
 import { epSupports } from './capabilities.js';
 
 const scalar = (v: Value | null | undefined): number | null => {

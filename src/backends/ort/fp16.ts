@@ -22,7 +22,7 @@ import { Node } from '../../ir/node.js';
 import { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import { dtypeFromName, type DType } from '../../ir/dtype.js';
-import { floatToHalf } from '../../eval/array.js';
+import { floatToHalf } from '../../ir/array.js';
 import { matchesAny } from './quantize.js';
 
 const F32 = dtypeFromName('float32')!;

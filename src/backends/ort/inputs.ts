@@ -7,7 +7,7 @@ import { dtypeFromName } from '../../ir/dtype.js';
 import type { Model } from '../../ir/model.js';
 import type { Dim } from '../../ir/shape.js';
 import { Tensor } from '../../ir/tensor.js';
-import { floatToHalf } from '../../eval/array.js';
+import { floatToHalf } from '../../ir/array.js';
 
 /** Deterministic pseudo-random numbers (mulberry32). */
 export function rng(seed: number): () => number {

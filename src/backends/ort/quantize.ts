@@ -17,7 +17,7 @@ import { dtypeFromName } from '../../ir/dtype.js';
 import { epSupports } from './capabilities.js';
 import { nodesBefore, takeOver } from './build.js';
 import type { Attribute } from '../../ir/attribute.js';
-import { floatToHalf } from '../../eval/array.js';
+import { floatToHalf } from '../../ir/array.js';
 
 export const PRECISIONS = ['fp32', 'int8', 'int4', 'fp16'] as const;
 export type Precision = (typeof PRECISIONS)[number];

@@ -8,7 +8,7 @@ import type { Model } from '../../ir/model.js';
 import type { Node } from '../../ir/node.js';
 import type { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
-import { inferShapes } from '../../frontend/ops/infer.js';
+import { inferShapes } from '../../dialect/ops/infer.js';
 import type { Ep } from './session.js';
 import { runOnce } from './accuracy.js';
 import { withOutputs } from './verify.js';

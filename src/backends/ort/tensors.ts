@@ -2,7 +2,7 @@
 import { MsgraphError } from '../../errors.js';
 import { dtypeFromName } from '../../ir/dtype.js';
 import { Tensor } from '../../ir/tensor.js';
-import { fromTensor, toTensor } from '../../eval/array.js';
+import { fromTensor, toTensor } from '../../ir/array.js';
 
 /** What msgraph needs of an onnxruntime tensor class. */
 export interface OrtTensorLike {

@@ -9,7 +9,7 @@ import type { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import { decodeModelBytes, encodeModelBytes, concatChunks } from '../../frontend/onnx/index.js';
 import { createSession, type Ep, type ModelSource } from './session.js';
-import { inferShapes } from '../../frontend/ops/infer.js';
+import { inferShapes } from '../../dialect/ops/infer.js';
 import { compareTensors, type Comparison, type Tolerance } from './compare.js';
 
 export { compareTensors, type Comparison, type Tolerance } from './compare.js';

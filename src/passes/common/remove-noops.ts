@@ -6,8 +6,8 @@
  */
 import type { Node } from '../../ir/node.js';
 import type { Value } from '../../ir/value.js';
-import { onnxOpOf } from '../../frontend/dialect/names.js';
-import { inferShapes } from '../../frontend/ops/infer.js';
+import { onnxOpOf } from '../../dialect/names.js';
+import { inferShapes } from '../../dialect/ops/infer.js';
 import type { Pass } from '../pass.js';
 import { result } from '../pass.js';
 

@@ -12,7 +12,7 @@ import type { Node } from '../../ir/node.js';
 import type { Attribute } from '../../ir/attribute.js';
 import type { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
-import { fromTensor, num } from '../../eval/array.js';
+import { fromTensor, num } from '../../ir/array.js';
 import type { Pass } from '../pass.js';
 import { result } from '../pass.js';
 import { constantsOf, replaceWithNode, scopedName, soleUser } from '../util.js';

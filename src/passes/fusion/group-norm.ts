@@ -8,7 +8,7 @@ import type { Graph } from '../../ir/graph.js';
 import type { Node } from '../../ir/node.js';
 import { Tensor } from '../../ir/tensor.js';
 import { Value } from '../../ir/value.js';
-import { fromTensor, num } from '../../eval/array.js';
+import { fromTensor, num } from '../../ir/array.js';
 import type { Pass } from '../pass.js';
 import { result } from '../pass.js';
 import { constantsOf, replaceWithNode, scopedName, soleUser } from '../util.js';

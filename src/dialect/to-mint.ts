@@ -5,15 +5,15 @@
  * opset 13, `affine_per_group` for GroupNormalization before 21, explicit legacy Resize modes). Value identities,
  * names and metadata are kept; ops outside the tables stay as they are and are reported by inference.
  */
-import { MsgraphError } from '../../errors.js';
-import type { Graph } from '../../ir/graph.js';
-import type { Model } from '../../ir/model.js';
-import { Node } from '../../ir/node.js';
-import { Tensor } from '../../ir/tensor.js';
-import type { Value } from '../../ir/value.js';
-import { fromTensor, num } from '../../eval/array.js';
-import { lookupOp } from '../ops/registry.js';
-import { checkArity, inferShapes } from '../ops/infer.js';
+import { MsgraphError } from '../errors.js';
+import type { Graph } from '../ir/graph.js';
+import type { Model } from '../ir/model.js';
+import { Node } from '../ir/node.js';
+import { Tensor } from '../ir/tensor.js';
+import type { Value } from '../ir/value.js';
+import { fromTensor, num } from '../ir/array.js';
+import { lookupOp } from './ops/registry.js';
+import { checkArity, inferShapes } from './ops/infer.js';
 import { dialectName, MINT_DOMAIN } from './names.js';
 import { LEGACY_BROADCAST, OPERANDS, operandIndex, type Operand } from './operands.js';
 

@@ -3,9 +3,9 @@
  * `mint.nn.functional.conv2d`); ops with no single API get an `msgraph.` name (`msgraph.shape`, `msgraph.lstm`).
  * Every dialect name maps back to exactly one ONNX op (per opset), which lowering relies on.
  */
-import type { Node } from '../../ir/node.js';
-import { ALL_OPS } from '../ops/registry.js';
-import type { OpDef } from '../ops/types.js';
+import type { Node } from '../ir/node.js';
+import { ALL_OPS } from './ops/registry.js';
+import type { OpDef } from './ops/types.js';
 
 export const MINT_DOMAIN = 'mint';
 

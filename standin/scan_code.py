@@ -1,6 +1,6 @@
 """Static checks of emitted MindSpore code (no execution).
 
-usage: /usr/bin/python3 test/standin/scan_code.py VERSION FILE.py [FILE.py ...]
+usage: /usr/bin/python3 standin/scan_code.py VERSION FILE.py [FILE.py ...]
 Prints one JSON object {file: [problems]}. Checks, for the given MindSpore version:
 - every mint.* / ops.* call exists in MindSpore's API (_api.json) with the keyword names used and no more
   positional arguments than the signature takes;

@@ -3,8 +3,8 @@
  * 2^53, which covers shape arithmetic and indices); results are rounded back to the dtype on output, so float32
  * add/mul/div/sqrt are correctly rounded as in any IEEE implementation.
  */
-import { dtypeFromName, type DType } from '../ir/dtype.js';
-import { Tensor } from '../ir/tensor.js';
+import { dtypeFromName, type DType } from './dtype.js';
+import { Tensor } from './tensor.js';
 
 export interface NDArray {
   dtype: DType;

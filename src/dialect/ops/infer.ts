@@ -12,7 +12,7 @@ import type { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import type { DType } from '../../ir/dtype.js';
 import { lookupOp, opRanges } from './registry.js';
-import { MINT_DOMAIN, onnxOpOf } from '../dialect/names.js';
+import { MINT_DOMAIN, onnxOpOf } from '../names.js';
 import type { InferCtx, KnownValue, OpDef, TensorInfo } from './types.js';
 import { tensorValue } from './defs/misc.js';
 

@@ -4,14 +4,14 @@
  * positions, and the dialect's explicit semantics dropped where the opset implies them. What an opset cannot
  * express is an error naming the node, never a silent change.
  */
-import { MsgraphError } from '../../errors.js';
-import { dtypeFromName, type DType } from '../../ir/dtype.js';
-import type { Graph } from '../../ir/graph.js';
-import type { Model } from '../../ir/model.js';
-import type { Node } from '../../ir/node.js';
-import type { Value } from '../../ir/value.js';
-import { Tensor } from '../../ir/tensor.js';
-import { make, toTensor } from '../../eval/array.js';
+import { MsgraphError } from '../errors.js';
+import { dtypeFromName, type DType } from '../ir/dtype.js';
+import type { Graph } from '../ir/graph.js';
+import type { Model } from '../ir/model.js';
+import type { Node } from '../ir/node.js';
+import type { Value } from '../ir/value.js';
+import { Tensor } from '../ir/tensor.js';
+import { make, toTensor } from '../ir/array.js';
 import { MINT_DOMAIN, onnxOpOf } from './names.js';
 import { LEGACY_BROADCAST, OPERANDS, operandIndex, type Operand } from './operands.js';
 

@@ -1,6 +1,6 @@
-"""Runs an emitted MindSpore package under the torch-backed STAND-IN (test/standin/mindspore, not MindSpore).
+"""Runs an emitted MindSpore package under the torch-backed STAND-IN (standin/mindspore, not MindSpore).
 
-usage: /usr/bin/python3 test/standin/run_package.py PACKAGE_DIR INPUTS OUTPUTS
+usage: /usr/bin/python3 standin/run_package.py PACKAGE_DIR INPUTS OUTPUTS
 INPUTS is a tensor bundle file ({"inputs": {name: {dtype, shape, data}}}); OUTPUTS then gets {"outputs": {...},
 "not_loaded": [...], "unused": [...], "parameters": [...]} with the Cell's parameter names. When INPUTS is a
 directory of raw tensors (index.json listing {name, dtype, shape, file} and one little-endian .bin file each, for
