@@ -1,10 +1,13 @@
 /**
  * Runs passes in order, timing each and collecting its stats; optionally verifies the IR after every pass (tests
- * do) and prints the graph after chosen passes. An error names the pass that raised it.
+ * do: the graph's invariants, the op-level node checks, and inference run again, which fails on arities and
+ * shapes a pass broke) and prints the graph after chosen passes. An error names the pass that raised it.
  */
 import { MsgraphError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { verify } from '../ir/verify.js';
+import { nodeChecks } from '../dialect/check.js';
+import { inferShapes } from '../dialect/ops/infer.js';
 import type { PassContext } from './pass.js';
 import { PASSES } from './registry.js';
 import type { Profile } from '../util/profile.js';
@@ -47,7 +50,10 @@ export function runPasses(model: Model, names: readonly string[], opts: PassMana
     let res;
     try {
       res = opts.profile ? opts.profile.run(`pass ${name}`, () => pass.run(model, opts)) : pass.run(model, opts);
-      if (opts.verifyEach) verify(model.graph);
+      if (opts.verifyEach) {
+        verify(model.graph, { checkNode: nodeChecks(model) });
+        inferShapes(model);
+      }
     } catch (e) {
       if (e instanceof MsgraphError) {
         e.message = `pass ${name}: ${e.message}`;

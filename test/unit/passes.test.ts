@@ -5,6 +5,9 @@ import { Tensor } from '../../src/ir/tensor.js';
 import { toMint } from '../../src/dialect/to-mint.js';
 import { runPasses } from '../../src/passes/manager.js';
 import { printGraph } from '../../src/ir/print.js';
+import { verify, verifyProblems } from '../../src/ir/verify.js';
+import { dtypeFromName } from '../../src/ir/dtype.js';
+import { nodeChecks } from '../../src/dialect/check.js';
 import { Builder, i64 } from '../helpers/builder.js';
 
 function model(b: Builder): Model {
@@ -77,5 +80,41 @@ describe('fold-constants, cse, dce', () => {
     b.output(b.input('x', [1]));
     const m = model(b);
     expect(() => runPasses(m, ['fold-everything'])).toThrow(/unknown pass "fold-everything"/);
+  });
+});
+
+describe('verifyEach', () => {
+  /** Q·Kᵀ with K through a permutation [1,2,0]: valid as built. */
+  function valid(): Model {
+    const b = new Builder();
+    const q = b.input('q', [2, 8, 16]);
+    const k = b.input('k', [8, 2, 16]);
+    const kp = b.op('Transpose', [k], { attrs: { perm: { type: 'ints', value: [1, 2, 0] } } }).outputs[0]!;
+    b.output(b.op('MatMul', [q, kp]).outputs[0]!);
+    return model(b);
+  }
+
+  it('runs inference again after each pass: a matmul whose inner dims differ fails, naming the pass', () => {
+    // What fuse-attention once left behind after a failed match: K's permutation rewritten to [1,0,2] (the swap of
+    // the last two dims folded in) while the values keep their types, so the graph's own invariants still hold.
+    const m = valid();
+    [...m.graph].find((n) => n.op === 'mint.permute')!.setAttr('perm', { type: 'ints', value: [1, 0, 2] });
+    expect(() => verify(m.graph)).not.toThrow();
+    expect(() => runPasses(m, ['dce'], { verifyEach: true })).toThrow(/pass dce: .*inner dims differ/);
+  });
+
+  it('checks nodes: operands of different dtypes, a permutation that is not one', () => {
+    const b = new Builder();
+    const x = b.input('x', [2, 3]);
+    const h = b.input('h', [2, 3], dtypeFromName('float16')!);
+    const t = b.op('Transpose', [x], { attrs: { perm: { type: 'ints', value: [0, 0] } } }).outputs[0]!;
+    b.output(t, b.op('Add', [x, h]).outputs[0]!);
+    const g = b.graph;
+    const m = new Model(g, 8, new Map([['', 17]]));
+    expect(() => verify(g)).not.toThrow();
+    const problems = verifyProblems(g, { checkNode: nodeChecks(m) }).map((p) => p.message);
+    expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(/Add operands of different dtypes \(float32, float16\)/), expect.stringMatching(/perm \[0,0\] is not a permutation/)]));
+    const ok = valid();
+    expect(verifyProblems(ok.graph, { checkNode: nodeChecks(ok) })).toEqual([]);
   });
 });
