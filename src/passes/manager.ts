@@ -8,7 +8,7 @@ import type { Model } from '../ir/model.js';
 import { verify } from '../ir/verify.js';
 import { nodeChecks } from '../dialect/check.js';
 import { inferShapes } from '../dialect/ops/infer.js';
-import type { PassContext } from './pass.js';
+import type { Pass, PassContext } from './pass.js';
 import { PASSES } from './registry.js';
 import type { Profile } from '../util/profile.js';
 
@@ -20,6 +20,7 @@ export interface PassRecord {
   nodesBefore: number;
   nodesAfter: number;
   nearMisses?: { node: string; reason: string }[];
+  report?: Record<string, unknown>;
 }
 
 export interface PassManagerOptions extends PassContext {
@@ -30,20 +31,23 @@ export interface PassManagerOptions extends PassContext {
   onPass?: (pass: string, index: number, total: number) => void;
   /** Each pass becomes a phase of this profile. */
   profile?: Profile;
+  /** Where pass names are looked up: the dialect passes by default, or a target's own (its lowerings). */
+  registry?: ReadonlyMap<string, Pass>;
 }
 
-export function checkPassNames(names: readonly string[]): void {
+export function checkPassNames(names: readonly string[], registry: ReadonlyMap<string, Pass> = PASSES): void {
   for (const n of names) {
-    if (!PASSES.has(n)) throw new MsgraphError('usage', `unknown pass ${JSON.stringify(n)}`, { hint: `passes: ${[...PASSES.keys()].join(', ')}; or default, none` });
+    if (!registry.has(n)) throw new MsgraphError('usage', `unknown pass ${JSON.stringify(n)}`, { hint: `passes: ${[...registry.keys()].join(', ')}; or default, none` });
   }
 }
 
+/** `printAfter` may also name passes of another registry (a target's lowerings); only this one's are printed here. */
 export function runPasses(model: Model, names: readonly string[], opts: PassManagerOptions = {}): PassRecord[] {
-  checkPassNames(names);
-  for (const p of opts.printAfter ?? []) checkPassNames([p]);
+  const registry = opts.registry ?? PASSES;
+  checkPassNames(names, registry);
   const records: PassRecord[] = [];
   names.forEach((name, i) => {
-    const pass = PASSES.get(name)!;
+    const pass = registry.get(name)!;
     opts.onPass?.(name, i, names.length);
     const before = model.graph.nodeCount;
     const t0 = performance.now();
@@ -64,6 +68,7 @@ export function runPasses(model: Model, names: readonly string[], opts: PassMana
     records.push({
       name, ms: performance.now() - t0, modified: res.modified, stats: res.stats, nodesBefore: before, nodesAfter: model.graph.nodeCount,
       ...(res.nearMisses?.length ? { nearMisses: res.nearMisses } : {}),
+      ...(res.report ? { report: res.report } : {}),
     });
     if (opts.printAfter?.includes(name)) opts.onPrint?.(name, model);
   });

@@ -9,6 +9,12 @@ export interface PassContext {
   ep?: string;
   /** Largest constant a folding pass may create, in elements. */
   foldLimit?: number;
+  /** Default-domain opset a lowering writes. */
+  opset?: number;
+  /** Node or weight names (globs with `*`) the precision passes keep in float32. */
+  keepFp32?: readonly string[];
+  /** Float inputs and outputs in float16 (precision passes). */
+  io16?: boolean;
 }
 
 export interface PassResult {
@@ -17,6 +23,8 @@ export interface PassResult {
   stats: Record<string, number>;
   /** Fusions: candidates that did not fuse, and why (`--explain-fusion`). */
   nearMisses?: { node: string; reason: string }[];
+  /** What a pass reports beyond counts (the precision passes: names kept in float32, weight bytes). */
+  report?: Record<string, unknown>;
 }
 
 export interface Pass {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { msgraph } from '../helpers/cli.js';
 import { MODELS_DIR } from '../helpers/ort.js';
 import { DEFAULT_PIPELINE } from '../../src/passes/registry.js';
+import { ORT_LOWERING } from '../../src/backends/ort/target-passes.js';
 
 describe('compile --profile', () => {
   it('onnx: decode, dialect, each pass, lowering, encode and write, in the table and in the plan', () => {
@@ -16,8 +17,9 @@ describe('compile --profile', () => {
     const plan = JSON.parse(fs.readFileSync(`${out}.plan.json`, 'utf8')) as { profile: { phase: string; ms: number; retained_bytes?: number }[] };
     const phases = plan.profile.map((p) => p.phase);
     expect(phases.slice(0, 5)).toEqual(['read and decode', 'verify', 'specialise inputs', 'to the mint dialect', 'shape inference']);
-    expect(phases.filter((p) => p.startsWith('pass ')).map((p) => p.slice(5))).toEqual([...DEFAULT_PIPELINE]);
-    expect(phases.slice(-6)).toEqual(['lower fused ops for the EP', 'lower to ONNX', 'Conv+activation, EP guards', 'shape inference (lowered)', 'plan', 'encode']);
+    // The dialect passes, then the target's lowering passes.
+    expect(phases.filter((p) => p.startsWith('pass ')).map((p) => p.slice(5))).toEqual([...DEFAULT_PIPELINE, ...ORT_LOWERING]);
+    expect(phases.slice(-7)).toEqual(['pass lower-fused', 'pass lower-to-onnx', 'pass fuse-conv-activation', 'pass ep-guards', 'shape inference (lowered)', 'plan', 'encode']);
     expect(plan.profile.every((p) => p.ms >= 0 && typeof p.retained_bytes === 'number')).toBe(true);
     for (const p of [...phases, 'write', 'total']) expect(r.stderr).toContain(`  ${p} `);
     // Without the flag the plan has no profile.

@@ -12,6 +12,8 @@ import { concatChunks, decodeModelBytes, encodeModelBytes } from '../../src/fron
 import { Model } from '../../src/ir/model.js';
 import { Builder } from '../helpers/builder.js';
 import { msgraph } from '../helpers/cli.js';
+import { compileForOrt, type OrtCompileOptions } from '../../src/backends/ort/compile.js';
+import { loadModelFile } from '../../src/frontend/onnx/node-fs.js';
 import { MODELS_DIR, rng, skipIfNone, ZOO_DIR, zooModels } from '../helpers/ort.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-int8-'));
@@ -231,6 +233,19 @@ describe('int4, fp16 compute, float16 I/O, --per-node, --keep-fp32 auto', () => 
     expect(j.per_node.values).toBeGreaterThan(10);
     expect(j.per_node.layers.length).toBeGreaterThan(5);
     for (const l of j.per_node.layers) expect(l.output_cosine).toBeLessThanOrEqual(1);
+  });
+
+  it('the precision modes are target passes: verified after each (node checks, inference again), printable', () => {
+    const cases: [Partial<OrtCompileOptions>, string[]][] = [
+      [{ precision: 'int8' }, ['quantize-int8']], [{ precision: 'int4', ioDtype: 'fp16' }, ['quantize-int4', 'half-io']],
+      [{ precision: 'fp16' }, ['store-fp16']], [{ precision: 'fp16', fp16: 'compute', ioDtype: 'fp16' }, ['compute-fp16', 'store-fp16']],
+    ];
+    for (const [opts, passes] of cases) {
+      const printed: string[] = [];
+      const r = compileForOrt(loadModelFile(bert), { ...opts, verifyEach: true, printAfter: passes, onPrint: (p) => printed.push(p) });
+      expect(printed, JSON.stringify(opts)).toEqual(passes);
+      expect(r.plan.precision).toMatchObject({ mode: opts.precision });
+    }
   });
 
   it('usage errors: --fp16 without --precision fp16, --io-dtype fp16 with fp32, auto outside compile', () => {

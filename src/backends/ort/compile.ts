@@ -1,26 +1,23 @@
 /**
- * The ONNX Runtime target: specialise input shapes (`--shape`), convert to the mint dialect, run the passes, map the
- * fused ops to the EP's kernels (lower-fused), lower back to ONNX at the model's opset, fuse Conv + activation and
- * apply the EP guards, and build the static plan. onnxruntime-node ignores freeDimensionOverrides, so
+ * The ONNX Runtime target: specialise input shapes (`--shape`), convert to the mint dialect, run the passes, then
+ * the target's own passes (target-passes.ts: map the fused ops to the EP's kernels, lower back to ONNX at the
+ * model's opset, fuse Conv + activation, apply the EP guards, and the precision passes), and build the static plan. onnxruntime-node ignores freeDimensionOverrides, so
  * specialisation is done here: the fixed dims flow through inference and everything that becomes static folds.
  */
 import { MsgraphError } from '../../errors.js';
 import type { Model } from '../../ir/model.js';
 import { tensorType } from '../../ir/shape.js';
 import { toMint } from '../../dialect/to-mint.js';
-import { lowerToOnnx } from '../../dialect/lower.js';
 import { inferShapes } from '../../dialect/ops/infer.js';
-import { runPasses, type PassManagerOptions, type PassRecord } from '../../passes/manager.js';
-import { MINDSPORE_ONLY_FUSIONS, parsePassList } from '../../passes/registry.js';
-import { lowerFusedForOrt } from './lower-fused.js';
-import { applyEpGuards, stripInt64ValueTypes } from './ep-guards.js';
-import { fuseConvActivation } from './conv-activation.js';
+import { checkPassNames, runPasses, type PassManagerOptions, type PassRecord } from '../../passes/manager.js';
+import { MINDSPORE_ONLY_FUSIONS, PASSES, parsePassList } from '../../passes/registry.js';
+import { stripInt64ValueTypes } from './ep-guards.js';
 import { buildPlan, type Plan } from './plan.js';
 import type { Ep } from './session.js';
 import { VERSION } from '../../version.js';
 import { Profile } from '../../util/profile.js';
-import { quantizeInt4, quantizeInt8, storeFp16, type Precision } from './quantize.js';
-import { computeFp16, halfIo } from './fp16.js';
+import type { Precision } from './quantize.js';
+import { ORT_LOWERING, ORT_TARGET_PASSES } from './target-passes.js';
 import { EP_CAPABILITIES } from './capabilities.js';
 
 export interface OrtCompileOptions {
@@ -77,31 +74,32 @@ export function specializeInputs(model: Model, shapes: Record<string, number[]>)
   }
 }
 
-/** The precision step on the lowered graph: int8 weights, float16 storage or float16 compute, and float16 I/O. */
-function reducePrecision(model: Model, precision: Precision, ep: Ep, opts: OrtCompileOptions, prof: Profile): Record<string, unknown> | undefined {
-  const keep = opts.keepFp32 ?? [];
+/** The precision passes the options ask for, in order. */
+function precisionPasses(precision: Precision, ep: Ep, opts: OrtCompileOptions): string[] {
   const io16 = opts.ioDtype === 'fp16';
   if (precision === 'fp32') {
     if (io16) throw new MsgraphError('usage', '--io-dtype fp16 needs --precision fp16, int8 or int4');
-    return undefined;
+    return [];
   }
-  if (precision === 'int8' || precision === 'int4') {
-    const r = prof.run(`quantize to ${precision}`, () => (precision === 'int8' ? quantizeInt8 : quantizeInt4)(model, ep, keep));
-    return { ...r, ...(io16 ? { io: 'fp16', io_casts: halfIo(model) } : {}) };
-  }
+  if (precision === 'int8' || precision === 'int4') return [`quantize-${precision}`, ...(io16 ? ['half-io'] : [])];
   const mode = opts.fp16 ?? (EP_CAPABILITIES[ep]?.fp16Compute ? 'compute' : 'storage');
-  if (mode === 'compute') {
-    prof.run('shape inference (lowered)', () => inferShapes(model));
-    const c = prof.run('compute in float16', () => computeFp16(model, keep, io16));
-    // Weights the float32 islands read (norm scales, frequency tables) are stored in float16 too.
-    const s = prof.run('store weights in float16', () => storeFp16(model, keep));
-    return {
-      ...c, converted: c.converted + s.converted, kept: [...c.kept, ...s.kept],
-      weight_bytes_fp32: c.weight_bytes_fp32 + s.weight_bytes_fp32, weight_bytes_fp16: c.weight_bytes_fp16 + s.weight_bytes_fp16,
-    };
+  // After float16 compute, the weights the float32 islands read (norm scales, frequency tables) are stored in
+  // float16 too; compute-fp16 makes the I/O float16 itself.
+  return mode === 'compute' ? ['compute-fp16', 'store-fp16'] : ['store-fp16', ...(io16 ? ['half-io'] : [])];
+}
+
+/** One record from the precision passes' reports: counts and byte sizes add up, lists join, the first word wins. */
+function mergeReports(reports: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const r of reports) {
+    for (const [k, v] of Object.entries(r)) {
+      const have = out[k];
+      if (have === undefined) out[k] = Array.isArray(v) ? [...v] : v;
+      else if (typeof have === 'number' && typeof v === 'number') out[k] = have + v;
+      else if (Array.isArray(have) && Array.isArray(v)) have.push(...v);
+    }
   }
-  const r = prof.run('store weights in float16', () => storeFp16(model, keep));
-  return { compute: 'fp32', ...r, ...(io16 ? { io: 'fp16', io_casts: halfIo(model) } : {}) };
+  return out;
 }
 
 export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCompileResult {
@@ -115,18 +113,22 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
   if (fusions.length) {
     throw new MsgraphError('unsupported', `${fusions.join(', ')}: the ONNX Runtime target does not take these fusions (the MindSpore backend uses them)`, { hint: '--passes default' });
   }
+  const precision = opts.precision ?? 'fp32';
+  const target = [...(passes.length ? ORT_LOWERING : []), ...precisionPasses(precision, ep, opts)];
+  // --print-after may name a dialect pass or a target pass.
+  checkPassNames(opts.printAfter ?? [], new Map([...PASSES, ...ORT_TARGET_PASSES]));
+  const manager = { ep, opset, keepFp32: opts.keepFp32 ?? [], io16: opts.ioDtype === 'fp16', verifyEach: opts.verifyEach, printAfter: opts.printAfter, onPrint: opts.onPrint, onPass: opts.onPass, profile: prof };
   let records: PassRecord[] = [];
-  let lowering: Record<string, number> | undefined;
   if (passes.length) {
     prof.run('to the mint dialect', () => toMint(model));
     prof.run('shape inference', () => inferShapes(model));
-    records = runPasses(model, passes, { ep, verifyEach: opts.verifyEach, printAfter: opts.printAfter, onPrint: opts.onPrint, onPass: opts.onPass, profile: prof });
-    const fused = prof.run('lower fused ops for the EP', () => lowerFusedForOrt(model, ep));
-    prof.run('lower to ONNX', () => lowerToOnnx(model, { opset }));
-    lowering = prof.run('Conv+activation, EP guards', () => ({ ...fused, fused_conv: fuseConvActivation(model, ep), ...applyEpGuards(model, ep) }));
+    records = runPasses(model, passes, manager);
   }
-  const precision = opts.precision ?? 'fp32';
-  const quantization = reducePrecision(model, precision, ep, opts, prof);
+  const targetRecords = runPasses(model, target, { ...manager, registry: ORT_TARGET_PASSES });
+  const lowered = targetRecords.filter((r) => ORT_LOWERING.includes(r.name));
+  const lowering = lowered.length ? Object.assign({}, ...lowered.map((r) => r.stats)) as Record<string, number> : undefined;
+  const reports = targetRecords.filter((r) => !ORT_LOWERING.includes(r.name)).map((r) => r.report ?? {});
+  const quantization = reports.length ? mergeReports(reports) : undefined;
   // Graph outputs keep their types; intermediate ones are refreshed after lowering.
   prof.run('shape inference (lowered)', () => inferShapes(model));
   const plan = prof.run('plan', () => buildPlan(model, { ep, generator: `msgraph ${VERSION}`, specialized: shapes, passes: records, lowering, timings: opts.timings, ...(quantization ? { precision: { mode: precision, ...quantization } } : {}) }));
