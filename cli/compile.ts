@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { loadModelFile, stageDirectory } from '../src/frontend/onnx/node-fs.js';
 import { writeInterruptibly } from './interrupt.js';
 import { Profile } from '../src/util/profile.js';
-import { compileOnnx } from './ort.js';
+import { compileOnnx } from './compile-onnx.js';
 import { explain } from './explain.js';
 import { MsgraphError } from '../src/errors.js';
 import { verify } from '../src/ir/verify.js';

@@ -9,7 +9,7 @@ import { parseBundle } from '../src/ir/bundle.js';
 import { externalLocations, fileSource, modelFromFileBytes, openModelFile, writeFilesAtomic } from '../src/frontend/onnx/node-fs.js';
 import { concatChunks, encodeModelBytes, type EncodeResult } from '../src/frontend/onnx/index.js';
 import { compileForOrt, parseShapeSpec, type Fp16Mode, type OrtCompileOptions } from '../src/backends/ort/compile.js';
-import { checkEp, type ModelSource } from '../src/backends/ort/session.js';
+import { checkEp, epUnavailable, type Ep, type ModelSource } from '../src/backends/ort/session.js';
 import { checkFeeds, randomInputs } from '../src/backends/ort/inputs.js';
 import { checkPrecision } from '../src/backends/ort/quantize.js';
 import { DEFAULT_MIN_COSINE } from '../src/backends/ort/accuracy.js';
@@ -120,4 +120,12 @@ export function feedsFor(model: Model, inputs: string | undefined, flags: OrtFla
     return feeds;
   }
   return randomInputs(model, Number(flags.seed ?? 1), { shapes: shapesFrom(flags.shape) });
+}
+
+/** An EP that cannot run here is the first thing reported. */
+export async function availableEp(name: string | undefined): Promise<Ep> {
+  const ep = checkEp(name ?? 'cpu');
+  const why = await epUnavailable(ep);
+  if (why) throw new MsgraphError('unsupported', why);
+  return ep;
 }
