@@ -17,6 +17,12 @@ export interface PassContext {
   io16?: boolean;
 }
 
+/** A candidate that did not fuse, and why. */
+export interface NearMiss {
+  node: string;
+  reason: string;
+}
+
 export interface PassResult {
   modified: boolean;
   /** Counts by kind (nodes removed, constants folded, fusions by kind). */

@@ -18,6 +18,7 @@ import { fuseGroupNorm, GROUP_NORM_OP } from '../../src/passes/fusion/group-norm
 import { fuseMha, MHA_OP } from '../../src/passes/fusion/mha.js';
 import { fuseLayerNorm, LAYER_NORM_OP } from '../../src/passes/fusion/layer-norm.js';
 import { fuseGeglu, GEGLU_OP } from '../../src/passes/fusion/geglu.js';
+import { fuseRmsNorm } from '../../src/passes/fusion/rms-norm.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { verify } from '../../src/ir/verify.js';
 import { printGraph } from '../../src/ir/print.js';
@@ -337,5 +338,37 @@ describe('GEGLU fusion', () => {
   it('leaves gelu(first half) * second half alone', () => {
     const m = geglu('slices', true);
     expect(fuseGeglu(m.graph, constOf)).toBe(0);
+  });
+});
+
+describe('RMSNorm near misses', () => {
+  /** x * reciprocal(sqrt(mean(x^2) + eps)), with one step changed by `bend`. */
+  function rms(bend: { keepdims?: number; axes?: number[]; noEps?: boolean; divide?: boolean; xShape?: (number | string)[] }) {
+    const b = new Builder();
+    const x = b.input('x', bend.xShape ?? [2, 4, 8]);
+    const sq = b.op('Pow', [x, b.constant('two', [2], [])]).outputs[0]!;
+    const mean = b.op('ReduceMean', [sq], { name: 'mean', attrs: { axes: { type: 'ints', value: bend.axes ?? [-1] }, keepdims: { type: 'int', value: bend.keepdims ?? 1 } } }).outputs[0]!;
+    const plus = bend.noEps ? b.op('Add', [mean, x]).outputs[0]! : b.op('Add', [mean, b.constant('eps', [1e-6], [])]).outputs[0]!;
+    const root = b.op('Sqrt', [plus]).outputs[0]!;
+    const out = bend.divide === false ? b.op('Sub', [x, root]).outputs[0]! : b.op('Mul', [x, b.op('Reciprocal', [root]).outputs[0]!]).outputs[0]!;
+    b.output(out);
+    return dialect(b);
+  }
+  const reasons = (m: Model) => fuseRmsNorm(m.graph, constOf).nearMisses.map((n) => n.reason);
+
+  it('fuses the plain form and names why each bent form does not', () => {
+    expect(fuseRmsNorm(rms({}).graph, constOf)).toMatchObject({ fused: 1, nearMisses: [] });
+    // keepdims=0 over [8, 8] still broadcasts (to the wrong thing), so the graph is valid.
+    expect(reasons(rms({ keepdims: 0, xShape: [8, 8] }))).toEqual([expect.stringMatching(/keepdims=0/)]);
+    expect(reasons(rms({ axes: [1] }))).toEqual([expect.stringMatching(/not over trailing axes/)]);
+    expect(reasons(rms({ noEps: true }))).toEqual([expect.stringMatching(/no constant eps/)]);
+    expect(reasons(rms({ divide: false }))).toEqual([expect.stringMatching(/not divided by the sqrt/)]);
+    expect(reasons(rms({ xShape: [2, 4, 'width'] }))).toEqual([expect.stringMatching(/normalised dims are symbolic/)]);
+    // A near miss leaves the graph as it was.
+    for (const m of [rms({ keepdims: 0, xShape: [8, 8] }), rms({ divide: false })]) {
+      const before = printGraph(m.graph);
+      fuseRmsNorm(m.graph, constOf);
+      expect(printGraph(m.graph)).toBe(before);
+    }
   });
 });

@@ -9,34 +9,58 @@ import type { Node } from '../../ir/node.js';
 import { Tensor } from '../../ir/tensor.js';
 import { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../ir/array.js';
-import type { Pass } from '../pass.js';
+import type { NearMiss, Pass } from '../pass.js';
 import { result } from '../pass.js';
 import { constantsOf, replaceWithNode, scopedName, soleUser } from '../util.js';
 
 export const RMS_NORM_OP = 'msgraph.rms_norm';
 
-export function fuseRmsNorm(g: Graph, constOf: (v: Value | null | undefined) => Tensor | null): number {
+/** The anchor is a mean of a square; once one is found, every way the rest fails to match is a near miss. */
+export function fuseRmsNorm(g: Graph, constOf: (v: Value | null | undefined) => Tensor | null): { fused: number; nearMisses: NearMiss[] } {
   const scalar = (v: Value | null | undefined) => {
     const t = constOf(v);
     return t && t.size === 1 ? num(fromTensor(t))[0]! : null;
   };
   let fused = 0;
+  const nearMisses: NearMiss[] = [];
   for (const mean of [...g]) {
-    if (mean.op !== 'mint.mean' || mean.graph !== g || Number(mean.attrs.get('keepdims')?.value ?? 1) !== 1) continue;
+    if (mean.op !== 'mint.mean' || mean.graph !== g) continue;
     const sq = mean.inputs[0]?.producer;
-    if (!sq || soleUser(mean.inputs[0], g) !== mean) continue;
-    const x = sq.inputs[0];
-    const isSquare = (sq.op === 'mint.pow' && scalar(sq.inputs[1]) === 2) || (sq.op === 'mint.mul' && sq.inputs[1] === x);
-    const shape = x?.type?.kind === 'tensor' ? x.type.shape : null;
-    if (!x || !isSquare || !shape) continue;
+    const x = sq?.inputs[0];
+    const isSquare = !!sq && ((sq.op === 'mint.pow' && scalar(sq.inputs[1]) === 2) || (sq.op === 'mint.mul' && sq.inputs[1] === x));
+    if (!sq || !x || !isSquare) continue;
+    const miss = (reason: string) => nearMisses.push({ node: mean.name, reason: `RMSNorm: ${reason}` });
+    if (Number(mean.attrs.get('keepdims')?.value ?? 1) !== 1) {
+      miss('the mean of the square drops the reduced dims (keepdims=0)');
+      continue;
+    }
+    if (soleUser(mean.inputs[0], g) !== mean) {
+      miss('the square has other readers than the mean');
+      continue;
+    }
+    const shape = x.type?.kind === 'tensor' ? x.type.shape : null;
+    if (!shape) {
+      miss('the input\'s rank is unknown');
+      continue;
+    }
     const rank = shape.length;
     const a = mean.attrs.get('axes');
     const axes = a?.type === 'ints' ? a.value.map((v) => (Number(v) < 0 ? Number(v) + rank : Number(v))).sort((p, q) => p - q) : null;
-    if (!axes || !axes.length || axes.some((v, i) => v !== rank - axes.length + i)) continue;
+    if (!axes || !axes.length || axes.some((v, i) => v !== rank - axes.length + i)) {
+      miss('the mean is not over trailing axes');
+      continue;
+    }
     const add = soleUser(mean.outputs[0], g);
     const eps = add && add.op === 'mint.add' ? scalar(add.inputs[1]) ?? scalar(add.inputs[0]) : null;
     const sqrt = add ? soleUser(add.outputs[0], g) : null;
-    if (eps === null || !sqrt || sqrt.op !== 'mint.sqrt') continue;
+    if (eps === null) {
+      miss('no constant eps is added to the mean (or the mean has other readers)');
+      continue;
+    }
+    if (!sqrt || sqrt.op !== 'mint.sqrt') {
+      miss('mean + eps does not go to a sqrt (alone)');
+      continue;
+    }
     const nodes: Node[] = [sq, mean, add!, sqrt];
     // x / sqrt(.), x * reciprocal(sqrt(.)), x * (1 / sqrt(.)).
     let out: Value | null = null;
@@ -51,12 +75,21 @@ export function fuseRmsNorm(g: Graph, constOf: (v: Value | null | undefined) => 
         out = mul.outputs[0]!;
       }
     }
-    if (!out) continue;
+    if (!out) {
+      miss('x is not divided by the sqrt (x / sqrt, x * reciprocal(sqrt), x * (1 / sqrt)), or a step has other readers');
+      continue;
+    }
     const norm = shape.slice(rank - axes.length);
-    if (!norm.every((d): d is number => typeof d === 'number')) continue;
+    if (!norm.every((d): d is number => typeof d === 'number')) {
+      miss(`the normalised dims are symbolic ([${norm.join(', ')}])`);
+      continue;
+    }
     const width = norm.reduce((p, q) => p * q, 1);
     const dtype = x.type?.kind === 'tensor' ? x.type.dtype : null;
-    if (!dtype || dtype.name !== 'float32') continue;
+    if (!dtype || dtype.name !== 'float32') {
+      miss(`the input is ${dtype?.name ?? 'of unknown dtype'}, not float32`);
+      continue;
+    }
     let weight: Value | null = null;
     const wm = soleUser(out, g);
     if (wm?.op === 'mint.mul') {
@@ -84,13 +117,14 @@ export function fuseRmsNorm(g: Graph, constOf: (v: Value | null | undefined) => 
     }, out, nodes[nodes.length - 1]!, nodes, mean);
     fused++;
   }
-  return fused;
+  return { fused, nearMisses };
 }
 
 export const fuseRmsNormPass: Pass = {
   name: 'fuse-rms-norm',
   description: 'RMSNorm from Pow/ReduceMean/Add/Sqrt/Reciprocal (or Div)/Mul [/Mul weight]',
   run(model) {
-    return result({ rms_norm: fuseRmsNorm(model.graph, constantsOf(model)) });
+    const r = fuseRmsNorm(model.graph, constantsOf(model));
+    return { ...result({ rms_norm: r.fused }), nearMisses: r.nearMisses };
   },
 };
