@@ -45,7 +45,7 @@ async function compile(original: Uint8Array, passes: string) {
   expect(printGraph(m.graph)).toBe(once);
   const out = bytes(r.model);
   await sameOutputs(original, out);
-  return { ops: [...r.model.graph].map((n) => n.op), stats, model: r.model };
+  return { ops: [...r.model.graph].map((n) => n.op), stats, model: r.model, nearMisses: r.passes.flatMap((p) => p.nearMisses ?? []).map((n) => n.reason) };
 }
 
 function convBn(transpose: boolean, extraUse = false): Uint8Array {
@@ -99,12 +99,16 @@ describe('fold-pad', () => {
     expect(r.ops).toEqual(['AveragePool']);
     expect(Number(r.model.graph.nodes[0]!.attrs.get('count_include_pad')?.value)).toBe(1);
   });
-  it('-inf Pad -> MaxPool pads; a zero Pad stays before MaxPool', async () => {
+  it('-inf Pad -> MaxPool pads; a zero Pad stays before MaxPool, and says why', async () => {
     expect((await compile(padThen('MaxPool', [0, 0, 1, 1, 0, 0, 1, 1], -Infinity), 'fold-pad')).ops).toEqual(['MaxPool']);
-    expect((await compile(padThen('MaxPool', [0, 0, 1, 1, 0, 0, 1, 1], 0), 'fold-pad')).ops).toEqual(['Pad', 'MaxPool']);
+    const zero = await compile(padThen('MaxPool', [0, 0, 1, 1, 0, 0, 1, 1], 0), 'fold-pad');
+    expect(zero.ops).toEqual(['Pad', 'MaxPool']);
+    expect(zero.nearMisses).toEqual([expect.stringMatching(/Pad into mint\.nn\.functional\.max_pool2d: it pads with 0, not -inf/)]);
   });
-  it('a Pad of the channel dim stays', async () => {
-    expect((await compile(padThen('AveragePool', [0, 1, 1, 1, 0, 0, 1, 1]), 'fold-pad')).ops).toEqual(['Pad', 'AveragePool']);
+  it('a Pad of the channel dim stays, and says why', async () => {
+    const r = await compile(padThen('AveragePool', [0, 1, 1, 1, 0, 0, 1, 1]), 'fold-pad');
+    expect(r.ops).toEqual(['Pad', 'AveragePool']);
+    expect(r.nearMisses).toEqual([expect.stringMatching(/pads the batch or channel dims/)]);
   });
 });
 
