@@ -327,17 +327,21 @@ describe('GEGLU fusion', () => {
   for (const form of ['split', 'slices'] as const) {
     it(`${form}: a * gelu(gate) over the two halves -> one geglu; idempotent`, () => {
       const m = geglu(form);
-      expect(fuseGeglu(m.graph, constOf)).toBe(1);
+      expect(fuseGeglu(m.graph, constOf)).toEqual({ fused: 1, nearMisses: [] });
       verify(m.graph);
       expect(m.graph.nodes.map((n) => n.op)).toEqual([GEGLU_OP]);
       expect(m.graph.nodes[0]!.inputs.map((v) => v?.name)).toEqual(['h']);
-      expect(fuseGeglu(m.graph, constOf)).toBe(0);
+      expect(fuseGeglu(m.graph, constOf).fused).toBe(0);
     });
   }
 
-  it('leaves gelu(first half) * second half alone', () => {
+  it('leaves gelu(first half) * second half alone, and says why', () => {
     const m = geglu('slices', true);
-    expect(fuseGeglu(m.graph, constOf)).toBe(0);
+    const before = printGraph(m.graph);
+    const r = fuseGeglu(m.graph, constOf);
+    expect(r.fused).toBe(0);
+    expect(r.nearMisses.map((n) => n.reason)).toEqual([expect.stringMatching(/GEGLU: the GELU is applied to the leading half/)]);
+    expect(printGraph(m.graph)).toBe(before);
   });
 });
 

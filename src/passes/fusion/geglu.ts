@@ -12,7 +12,7 @@ import type { Value } from '../../ir/value.js';
 import type { KnownValue } from '../../dialect/ops/types.js';
 import { inferShapes } from '../../dialect/ops/infer.js';
 import { fromTensor, num } from '../../ir/array.js';
-import type { Pass } from '../pass.js';
+import type { NearMiss, Pass } from '../pass.js';
 import { result } from '../pass.js';
 import { constantsOf, replaceWithNode, scopedName, soleUser } from '../util.js';
 
@@ -63,24 +63,38 @@ function halfOf(v: Value, g: Graph, constOf: ConstOf, knownOf: KnownOf): { src: 
   return null;
 }
 
-export function fuseGeglu(g: Graph, constOf: ConstOf, knownOf: KnownOf = () => undefined): number {
+/** The anchor is a GELU multiplied by another value; once found, every way the rest fails is a near miss. */
+export function fuseGeglu(g: Graph, constOf: ConstOf, knownOf: KnownOf = () => undefined): { fused: number; nearMisses: NearMiss[] } {
   let fused = 0;
+  const nearMisses: NearMiss[] = [];
   for (const gelu of [...g]) {
     if (gelu.op !== 'mint.nn.functional.gelu' || gelu.graph !== g) continue;
     const y = gelu.outputs[0]!;
     const mul = soleUser(y, g);
     if (!mul || mul.op !== 'mint.mul') continue;
+    const miss = (reason: string) => nearMisses.push({ node: mul.name, reason: `GEGLU: ${reason}` });
     const a = mul.inputs[0] === y ? mul.inputs[1] : mul.inputs[0];
     const gate = halfOf(gelu.inputs[0]!, g, constOf, knownOf);
     const other = a ? halfOf(a, g, constOf, knownOf) : null;
-    if (!gate || !other || gate.src !== other.src || gate.first || !other.first) continue;
+    if (!gate || !other) {
+      miss(`the ${!gate ? "GELU's input" : 'other factor'} is not one half of a last dim (a two-way Split or a Slice at the middle, read only there)`);
+      continue;
+    }
+    if (gate.src !== other.src) {
+      miss('the two halves come from different tensors');
+      continue;
+    }
+    if (gate.first || !other.first) {
+      miss('the GELU is applied to the leading half (diffusers gates the second)');
+      continue;
+    }
     // A Split feeds both halves: it goes once; its outputs must have no other readers.
     const nodes = new Set<Node>([...gate.nodes, ...other.nodes, gelu, mul]);
     const approximate = gelu.attrs.get('approximate');
     replaceWithNode(g, { op: GEGLU_OP, name: scopedName(mul, 'GEGLU'), inputs: [gate.src], attrs: approximate ? [['approximate', approximate]] : [] }, mul.outputs[0]!, mul, nodes, mul);
     fused++;
   }
-  return fused;
+  return { fused, nearMisses };
 }
 
 export const fuseGegluPass: Pass = {
@@ -88,6 +102,7 @@ export const fuseGegluPass: Pass = {
   description: 'GEGLU: the two halves of the last dim, a * gelu(gate), into one geglu (after fuse-activations)',
   run(model) {
     const known = inferShapes(model).known;
-    return result({ geglu: fuseGeglu(model.graph, constantsOf(model), (v) => known.get(v)) });
+    const r = fuseGeglu(model.graph, constantsOf(model), (v) => known.get(v));
+    return { ...result({ geglu: r.fused }), nearMisses: r.nearMisses };
   },
 };
