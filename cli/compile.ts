@@ -65,6 +65,8 @@ async function compileMindSpore(file: string, model: Model, opts: CompileOptions
   const pkg = buildMindSporePackage(model, {
     source: path.basename(file), weights: opts.weights, msVersion: opts.msVersion, attention: opts.attention, strict: opts.strict,
     profile: opts.profile ? prof : undefined,
+    // stageDirectory writes each chunk before asking for the next.
+    reuseBuffers: true,
   });
   if (opts.printIr) process.stdout.write(printGraph(model.graph));
   await prof.runAsync('write (weights streamed)', () => writeInterruptibly(() => stageDirectory(out, pkg.files, PACKAGE_FILES)));

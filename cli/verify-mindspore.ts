@@ -24,7 +24,7 @@ export async function verifyMindSpore(file: string, opts: OrtFlags & { inputs?: 
   const original: ModelSource = externalLocations(model).length ? fileSource(file) : bytes;
   const feeds = feedsFor(model, opts.inputs, opts);
   progress.set('emitting the MindSpore package');
-  const pkg = buildMindSporePackage(modelFromFileBytes(bytes, file), { source: path.basename(file) });
+  const pkg = buildMindSporePackage(modelFromFileBytes(bytes, file), { source: path.basename(file), reuseBuffers: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-verify-'));
   try {
     for (const [n, c] of pkg.files) writeFilesAtomic([[path.join(dir, n), c]]);

@@ -1,7 +1,9 @@
 /** Namer, Python literals and the weight file writers of the MindSpore backend. */
 import { describe, expect, it } from 'vitest';
 import { Namer, className, identifier, pyComment, pyFloat, pyString } from '../../src/backends/mindspore/python.js';
-import { ckptChunks, safetensorsChunks } from '../../src/backends/mindspore/weights.js';
+import { ckptChunks, safetensorsChunks, type Scratch } from '../../src/backends/mindspore/weights.js';
+import { transpose2d } from '../../src/backends/mindspore/layers.js';
+import { Tensor } from '../../src/ir/tensor.js';
 import { ApiChecker } from '../../src/backends/mindspore/api.js';
 import { Reader } from '../../src/frontend/onnx/protobuf.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
@@ -57,6 +59,32 @@ describe('weights', () => {
     concat(chunks);
     concat(ckptChunks(entries));
     expect(loads).toEqual(['conv.weight', 'conv.weight', 'bn.num_batches_tracked', 'conv.weight', 'bn.num_batches_tracked']);
+  });
+
+  it('reuseBuffers: transposed weights share one buffer; a streaming writer gets the same file, a collector would not', () => {
+    const t = (name: string, rows: number, cols: number, base: number) => {
+      // Unaligned source bytes (offset 1), as raw data inside a protobuf often is.
+      const raw = new Uint8Array(rows * cols * 4 + 1);
+      raw.set(new Uint8Array(Float32Array.from({ length: rows * cols }, (_, i) => base + i).buffer), 1);
+      const tensor = Tensor.fromBytes(f32, [rows, cols], raw.subarray(1), name);
+      return { name, dtype: f32, dims: [cols, rows], nbytes: rows * cols * 4, load: (s?: Scratch) => transpose2d(tensor, s) };
+    };
+    const big = [t('a.weight', 3, 5, 0), t('b.weight', 4, 2, 100)];
+    const fresh = concat(safetensorsChunks(big));
+    // What a file writer does: each chunk written before the next is asked for.
+    const streamed: Buffer[] = [];
+    for (const c of safetensorsChunks(big, {}, { reuseBuffers: true })) streamed.push(Buffer.from(c));
+    expect(Buffer.concat(streamed).equals(fresh)).toBe(true);
+    const ck = concat(ckptChunks(big));
+    const ckStreamed: Buffer[] = [];
+    for (const c of ckptChunks(big, { reuseBuffers: true })) ckStreamed.push(Buffer.from(c));
+    expect(Buffer.concat(ckStreamed).equals(ck)).toBe(true);
+    // Collected without copying, the two weights alias one buffer: the page must not ask for reuse.
+    const kept = [...safetensorsChunks(big, {}, { reuseBuffers: true })];
+    expect(kept[2]!.buffer).toBe(kept[3]!.buffer);
+    // The first weight, transposed: [3, 5] -> [5, 3].
+    const n = Number(fresh.readBigUInt64LE(0));
+    expect([...new Float32Array(new Uint8Array(fresh.subarray(8 + n, 8 + n + 60)).buffer)]).toEqual([0, 5, 10, 1, 6, 11, 2, 7, 12, 3, 8, 13, 4, 9, 14]);
   });
 
   it('safetensors: 8-byte length, aligned JSON header, data offsets in order', () => {

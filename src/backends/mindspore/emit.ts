@@ -38,6 +38,7 @@ import type { ActivationReport } from '../../passes/fusion/activations.js';
 import { runPasses } from '../../passes/manager.js';
 import { MINDSPORE_FUSIONS } from '../../passes/registry.js';
 import { Profile } from '../../util/profile.js';
+import type { Scratch } from './weights.js';
 
 export interface MindSporeOptions {
   msVersion?: string;
@@ -57,8 +58,8 @@ export interface ParamRecord {
   dims: number[];
   dtype: string;
   nbytes: number;
-  /** The bytes, read or computed on each call (weights are streamed, never all in memory). */
-  load: () => Uint8Array;
+  /** The bytes, read or computed on each call (weights are streamed, never all in memory; see Scratch). */
+  load: (scratch?: Scratch) => Uint8Array;
   transform?: string;
   kind: 'layer' | 'constant';
 }

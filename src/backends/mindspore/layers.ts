@@ -9,6 +9,7 @@ import type { Node } from '../../ir/node.js';
 import type { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import { nodeScope } from '../../frontend/hierarchy.js';
+import type { Scratch } from './weights.js';
 
 export interface LayerParam {
   /** Attribute name on the layer (`weight`, `bias`, `running_mean`, ...). */
@@ -17,8 +18,8 @@ export interface LayerParam {
   /** Dims after `transform` (a transposed MatMul weight, a flattened GroupNorm affine). */
   dims: number[];
   nbytes: number;
-  /** The bytes after `transform`, computed when the weight file is written (one tensor at a time). */
-  load: () => Uint8Array;
+  /** The bytes after `transform`, computed when the weight file is written (one tensor at a time; see Scratch). */
+  load: (scratch?: Scratch) => Uint8Array;
   /** ONNX initializer the data came from ('' for synthesised ones such as num_batches_tracked). */
   source: string;
   transform?: string;
@@ -54,15 +55,23 @@ const WORDS: Record<number, new (b: ArrayBufferLike, o: number, n: number) => Ui
   1: Uint8Array, 2: Uint16Array, 4: Uint32Array, 8: BigUint64Array,
 };
 
-/** [r, c] -> [c, r], element by element in blocks (cache-friendly); read when the weights are written, not before. */
-export function transpose2d(t: Tensor): Uint8Array {
+/**
+ * [r, c] -> [c, r], element by element in blocks (cache-friendly); read when the weights are written, not before.
+ * Into a buffer from `scratch` when given.
+ */
+export function transpose2d(t: Tensor, scratch?: Scratch): Uint8Array {
   const [r, c] = t.dims as [number, number];
   const w = t.dtype.bits / 8;
   let src = t.read();
-  const out = new Uint8Array(src.length);
+  const out = scratch ? scratch(src.length) : new Uint8Array(src.length);
   const Word = WORDS[w];
   if (!Word) throw new Error(`transpose2d: ${t.dtype.name}`);
-  if (src.byteOffset % w !== 0) src = src.slice();
+  // Raw data inside a protobuf is often unaligned for the word view: an aligned copy first.
+  if (src.byteOffset % w !== 0) {
+    const aligned = scratch ? scratch(src.length, 1) : new Uint8Array(src.length);
+    aligned.set(src);
+    src = aligned;
+  }
   const a = new Word(src.buffer, src.byteOffset, r * c);
   const b = new Word(out.buffer, 0, r * c);
   const B = 64;
@@ -76,7 +85,7 @@ export function transpose2d(t: Tensor): Uint8Array {
   return out;
 }
 
-function param(attr: string, t: Tensor, source: string, dims?: number[], load?: () => Uint8Array, transform?: string): LayerParam {
+function param(attr: string, t: Tensor, source: string, dims?: number[], load?: (scratch?: Scratch) => Uint8Array, transform?: string): LayerParam {
   return { attr, tensor: t, dims: dims ?? [...t.dims], nbytes: t.nbytes, load: load ?? (() => t.read()), source, transform };
 }
 
@@ -252,7 +261,7 @@ function gemm(n: Node, constOf: ConstOf): Layer | null {
   if (attrF(n, 'transA', 0) !== 0 || attrF(n, 'alpha', 1) !== 1 || attrF(n, 'beta', 1) !== 1) return null;
   if (c && (c.dims.length !== 1 || c.dims[0] !== (attrF(n, 'transB', 0) ? b.dims[0] : b.dims[1]) || foreignBias(n.inputs[2]))) return null;
   const transB = attrF(n, 'transB', 0) === 1;
-  const weight = transB ? param('weight', b, n.inputs[1]!.name) : param('weight', b, n.inputs[1]!.name, [b.dims[1]!, b.dims[0]!], () => transpose2d(b), 'transposed (ONNX Gemm B is [in, out])');
+  const weight = transB ? param('weight', b, n.inputs[1]!.name) : param('weight', b, n.inputs[1]!.name, [b.dims[1]!, b.dims[0]!], (s) => transpose2d(b, s), 'transposed (ONNX Gemm B is [in, out])');
   const bias = c ? param('bias', c, n.inputs[2]!.name) : null;
   return linearLayer(n, n.inputs[0], n.outputs[0], weight, bias, n.inputs[1]!, c ? n.inputs[2]! : null, [n]);
 }
@@ -263,7 +272,7 @@ function matmul(n: Node, constOf: ConstOf): Layer | null {
   if (!b || b.dims.length !== 2 || !x || !n.outputs[0] || constOf(x)) return null;
   const r = rankOf(x);
   if (r !== null && r < 2) return null;
-  const weight = param('weight', b, n.inputs[1]!.name, [b.dims[1]!, b.dims[0]!], () => transpose2d(b), 'transposed (ONNX MatMul weight is [in, out])');
+  const weight = param('weight', b, n.inputs[1]!.name, [b.dims[1]!, b.dims[0]!], (s) => transpose2d(b, s), 'transposed (ONNX MatMul weight is [in, out])');
   // A following Add of a [out] constant is the Linear's bias.
   const add = userOf(n.outputs[0]);
   if (add && op(add) === 'mint:mint.add') {

@@ -14,6 +14,8 @@ export interface PackageOptions extends MindSporeOptions {
   weights?: 'safetensors' | 'ckpt';
   /** Refuse to emit a package with fallbacks. */
   strict?: boolean;
+  /** The weight file is written chunk by chunk (a file writer): computed weights share one buffer (weights.ts). */
+  reuseBuffers?: boolean;
 }
 
 export interface MindSporePackage {
@@ -38,7 +40,8 @@ export function buildMindSporePackage(model: Model, opts: PackageOptions = {}): 
   }
   const entries: WeightEntry[] = result.params.map((p) => ({ name: p.name, dtype: dtypeFromName(p.dtype)!, dims: p.dims, nbytes: p.nbytes, load: p.load }));
   const weightFile = weights === 'ckpt' ? 'model.ckpt' : 'model.safetensors';
-  const weightChunks = weights === 'ckpt' ? ckptChunks(entries) : safetensorsChunks(entries, { format: 'np', producer: `msgraph ${VERSION}` });
+  const chunking = { reuseBuffers: opts.reuseBuffers };
+  const weightChunks = weights === 'ckpt' ? ckptChunks(entries, chunking) : safetensorsChunks(entries, { format: 'np', producer: `msgraph ${VERSION}` }, chunking);
   const files: [string, Chunks][] = [
     ['model.py', [enc(result.code)]],
     [weightFile, weightChunks],

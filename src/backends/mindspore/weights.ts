@@ -13,8 +13,32 @@ export interface WeightEntry {
   dtype: DType;
   dims: readonly number[];
   nbytes: number;
-  /** C-order little-endian bytes, read (or computed) when the file is written. */
-  load(): Uint8Array;
+  /**
+   * C-order little-endian bytes, read (or computed) when the file is written. A computed weight (a transpose) goes
+   * into `scratch` when given: a buffer the writer reuses for every tensor.
+   */
+  load(scratch?: Scratch): Uint8Array;
+}
+
+/** A reusable buffer of `nbytes` (overwritten by the next call for the same slot; slots are distinct buffers). */
+export type Scratch = (nbytes: number, slot?: number) => Uint8Array;
+
+/**
+ * Chunks of weights written one at a time, each before the next is asked for (a file writer), may share one buffer
+ * for the weights they compute: the garbage of one fresh buffer per transposed weight is what otherwise raises the
+ * peak memory of writing. A consumer that keeps the chunks (the page's zip) must not ask for this.
+ */
+export interface ChunkOptions {
+  reuseBuffers?: boolean;
+}
+
+function scratchFor(opts: ChunkOptions): Scratch | undefined {
+  if (!opts.reuseBuffers) return undefined;
+  const bufs: Uint8Array[] = [];
+  return (n, slot = 0) => {
+    if ((bufs[slot]?.length ?? -1) < n) bufs[slot] = new Uint8Array(n);
+    return bufs[slot]!.subarray(0, n);
+  };
 }
 
 /**
@@ -27,8 +51,8 @@ function chunks(make: () => Generator<Uint8Array>): Chunks {
   return { [Symbol.iterator]: make };
 }
 
-function loaded(e: WeightEntry): Uint8Array {
-  const b = e.load();
+function loaded(e: WeightEntry, scratch?: Scratch): Uint8Array {
+  const b = e.load(scratch);
   if (b.length !== e.nbytes) throw new MsgraphError('unsupported', `parameter ${e.name}: ${b.length} bytes, expected ${e.nbytes}`);
   return b;
 }
@@ -48,7 +72,7 @@ function unsupported(e: WeightEntry, format: string): never {
 }
 
 /** A safetensors file as chunks: 8-byte header length, JSON header (8-byte aligned), then the tensors in order. */
-export function safetensorsChunks(entries: readonly WeightEntry[], metadata: Record<string, string> = {}): Chunks {
+export function safetensorsChunks(entries: readonly WeightEntry[], metadata: Record<string, string> = {}, opts: ChunkOptions = {}): Chunks {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header['__metadata__'] = metadata;
   let offset = 0;
@@ -64,27 +88,29 @@ export function safetensorsChunks(entries: readonly WeightEntry[], metadata: Rec
   const len = new Uint8Array(8);
   new DataView(len.buffer).setBigUint64(0, BigInt(head.length), true);
   return chunks(function* () {
+    const scratch = scratchFor(opts);
     yield len;
     yield head;
-    for (const e of entries) yield loaded(e);
+    for (const e of entries) yield loaded(e, scratch);
   });
 }
 
 /** A MindSpore .ckpt file as chunks. Scalars are written with dims [0], as MindSpore does. */
-export function ckptChunks(entries: readonly WeightEntry[]): Chunks {
+export function ckptChunks(entries: readonly WeightEntry[], opts: ChunkOptions = {}): Chunks {
   // Refused dtypes fail now, before anything is written.
   for (const e of entries) if (!CKPT_DTYPE[e.dtype.name]) unsupported(e, 'a .ckpt checkpoint');
   return chunks(function* () {
-    for (const e of entries) yield* ckptEntry(e);
+    const scratch = scratchFor(opts);
+    for (const e of entries) yield* ckptEntry(e, scratch);
   });
 }
 
-function ckptEntry(e: WeightEntry): Uint8Array[] {
+function ckptEntry(e: WeightEntry, scratch?: Scratch): Uint8Array[] {
   const tensor = new Writer();
   const dims = e.dims.length === 0 ? [0] : e.dims;
   for (const d of dims) tensor.int64(1, d);
   tensor.string(2, CKPT_DTYPE[e.dtype.name] ?? unsupported(e, 'a .ckpt checkpoint'));
-  tensor.bytes(3, loaded(e));
+  tensor.bytes(3, loaded(e, scratch));
   const value = new Writer();
   value.string(1, e.name);
   value.message(2, tensor);
