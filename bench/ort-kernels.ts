@@ -7,8 +7,10 @@
  * - the int8 matmul forms `--precision int8` could emit, on four BERT-base FFN matmuls ([1, 128, 768] x [768, 3072]
  *   and back): com.microsoft.DynamicQuantizeMatMul (what it emits) vs DynamicQuantizeLinear +
  *   com.microsoft.MatMulIntegerToFloat vs DynamicQuantizeLinear + MatMulInteger + Cast + Mul;
- * - where int8 stops paying: four float32 MatMuls [1, 256, W] x [W, W] vs DynamicQuantizeMatMul, W = 32 ... 512
- *   (`--precision int8` leaves matmuls narrower than MIN_INT8_WIDTH in float32).
+ * - where int8 pays: four float32 MatMuls [1, rows, W] x [W, W] vs DynamicQuantizeMatMul (`--precision int8`
+ *   leaves matrix-vector products, fewer than MIN_INT8_ROWS rows, in float32);
+ * - int8 convolutions, which `--precision int8` does not emit: a 3x3 Conv 64 -> 64 on [1, 64, 56, 56] in float32 vs
+ *   DynamicQuantizeLinear + ConvInteger + Cast + Mul (per-tensor int8 weight), onnxruntime's dynamic form.
  *
  *   node dist/bench/ort-kernels.js [--runs N] [--ep cpu,wasm]
  */
@@ -126,6 +128,25 @@ function squareMatmuls(w: number, int8: boolean, rows = 256): Model {
   return b.model(x, 17);
 }
 
+/** Four 3x3 convolutions 64 -> 64 on [1, 64, 56, 56], float32 or dynamically quantized (ConvInteger). */
+function convs(int8: boolean): Model {
+  const b = new G();
+  let x = b.input('x', [1, 64, 56, 56]);
+  const n = 64 * 64 * 9;
+  const pads: Record<string, Attribute> = { pads: { type: 'ints', value: [1, 1, 1, 1] } };
+  for (let i = 0; i < 4; i++) {
+    if (!int8) {
+      x = b.op('Conv', [x, b.const(Float32Array.from({ length: n }, (_, j) => ((j * 7919) % 201 - 100) / 5000), [64, 64, 3, 3])], pads);
+      continue;
+    }
+    const [q, qScale, qZero] = b.ops('DynamicQuantizeLinear', [x], 3);
+    const w = b.int8(Int8Array.from({ length: n }, (_, j) => ((j * 7919) % 255) - 127), [64, 64, 3, 3]);
+    const acc = b.op('ConvInteger', [q!, w, qZero!], pads);
+    x = b.op('Mul', [b.op('Cast', [acc], { to: { type: 'int', value: F32.onnx } }), b.op('Mul', [qScale!, b.const([1 / 5000], [])])]);
+  }
+  return b.model(x, 17);
+}
+
 const bytes = (m: Model) => concatChunks(encodeModelBytes(m).chunks);
 const row = (what: string, ep: string, r: { original: { median_ms: number }; compiled: { median_ms: number }; speedup: number }) =>
   console.log(`${what.padEnd(56)} ${ep.padEnd(6)} ${r.original.median_ms.toFixed(3).padStart(11)}   ${r.compiled.median_ms.toFixed(3).padStart(12)}   ${r.speedup.toFixed(2).padStart(16)}x`);
@@ -143,6 +164,8 @@ for (const ep of eps) {
     const c = await benchModels(bytes(dyn), bytes(int8Matmuls(form)), randomInputs(dyn, 1), { ep, runs, warmup: 5 });
     row(`int8 FFN x4: DynamicQuantizeMatMul vs ${form === 'integer' ? 'MatMulInteger+Mul' : 'MatMulIntegerToFloat'}`, ep, c);
   }
+  const fc = convs(false);
+  row('Conv 3x3 64->64 x4: float32 vs int8 (ConvInteger)', ep, await benchModels(bytes(fc), bytes(convs(true)), randomInputs(fc, 1), { ep, runs, warmup: 5 }));
   for (const [rows, w] of [[256, 32], [256, 64], [256, 128], [256, 256], [256, 512], [1, 64], [1, 256], [1, 1024], [16, 64]] as const) {
     const f = squareMatmuls(w, false, rows);
     const d = await benchModels(bytes(f), bytes(squareMatmuls(w, true, rows)), randomInputs(f, 1), { ep, runs, warmup: 5 });
