@@ -13,7 +13,7 @@ import type { Value } from '../../src/ir/value.js';
 import { toMint } from '../../src/dialect/to-mint.js';
 import { inferShapes } from '../../src/dialect/ops/infer.js';
 import { fuseAttention, SDPA_OP } from '../../src/passes/fusion/attention.js';
-import { fuseActivations } from '../../src/passes/fusion/activations.js';
+import { activationNearMisses, fuseActivations } from '../../src/passes/fusion/activations.js';
 import { fuseGroupNorm, GROUP_NORM_OP } from '../../src/passes/fusion/group-norm.js';
 import { fuseMha, MHA_OP } from '../../src/passes/fusion/mha.js';
 import { fuseLayerNorm, LAYER_NORM_OP } from '../../src/passes/fusion/layer-norm.js';
@@ -298,6 +298,29 @@ describe('layer-norm fusion', () => {
     b.output(b.op('Add', [scaled, b.constant('ln.bias', [0, 0, 1, 1])]).outputs[0]!);
     return dialect(b);
   }
+});
+
+describe('activation near misses', () => {
+  it('names an erf outside the GELU form, a shared sigmoid of x * sigmoid(x), a clamp(x + 3, 0, 6) not over 6', () => {
+    const b = new Builder();
+    const x = b.input('x', [2, 3]);
+    const c = (n: string, v: number) => b.constant(n, [v], []);
+    // erf(x / sqrt 2) * x without the 0.5 and the + 1.
+    const erf = b.op('Erf', [b.op('Div', [x, c('r2', Math.SQRT2)]).outputs[0]!], { name: 'erf' }).outputs[0]!;
+    const s = b.op('Sigmoid', [x], { name: 'sig' }).outputs[0]!;
+    const clamp = b.op('Clip', [b.op('Add', [x, c('three', 3)]).outputs[0]!, c('lo', 0), c('hi', 6)], { name: 'relu6' }).outputs[0]!;
+    // A gate of another value is not a near miss.
+    const gate = b.op('Sigmoid', [b.op('Neg', [x]).outputs[0]!], { name: 'gate' }).outputs[0]!;
+    b.output(b.op('Mul', [erf, x]).outputs[0]!, b.op('Mul', [x, s]).outputs[0]!, s, b.op('Mul', [clamp, x]).outputs[0]!, b.op('Mul', [x, gate]).outputs[0]!);
+    const m = dialect(b);
+    const before = printGraph(m.graph);
+    expect(fuseActivations(m.graph, constOf)).toEqual({ silu: 0, gelu: 0, hardswish: 0, hardsigmoid: 0 });
+    expect(printGraph(m.graph)).toBe(before);
+    const misses = activationNearMisses(m.graph, constOf);
+    expect(misses.map((n) => n.reason)).toEqual([
+      expect.stringMatching(/^GELU \(erf\)/), expect.stringMatching(/^SiLU: .*other readers/), expect.stringMatching(/^HardSigmoid\/HardSwish/),
+    ]);
+  });
 });
 
 describe('GEGLU fusion', () => {

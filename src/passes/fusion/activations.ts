@@ -13,7 +13,7 @@ import type { Attribute } from '../../ir/attribute.js';
 import type { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../ir/array.js';
-import type { Pass } from '../pass.js';
+import type { NearMiss, Pass } from '../pass.js';
 import { result } from '../pass.js';
 import { constantsOf, replaceWithNode, scopedName, soleUser } from '../util.js';
 
@@ -192,10 +192,47 @@ export function fuseActivations(g: Graph, constOf: ConstOf): ActivationReport {
   }
 }
 
+/**
+ * What is left of an activation's form after the fusions ran, and why it did not fuse: an erf (every exported
+ * GELU-erf has one), a tanh of sqrt(2/pi)·(...) (GELU-tanh), x·sigmoid(x) whose sigmoid has other readers (SiLU),
+ * clamp(x + 3, 0, 6) (HardSigmoid/HardSwish). A sigmoid gating another value (x·sigmoid(y)) or a plain tanh is not
+ * a near miss: it is another op.
+ */
+export function activationNearMisses(g: Graph, constOf: ConstOf): NearMiss[] {
+  const scalar = (v: Value | null | undefined): number | null => {
+    const t = constOf(v);
+    return t && t.size === 1 && t.dtype.kind === 'float' ? num(fromTensor(t))[0]! : null;
+  };
+  const out: NearMiss[] = [];
+  for (const n of g) {
+    if (n.domain !== 'mint') continue;
+    if (n.op === 'mint.erf') {
+      out.push({ node: n.name, reason: 'GELU (erf): the erf is not inside x * 0.5 * (1 + erf(x / sqrt(2))) read only there' });
+    } else if (n.op === 'mint.tanh') {
+      const k = n.inputs[0]?.producer;
+      if (k?.op === 'mint.mul' && k.inputs.some((v) => near(scalar(v), Math.sqrt(2 / Math.PI)))) {
+        out.push({ node: n.name, reason: 'GELU (tanh): the tanh is not inside 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))) read only there' });
+      }
+    } else if (n.op === 'mint.sigmoid') {
+      const x = n.inputs[0];
+      const selfGated = n.outputs[0]!.uses.some((u) => u.node.op === 'mint.mul' && u.node.inputs.includes(x ?? null) && u.node.inputs.includes(n.outputs[0]!));
+      if (selfGated) out.push({ node: n.name, reason: 'SiLU: x * sigmoid(x), but the sigmoid has other readers' });
+    } else if (n.op === 'mint.clamp' && near(Number(n.attrs.get('min')?.value ?? NaN), 0) && near(Number(n.attrs.get('max')?.value ?? NaN), 6)) {
+      const a = n.inputs[0]?.producer;
+      if (a?.op === 'mint.add' && a.inputs.some((v) => near(scalar(v), 3))) {
+        out.push({ node: n.name, reason: 'HardSigmoid/HardSwish: clamp(x + 3, 0, 6) is not divided by 6 (or a step has other readers)' });
+      }
+    }
+  }
+  return out;
+}
+
 export const fuseActivationsPass: Pass = {
   name: 'fuse-activations',
   description: 'SiLU from x·sigmoid(x), GELU from its erf and tanh forms, HardSigmoid and HardSwish from clamp chains',
   run(model) {
-    return result({ ...fuseActivations(model.graph, constantsOf(model)) });
+    const constOf = constantsOf(model);
+    const r = result({ ...fuseActivations(model.graph, constOf) });
+    return { ...r, nearMisses: activationNearMisses(model.graph, constOf) };
   },
 };
