@@ -23,11 +23,10 @@ import { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import { dtypeFromName, type DType } from '../../ir/dtype.js';
 import { floatToHalf } from '../../ir/array.js';
-import { matchesAny } from './quantize.js';
+import { HALF_MAX, matchesAny } from './quantize.js';
 
 const F32 = dtypeFromName('float32')!;
 const F16 = dtypeFromName('float16')!;
-const HALF_MAX = 65504;
 
 /** Run in float16 (unless kept). */
 const HEAVY = new Set([

@@ -263,7 +263,7 @@ export interface Fp16Report {
 }
 
 /** Float16's largest finite value. */
-const HALF_MAX = 65504;
+export const HALF_MAX = 65504;
 const F16 = dtypeFromName('float16')!;
 
 /**
