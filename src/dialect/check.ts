@@ -1,12 +1,21 @@
 /**
  * Op-level checks for `verify()` (the pass manager's `verifyEach`): what makes a node ill-formed beyond the graph's
  * own invariants. Operands that must share a dtype and do not, a permutation that is not one, an axis outside the
- * input's rank. Arity and shapes are checked by running inference again (see the pass manager).
+ * input's rank, more or fewer inputs than any version of the op takes. Shapes are checked by running inference again
+ * (see the pass manager).
  */
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
 import { MINT_DOMAIN, onnxOpOf } from './names.js';
+import { ALL_OPS } from './ops/registry.js';
+
+/** Inputs an op takes, [fewest, most], over every opset and domain that defines it. */
+const ARITY = new Map<string, [number, number]>();
+for (const d of ALL_OPS) {
+  const [lo, hi] = ARITY.get(d.op) ?? [Infinity, 0];
+  ARITY.set(d.op, [Math.min(lo, d.inputs[0]), Math.max(hi, d.inputs[1])]);
+}
 
 /** Float or integer operands that must have one dtype: every input, or the listed ones. */
 const SAME_DTYPE: Record<string, 'all' | readonly number[]> = {
@@ -31,6 +40,9 @@ export function nodeChecks(model: Model): (n: Node) => string[] {
     if (!dialect && n.domain !== '') return problems;
     const op = dialect ? onnxOpOf(n.op, opset) : n.op;
     if (!op) return problems;
+    const arity = ARITY.get(op);
+    const given = n.inputs.reduce((last, v, i) => (v ? i + 1 : last), 0);
+    if (arity && (given < arity[0] || given > arity[1])) problems.push(`${op} with ${given} inputs (it takes ${arity[0]}${arity[1] === arity[0] ? '' : `-${arity[1]}`})`);
     const same = SAME_DTYPE[op];
     if (same) {
       const idx = same === 'all' ? n.inputs.map((_, i) => i) : same;

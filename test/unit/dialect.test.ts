@@ -7,6 +7,8 @@ import { concatChunks, encodeModelBytes } from '../../src/frontend/onnx/index.js
 import { verify } from '../../src/ir/verify.js';
 import { runOnnx, sameBytes } from '../helpers/ort.js';
 import { tensorFromValues } from '../../src/ir/bundle.js';
+import { DIALECT_OPS } from '../../src/dialect/op-names.js';
+import * as FUSED from '../../src/dialect/fused.js';
 
 const int = (v: number) => ({ type: 'int' as const, value: v });
 const ints = (v: number[]) => ({ type: 'ints' as const, value: v });
@@ -128,5 +130,16 @@ describe('mint dialect', () => {
     expect(clip.inputs.length).toBe(3);
     const after = await runOnnx(concatChunks(encodeModelBytes(m).chunks), feeds);
     expect(sameBytes(after.get(sq.output.name)!.bytes, before.get(sq.output.name)!.bytes)).toBe(true);
+  });
+});
+
+describe('dialect op names as a type', () => {
+  it('DIALECT_OPS is every name the op tables give, the spatial forms and the fused ops, nothing else', () => {
+    const names = new Set<string>(dialectTable().keys());
+    for (const d of [1, 2, 3]) {
+      for (const p of ['mint.nn.functional.conv', 'mint.nn.functional.conv_transpose', 'mint.nn.functional.max_pool', 'mint.nn.functional.avg_pool', 'msgraph.lp_pool']) names.add(`${p}${d}d`);
+    }
+    for (const v of Object.values(FUSED)) names.add(v);
+    expect([...DIALECT_OPS].sort()).toEqual([...names].sort());
   });
 });

@@ -12,13 +12,14 @@ import { Model } from '../../src/ir/model.js';
 import type { Value } from '../../src/ir/value.js';
 import { toMint } from '../../src/dialect/to-mint.js';
 import { inferShapes } from '../../src/dialect/ops/infer.js';
-import { fuseAttention, SDPA_OP } from '../../src/passes/fusion/attention.js';
-import { activationNearMisses, fuseActivations } from '../../src/passes/fusion/activations.js';
-import { fuseGroupNorm, GROUP_NORM_OP } from '../../src/passes/fusion/group-norm.js';
-import { fuseMha, MHA_OP } from '../../src/passes/fusion/mha.js';
-import { fuseLayerNorm, LAYER_NORM_OP } from '../../src/passes/fusion/layer-norm.js';
-import { fuseGeglu, GEGLU_OP } from '../../src/passes/fusion/geglu.js';
-import { fuseRmsNorm } from '../../src/passes/fusion/rms-norm.js';
+import { ATTENTION_RULES } from '../../src/passes/fusion/attention.js';
+import { ACTIVATION_RULES } from '../../src/passes/fusion/activations.js';
+import { GROUP_NORM_RULES, LAYER_NORM_RULES, RMS_NORM_RULES } from '../../src/passes/fusion/norms.js';
+import { MHA_RULES } from '../../src/passes/fusion/mha.js';
+import { GEGLU_RULES } from '../../src/passes/fusion/geglu.js';
+import { applyRules, type ConstOf, type Rule } from '../../src/passes/pattern.js';
+import { GEGLU_OP, GROUP_NORM_OP, LAYER_NORM_OP, MHA_OP, SDPA_OP } from '../../src/dialect/fused.js';
+import type { Graph } from '../../src/ir/graph.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { verify } from '../../src/ir/verify.js';
 import { printGraph } from '../../src/ir/print.js';
@@ -26,6 +27,14 @@ import { Builder, i64 } from '../helpers/builder.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
 
 const constOf = (v: Value | null | undefined) => v?.const ?? null;
+const rules = (list: Rule[]) => (g: Graph, c: ConstOf) => {
+  const r = applyRules(g, c, list);
+  return { fused: r.fused, nearMisses: r.nearMisses };
+};
+const [fuseAttention, fuseGroupNorm, fuseLayerNorm, fuseRmsNorm, fuseGeglu] = [ATTENTION_RULES, GROUP_NORM_RULES, LAYER_NORM_RULES, RMS_NORM_RULES, GEGLU_RULES].map(rules);
+const fuseMha = (g: Graph) => rules(MHA_RULES)(g, constOf);
+const fuseActivations = (g: Graph, c: ConstOf) => applyRules(g, c, ACTIVATION_RULES).counts;
+const activationNearMisses = (g: Graph, c: ConstOf) => applyRules(g, c, ACTIVATION_RULES).nearMisses;
 
 function dialect(b: Builder): Model {
   const m = new Model(b.graph, 8, new Map([['', 17]]));
@@ -388,8 +397,8 @@ describe('RMSNorm near misses', () => {
     // keepdims=0 over [8, 8] still broadcasts (to the wrong thing), so the graph is valid.
     expect(reasons(rms({ keepdims: 0, xShape: [8, 8] }))).toEqual([expect.stringMatching(/keepdims=0/)]);
     expect(reasons(rms({ axes: [1] }))).toEqual([expect.stringMatching(/not over trailing axes/)]);
-    expect(reasons(rms({ noEps: true }))).toEqual([expect.stringMatching(/no constant eps/)]);
-    expect(reasons(rms({ divide: false }))).toEqual([expect.stringMatching(/not divided by the sqrt/)]);
+    expect(reasons(rms({ noEps: true }))).toEqual([expect.stringMatching(/add reads x, not a constant scalar/)]);
+    expect(reasons(rms({ divide: false }))).toEqual([expect.stringMatching(/sqrt .* is read by sub, not div or reciprocal/)]);
     expect(reasons(rms({ xShape: [2, 4, 'width'] }))).toEqual([expect.stringMatching(/normalised dims are symbolic/)]);
     // A near miss leaves the graph as it was.
     for (const m of [rms({ keepdims: 0, xShape: [8, 8] }), rms({ divide: false })]) {
@@ -397,5 +406,113 @@ describe('RMSNorm near misses', () => {
       fuseRmsNorm(m.graph, constOf);
       expect(printGraph(m.graph)).toBe(before);
     }
+  });
+});
+
+/**
+ * The forms the dynamo exporter (torch >= 2.9's default) writes through onnxscript's torch_lib at opset 18, built
+ * node for node: they differ from TorchScript's in where the scale and the 0.5 sit.
+ */
+describe('dynamo (torch_lib) forms', () => {
+  const perm = (value: number[]) => ({ perm: { type: 'ints' as const, value } });
+  const axis = { axis: { type: 'int' as const, value: -1 } };
+
+  /** torch_lib's scaled_dot_product_attention: sqrt(scale) on Q and on Kᵀ, then an additive mask. */
+  function sdpa(mask: 'none' | 'float' | 'bool' | 'causal'): Model {
+    const b = new Builder();
+    const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, [2, 4, 8, 16]));
+    const root = b.constant('sqrt_scale', [Math.sqrt(1 / Math.sqrt(16))], []);
+    const qs = b.op('Mul', [q!, root]).outputs[0]!;
+    const kt = b.op('Transpose', [k!], { attrs: perm([0, 1, 3, 2]) }).outputs[0]!;
+    let scores = b.op('MatMul', [qs, b.op('Mul', [kt, root]).outputs[0]!]).outputs[0]!;
+    if (mask !== 'none') {
+      let m: Value = b.input('mask', [2, 1, 8, 8]);
+      if (mask === 'bool' || mask === 'causal') {
+        const cond = mask === 'bool' ? b.input('keep', [2, 1, 8, 8], dtypeFromName('bool')!)
+          : b.op('Cast', [b.op('Trilu', [b.constant('ones', new Array(64).fill(1), [8, 8])], { attrs: { upper: { type: 'int', value: 0 } } }).outputs[0]!], { attrs: { to: { type: 'int', value: 9 } } }).outputs[0]!;
+        m = b.op('Where', [cond, b.constant('zero', [0], []), b.constant('ninf', [-Infinity], [])]).outputs[0]!;
+      }
+      scores = b.op('Add', [scores, m]).outputs[0]!;
+    }
+    const p = b.op('Softmax', [scores], { attrs: axis }).outputs[0]!;
+    b.output(b.op('MatMul', [p, v!]).outputs[0]!);
+    return dialect(b);
+  }
+
+  for (const mask of ['none', 'float', 'causal'] as const) {
+    it(`scaled_dot_product_attention, ${mask} mask: one attention with scale 1/sqrt(d), matching the unfused graph`, async () => {
+      await matchesUnfused(() => sdpa(mask), (m) => fuseAttention(m.graph, constOf));
+      const m = sdpa(mask);
+      expect(fuseAttention(m.graph, constOf)).toMatchObject({ fused: 1, nearMisses: [] });
+      const n = m.graph.nodes.find((x) => x.op === SDPA_OP)!;
+      expect(n.attrs.get('scale')?.value).toBeCloseTo(0.25, 6);
+      expect(n.attrs.get('key_transposed')?.value).toBe(0);
+      expect(n.inputs.slice(0, 3).map((x) => x?.name)).toEqual(['q', 'k', 'v']);
+    });
+  }
+
+  it('scaled_dot_product_attention with a boolean mask made additive by Where(mask, 0, -inf)', () => {
+    const m = sdpa('bool');
+    expect(fuseAttention(m.graph, constOf).fused).toBe(1);
+    verify(m.graph, { checkNode: undefined });
+  });
+
+  /** The head-folded form of the LLM exports: bmm in [B*H, S, d], the scores viewed as [B, H, S, L] around the softmax. */
+  function folded(): Model {
+    const b = new Builder();
+    const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, [4, 8, 16]));
+    const shape = (n: string, dims: number[]) => b.graph.addConstant(n, Tensor.fromArray(i64, [dims.length], BigInt64Array.from(dims.map(BigInt)), n));
+    const kt = b.op('Transpose', [k!], { attrs: perm([0, 2, 1]) }).outputs[0]!;
+    const s4 = b.op('Reshape', [b.op('MatMul', [q!, kt]).outputs[0]!, shape('s4', [2, 2, 8, 8])]).outputs[0]!;
+    const scaled = b.op('Mul', [s4, b.constant('s', [0.25], [])]).outputs[0]!;
+    const p = b.op('Softmax', [b.op('Add', [scaled, b.input('mask', [2, 1, 8, 8])]).outputs[0]!], { attrs: axis }).outputs[0]!;
+    b.output(b.op('MatMul', [b.op('Reshape', [p, shape('s3', [4, 8, 8])]).outputs[0]!, v!]).outputs[0]!);
+    return dialect(b);
+  }
+
+  it('head-folded attention viewed as [B, H, S, L] around the softmax fuses in 3-D, the mask broadcast and folded', async () => {
+    await matchesUnfused(folded, (m) => fuseAttention(m.graph, constOf));
+    const m = folded();
+    expect(fuseAttention(m.graph, constOf).fused).toBe(1);
+    inferShapes(m);
+    verify(m.graph);
+  });
+
+  /** x · (0.5 · (1 + core)): torch_lib's association. */
+  function gelu(tanh: boolean): Model {
+    const b = new Builder();
+    const x = b.input('x', [2, 3, 8]);
+    const c = (n: string, v: number) => b.constant(n, [v], []);
+    const inner = tanh
+      ? b.op('Tanh', [b.op('Mul', [c('k', Math.sqrt(2 / Math.PI)), b.op('Add', [x, b.op('Mul', [c('a', 0.044715), b.op('Pow', [x, c('three', 3)]).outputs[0]!]).outputs[0]!]).outputs[0]!]).outputs[0]!]).outputs[0]!
+      : b.op('Erf', [b.op('Div', [x, c('r2', Math.SQRT2)]).outputs[0]!]).outputs[0]!;
+    const half = b.op('Mul', [c('half', 0.5), b.op('Add', [inner, c('one', 1)]).outputs[0]!]).outputs[0]!;
+    b.output(b.op('Mul', [x, half]).outputs[0]!);
+    return dialect(b);
+  }
+
+  for (const tanh of [false, true]) {
+    it(`gelu (approximate=${tanh ? 'tanh' : 'none'}) in torch_lib's association`, async () => {
+      await matchesUnfused(() => gelu(tanh), (m) => fuseActivations(m.graph, constOf));
+      const m = gelu(tanh);
+      expect(fuseActivations(m.graph, constOf).gelu).toBe(1);
+      expect(m.graph.nodes.map((n) => [n.op, n.attrs.get('approximate')?.value])).toEqual([['mint.nn.functional.gelu', tanh ? 'tanh' : undefined]]);
+    });
+  }
+
+  it('rms_norm (decomposed: Pow, ReduceMean, Add, Sqrt, Reciprocal, Mul, then the weight first) with the weight folded in', async () => {
+    const make = () => {
+      const b = new Builder();
+      const x = b.input('x', [2, 5, 8]);
+      const mean = b.op('ReduceMean', [b.op('Pow', [x, b.constant('two', [2], [])]).outputs[0]!], { attrs: { axes: { type: 'ints', value: [-1] }, keepdims: { type: 'int', value: 1 } } }).outputs[0]!;
+      const r = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [mean, b.constant('eps', [1e-6], [])]).outputs[0]!]).outputs[0]!]).outputs[0]!;
+      b.output(b.op('Mul', [b.constant('weight', [1, 2, 3, 4, 5, 6, 7, 8]), b.op('Mul', [x, r]).outputs[0]!]).outputs[0]!);
+      return dialect(b);
+    };
+    await matchesUnfused(make, (m) => fuseRmsNorm(m.graph, constOf));
+    const m = make();
+    expect(fuseRmsNorm(m.graph, constOf).fused).toBe(1);
+    expect(m.graph.nodes.map((n) => n.op)).toEqual(['msgraph.rms_norm']);
+    expect(m.graph.nodes[0]!.inputs.map((v) => v?.name)).toEqual(['x', 'weight']);
   });
 });

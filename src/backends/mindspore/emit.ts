@@ -33,8 +33,10 @@ import { CodeWriter, Namer } from './python.js';
 import { ApiChecker } from './api.js';
 import { emitItem } from './items.js';
 import { type Buffer, type Item, Mod, constantTensor, dtypeName, isWithin, literalHost, literals, outerRefs, shapeOf } from './cells.js';
-import type { AttentionReport } from '../../passes/fusion/attention.js';
-import type { ActivationReport } from '../../passes/fusion/activations.js';
+import type { NearMiss } from '../../passes/pass.js';
+
+type AttentionReport = { fused: number; nearMisses: NearMiss[] };
+type ActivationReport = Record<'silu' | 'gelu' | 'hardswish' | 'hardsigmoid', number>;
 import { runPasses } from '../../passes/manager.js';
 import { MINDSPORE_FUSIONS } from '../../passes/registry.js';
 import { Profile } from '../../util/profile.js';

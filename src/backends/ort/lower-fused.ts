@@ -16,9 +16,7 @@ import type { Attribute } from '../../ir/attribute.js';
 import type { Node } from '../../ir/node.js';
 import type { Value } from '../../ir/value.js';
 import type { Dim } from '../../ir/shape.js';
-import { SDPA_OP } from '../../passes/fusion/attention.js';
-import { MHA_OP } from '../../passes/fusion/mha.js';
-import { LAYER_NORM_OP } from '../../passes/fusion/layer-norm.js';
+import { LAYER_NORM_OP, MHA_OP, SDPA_OP } from '../../dialect/fused.js';
 import { epSupports } from './capabilities.js';
 import { f32Scalar, int64s, nodesBefore, takeOver } from './build.js';
 

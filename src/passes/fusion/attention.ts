@@ -1,210 +1,117 @@
 /**
- * Attention fusion on the mint dialect: softmax(Q·Kᵀ·scale [+ mask]) · V becomes one
- * `msgraph.scaled_dot_product_attention` node. Handles the forms torch exports: per-head 4-D and head-flattened
- * 3-D (bmm/baddbmm) matmuls, the scale as Mul or Div on the scores, an additive mask (baddbmm's beta·input
- * included), a boolean mask through Where(cond, -inf, scores) (masked_fill: causal and padding masks), and Kᵀ from
- * a transpose of the last two dims (absorbed) or from anywhere else (kept, flagged).
+ * Attention on the mint dialect: softmax(Q·Kᵀ·scale [+ mask]) · V becomes one `msgraph.scaled_dot_product_attention`
+ * node. The forms: per-head 4-D and head-flattened 3-D (bmm/baddbmm) matmuls; the scale as Mul or Div on the
+ * scores, on Q and on K (before or after Kᵀ: dynamo's torch_lib multiplies Q and Kᵀ each by sqrt(scale)); an
+ * additive mask (baddbmm's beta·input, and torch_lib's float, boolean and causal masks, which it turns into an
+ * additive one); a boolean mask through Where(cond, -inf, scores) (masked_fill); dropout, identity or a broadcast
+ * to their own shape on the probabilities; and Kᵀ as a transpose of the last two dims (absorbed), another permutation (the swap folded into it)
+ * or any other tensor (kept, flagged). The head-folded form whose scores and probabilities are viewed as
+ * [B, H, S, L] around the softmax (the LLM exports' `view`s) fuses in 3-D, its mask broadcast and folded likewise.
  */
-import type { Graph } from '../../ir/graph.js';
 import { Node } from '../../ir/node.js';
-import type { Tensor } from '../../ir/tensor.js';
+import type { Attribute } from '../../ir/attribute.js';
 import { Value } from '../../ir/value.js';
-import { fromTensor, num } from '../../ir/array.js';
-import type { Pass } from '../pass.js';
-import { result } from '../pass.js';
-import { constantsOf, replaceWithNode, scopedName } from '../util.js';
+import { dt, fromTensor, num } from '../../ir/array.js';
+import { Tensor } from '../../ir/tensor.js';
+import { SDPA_OP } from '../../dialect/fused.js';
+import type { Match, Operand, Rule, RuleContext } from '../pattern.js';
+import { constScalar, fuse, named, oneOf, op, rest, rulePass, scalar, where } from '../pattern.js';
 
-export const SDPA_OP = 'msgraph.scaled_dot_product_attention';
-
-export interface AttentionReport {
-  fused: number;
-  /** Softmax nodes that looked like attention but did not fuse, with the reason. */
-  nearMisses: { node: string; reason: string }[];
-}
-
-type ConstOf = (v: Value | null | undefined) => Tensor | null;
+export { SDPA_OP };
 
 const rank = (v: Value | null | undefined) => (v?.type?.kind === 'tensor' && v.type.shape ? v.type.shape.length : null);
+const perm = (n: Node | undefined) => (n?.attrs.get('perm')?.value as number[] | undefined)?.map(Number) ?? null;
+const swapsLastTwo = (p: number[] | null) => !!p && p.length >= 2 && p.every((x, i) => (i < p.length - 2 ? x === i : x === (i === p.length - 2 ? p.length - 1 : p.length - 2)));
 
-function single(v: Value | null | undefined, g: Graph): Node | null {
-  if (!v || v.uses.length !== 1 || g.outputs.includes(v)) return null;
-  return v.uses[0]!.node;
+/** x, x * c or x / c (the constant named `as`). */
+const scaled = (x: Operand, as: string) => oneOf(op('mint.mul', x, scalar(`${as}*`)), op('mint.div', x, scalar(`${as}/`)), x);
+const kT = scaled(oneOf(where(named(op('mint.permute', scaled('k', 'k0')), 'kperm'), (n) => (swapsLastTwo(perm(n)) ? null : 'not a swap')), 'k'), 'k1');
+const qk = op('mint.matmul', scaled('q', 'q'), kT);
+/** The scores and the probabilities are either both or neither viewed as [B, H, S, L] around the softmax. */
+const scores = scaled(oneOf(qk, named(op('mint.reshape', qk, rest), 'view4')), 's');
+const masked = oneOf(
+  op('mint.add', scores, 'mask'),
+  named(op('mint.where', 'cond', scalar('fill'), scores), 'dropWhere'),
+  named(op('mint.where', 'cond', scores, scalar('fill')), 'keepWhere'),
+  scores,
+);
+const softmax = where(named(op('mint.softmax', masked), 'softmax'), (n) => {
+  const axis = Number(n.attrs.get('axis')?.value ?? -1);
+  return axis === -1 || axis === rank(n.outputs[0])! - 1 ? null : 'softmax is not over the last axis';
+});
+/** Steps that leave the probabilities as they are: inference dropout, identity, a broadcast to their own shape. */
+const skip = (p: Operand) => where(op(['msgraph.dropout', 'msgraph.identity', 'mint.broadcast_to'], p, rest, rest), (n) => {
+  const [a, b] = [n.inputs[0]!.type, n.outputs[0]!.type];
+  const same = a?.kind === 'tensor' && b?.kind === 'tensor' && !!a.shape && JSON.stringify(a.shape) === JSON.stringify(b.shape);
+  return n.op !== 'mint.broadcast_to' || same ? null : 'the probabilities are broadcast to another shape';
+});
+const probs = oneOf(softmax, skip(softmax), skip(skip(softmax)));
+
+function check(m: Match, cx: RuleContext): string | null {
+  const [q, v] = [m.v.q!, m.v.v!];
+  if ((rank(q) ?? 0) < 3 || rank(v) !== rank(q)) return 'Q and V are not rank-3 or rank-4 tensors of one rank';
+  if (!!m.n.view4 !== !!m.n.view3) return 'the scores are viewed in another layout than the probabilities';
+  if (m.n.view4 && m.v.mask && !viewShape(m, cx)) return 'the [B, H, S, L] view has neither a shape input nor a static shape to broadcast the mask to';
+  if ((m.n.dropWhere || m.n.keepWhere) && m.c.fill! > -1e4) return 'the softmax input is a Where that does not mask with a large negative constant';
+  if (Object.keys(m.c).some((c) => /[*/]$/.test(c) && (!Number.isFinite(m.c[c]!) || m.c[c] === 0))) return 'a scale is zero or not finite';
+  return null;
 }
 
-function scalar(t: Tensor | null): number | null {
-  return t && t.size === 1 && t.dtype.kind === 'float' ? num(fromTensor(t))[0]! : null;
+/** The [B, H, S, L] view's shape: its shape input, or a new constant when its result's shape is static. */
+function viewShape(m: Match, cx: RuleContext, make = false): Value | null {
+  const [given, shape] = [m.n.view4!.inputs[1], m.n.view4!.outputs[0]!.type?.kind === 'tensor' ? m.n.view4!.outputs[0]!.type.shape : null];
+  if (given || !shape?.every((d): d is number => typeof d === 'number')) return given ?? null;
+  const name = `${m.n.softmax!.name}_bhsl`;
+  return make ? cx.g.addConstant(name, Tensor.fromArray(dt('int64'), [shape.length], BigInt64Array.from(shape.map(BigInt)), name)) : m.n.view4!.outputs[0]!;
 }
 
-function swapsLastTwo(n: Node): boolean {
-  const a = n.attrs.get('perm');
-  if (a?.type !== 'ints') return false;
-  const p = a.value.map(Number);
-  const r = p.length;
-  return r >= 2 && p.every((x, i) => (i < r - 2 ? x === i : i === r - 2 ? x === r - 1 : x === r - 2));
+/** baddbmm(zeros, Q, Kᵀ, beta=0) exports a zero mask (ConstantOfShape(0) * 0, or a zero constant once folded). */
+function isZero(mask: Value | undefined, cx: RuleContext): boolean {
+  const t = cx.constOf(mask);
+  if (t && !t.isString) return num(fromTensor(t)).every((x) => x === 0);
+  const p = mask?.producer;
+  const fill = p?.inputs[0]?.producer?.attrs.get('value');
+  return p?.op === 'mint.mul' && constScalar(cx.constOf, p.inputs[1]) === 0 && p.inputs[0]?.producer?.op === 'msgraph.constant_of_shape' &&
+    (fill?.type !== 'tensor' || num(fromTensor(fill.value)).every((x) => x === 0));
 }
 
-export function fuseAttention(g: Graph, constOf: ConstOf): AttentionReport {
-  const report: AttentionReport = { fused: 0, nearMisses: [] };
-  for (const sm of [...g]) {
-    if (sm.domain !== 'mint' || sm.op !== 'mint.softmax' || !sm.outputs[0]) continue;
-    const miss = (reason: string) => report.nearMisses.push({ node: sm.name, reason });
-    const r = rank(sm.outputs[0]);
-    const axis = Number(sm.attrs.get('axis')?.value ?? -1);
-    if (r === null || (axis !== -1 && axis !== r - 1)) {
-      miss('softmax is not over the last axis');
-      continue;
-    }
-    if (sm.attrs.has('coerce_2d') && axis !== r - 1 && axis !== -1) continue;
-    // Inference-time dropout on the probabilities is a no-op in between.
-    const skipped: Node[] = [];
-    let probs = sm.outputs[0];
-    let pv = single(probs, g);
-    while (pv && (pv.op === 'msgraph.dropout' || pv.op === 'msgraph.identity') && pv.outputs[0] && pv.outputs.slice(1).every((o) => !o || o.uses.length === 0)) {
-      skipped.push(pv);
-      probs = pv.outputs[0];
-      pv = single(probs, g);
-    }
-    if (!pv || pv.op !== 'mint.matmul' || pv.inputs[0] !== probs || !pv.outputs[0]) {
-      miss('softmax output is not only the left operand of a matmul');
-      continue;
-    }
-    const chain: Node[] = [pv, ...skipped, sm];
-    let cur = sm.inputs[0];
-    let mask: Value | null = null;
-    let scale = 1;
-    let p = cur?.producer ?? null;
-    let keepMask: { cond: Value; negate: boolean } | null = null;
-    if (p && p.op === 'mint.where' && single(cur, g) === sm) {
-      // masked_fill(cond, -inf): Where(cond, fill, scores) or Where(cond, scores, fill) with a very negative fill.
-      const fill = (i: number) => {
-        const c = scalar(constOf(p!.inputs[i]));
-        return c !== null && c <= -1e4;
-      };
-      const side = fill(1) ? 2 : fill(2) ? 1 : -1;
-      if (side < 0 || !p.inputs[0]) {
-        miss('the softmax input is a Where that does not mask with a large negative constant');
-        continue;
-      }
-      keepMask = { cond: p.inputs[0], negate: side === 2 };
-      chain.push(p);
-      cur = p.inputs[side];
-      p = cur?.producer ?? null;
-    } else if (p && p.op === 'mint.add' && single(cur, g) === sm) {
-      // Which side carries the scores: the one that leads to the Q·Kᵀ matmul.
-      const leads = (v: Value | null) => {
-        let q = v?.producer;
-        if (q && (q.op === 'mint.mul' || q.op === 'mint.div')) q = q.inputs[0]?.producer;
-        return !!q && q.op === 'mint.matmul';
-      };
-      const side = leads(p.inputs[0]) ? 0 : leads(p.inputs[1]) ? 1 : -1;
-      if (side < 0) {
-        miss('the added term is not next to a Q·Kᵀ matmul');
-        continue;
-      }
-      mask = p.inputs[1 - side]!;
-      chain.push(p);
-      cur = p.inputs[side];
-      p = cur?.producer ?? null;
-    }
-    if (p && (p.op === 'mint.mul' || p.op === 'mint.div') && single(cur, g) === chain[chain.length - 1]) {
-      const c = scalar(constOf(p.inputs[1])) ?? (p.op === 'mint.mul' ? scalar(constOf(p.inputs[0])) : null);
-      if (c === null) {
-        miss('the scores are scaled by a value that is not a constant scalar');
-        continue;
-      }
-      const scoresSide = scalar(constOf(p.inputs[1])) !== null ? 0 : 1;
-      scale = p.op === 'mint.mul' ? c : 1 / c;
-      chain.push(p);
-      cur = p.inputs[scoresSide];
-      p = cur?.producer ?? null;
-    }
-    if (!p || p.op !== 'mint.matmul' || single(cur, g) !== chain[chain.length - 1]) {
-      miss('no Q·Kᵀ matmul feeds the softmax');
-      continue;
-    }
-    chain.push(p);
-    let q = p.inputs[0]!;
-    let k = p.inputs[1]!;
-    let keyTransposed = 1;
-    const t = k.producer;
-    const permAttr = t?.attrs.get('perm');
-    // K·perm then a swap of the last two dims is one permutation: the swap is folded into it, but only in the
-    // rewrite below, once every check has passed (matching never edits the graph).
-    let foldSwap: (() => void) | null = null;
-    if (t && t.op === 'mint.permute' && single(k, g) === p && permAttr?.type === 'ints' && permAttr.value.length >= 2) {
-      if (swapsLastTwo(t)) {
-        chain.push(t);
-        k = t.inputs[0]!;
-      } else {
-        const perm = permAttr.value.map(Number);
-        const r = perm.length;
-        [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
-        const kv = k;
-        foldSwap = () => {
-          t.setAttr('perm', { type: 'ints', value: perm });
-          const ks = kv.type?.kind === 'tensor' ? kv.type.shape : null;
-          if (ks && ks.length === r) {
-            const swapped = [...ks];
-            [swapped[r - 2], swapped[r - 1]] = [swapped[r - 1]!, swapped[r - 2]!];
-            kv.type = { ...kv.type!, shape: swapped } as typeof kv.type;
-          }
-        };
-      }
-      keyTransposed = 0;
-    }
-    // The scale applied to Q (torch's q / sqrt(d), nn.MultiheadAttention) or to K instead of the scores.
-    const scaled = (x: Value): [Value, number] | null => {
-      const sp = x.producer;
-      if (!sp || (sp.op !== 'mint.mul' && sp.op !== 'mint.div') || !chain.includes(single(x, g)!)) return null;
-      const c = scalar(constOf(sp.inputs[1]));
-      if (c === null || !Number.isFinite(c) || c === 0 || !sp.inputs[0]) return null;
-      chain.push(sp);
-      return [sp.inputs[0], sp.op === 'mint.mul' ? c : 1 / c];
-    };
-    const sq = scaled(q);
-    if (sq) [q, scale] = [sq[0], scale * sq[1]];
-    const sk = scaled(k);
-    if (sk) [k, scale] = [sk[0], scale * sk[1]];
-    const v = pv.inputs[1]!;
-    const rq = rank(q);
-    if (rq === null || rq < 3 || rank(v) !== rq) {
-      miss('Q and V are not rank-3 or rank-4 tensors of one rank');
-      continue;
-    }
-    // baddbmm(zeros, Q, Kᵀ, beta=0) exports a zero mask (ConstantOfShape(0) * 0, or a zero constant once folded):
-    // no mask at all.
-    const maskConst = constOf(mask);
-    if (maskConst && !maskConst.isString && num(fromTensor(maskConst)).every((x) => x === 0)) mask = null;
-    const mp = mask?.producer;
-    if (mp && mp.op === 'mint.mul' && scalar(constOf(mp.inputs[1])) === 0 && mp.inputs[0]?.producer?.op === 'msgraph.constant_of_shape') {
-      const fill = mp.inputs[0].producer.attrs.get('value');
-      const zero = fill?.type !== 'tensor' || num(fromTensor(fill.value)).every((x) => x === 0);
-      if (zero) mask = null;
-    }
-    foldSwap?.();
-    if (keepMask) {
-      if (keepMask.negate) {
-        const not = new Node({ op: 'mint.logical_not', domain: 'mint', name: `${sm.name}_keep`, inputs: [keepMask.cond], outputs: [new Value(`${keepMask.cond.name}_keep`, keepMask.cond.type)] });
-        g.insertBefore(pv, not);
-        mask = not.outputs[0]!;
-      } else mask = keepMask.cond;
-    }
-    const out = pv.outputs[0];
-    const attrs: [string, import('../../ir/attribute.js').Attribute][] = [
-      ['scale', { type: 'float', value: scale }],
-      ['key_transposed', { type: 'int', value: keyTransposed }],
-    ];
-    replaceWithNode(g, { op: SDPA_OP, name: scopedName(sm, 'ScaledDotProductAttention'), inputs: mask ? [q, k, v, mask] : [q, k, v], attrs }, out, pv, chain, sm);
-    report.fused++;
+function rewrite(m: Match, cx: RuleContext): void {
+  const g = cx.g;
+  let scale = 1;
+  for (const [c, x] of Object.entries(m.c)) if (c.endsWith('*')) scale *= x; else if (c.endsWith('/')) scale /= x;
+  let k = m.v.k!;
+  let keyTransposed = 1;
+  const kp = k.producer;
+  if (m.n.kperm) keyTransposed = 0;
+  else if (kp?.op === 'mint.permute' && k.uses.length === 1 && (perm(kp)?.length ?? 0) >= 2) {
+    // K·perm then a swap of the last two dims is one permutation: the swap goes into K's permute.
+    const p = perm(kp)!;
+    const r = p.length;
+    [p[r - 2], p[r - 1]] = [p[r - 1]!, p[r - 2]!];
+    kp.setAttr('perm', { type: 'ints', value: p });
+    const ks = k.type?.kind === 'tensor' ? k.type.shape : null;
+    if (ks?.length === r) k.type = { ...k.type!, shape: [...ks.slice(0, r - 2), ks[r - 1]!, ks[r - 2]!] } as typeof k.type;
+    keyTransposed = 0;
   }
-  return report;
+  let mask: Value | null = isZero(m.v.mask, cx) ? null : m.v.mask ?? null;
+  const before = (n: Node) => (g.insertBefore(m.root, n), n.outputs[0]!);
+  if (m.n.dropWhere) mask = before(new Node({ op: 'mint.logical_not', domain: 'mint', name: `${m.n.softmax!.name}_keep`, inputs: [m.v.cond!], outputs: [new Value(`${m.v.cond!.name}_keep`, m.v.cond!.type)] }));
+  else if (m.n.keepWhere) mask = m.v.cond!;
+  if (mask && m.n.view4) {
+    // The 3-D form: the mask broadcast to the [B, H, S, L] view, then folded as the probabilities are.
+    const t4 = m.n.view4.outputs[0]!.type;
+    const wide = before(new Node({ op: 'mint.broadcast_to', domain: 'mint', name: `${m.n.softmax!.name}_mask4`, inputs: [mask, viewShape(m, cx, true)], outputs: [new Value(`${mask.name}_bhsl`, t4 && mask.type?.kind === 'tensor' && t4.kind === 'tensor' ? { ...t4, dtype: mask.type.dtype } : null)] }));
+    mask = before(new Node({ op: 'mint.reshape', domain: 'mint', name: `${m.n.softmax!.name}_mask3`, inputs: [wide, m.n.view3!.inputs[1] ?? null], attrs: [...m.n.view3!.attrs], outputs: [new Value(`${mask.name}_folded`, null)] }));
+    const t3 = m.n.view3!.outputs[0]!.type;
+    if (t3?.kind === 'tensor' && wide.type?.kind === 'tensor') mask.type = { ...t3, dtype: wide.type.dtype };
+  }
+  const attrs: [string, Attribute][] = [['scale', { type: 'float', value: scale }], ['key_transposed', { type: 'int', value: keyTransposed }]];
+  fuse(m, cx, { op: SDPA_OP, inputs: mask ? [m.v.q!, k, m.v.v!, mask] : [m.v.q!, k, m.v.v!], attrs, leaf: 'ScaledDotProductAttention', source: m.n.softmax });
 }
 
-export const fuseAttentionPass: Pass = {
-  name: 'fuse-attention',
-  description: 'softmax(Q·Kᵀ·scale [+ mask])·V into one scaled_dot_product_attention node',
-  run(model) {
-    const r = fuseAttention(model.graph, constantsOf(model));
-    return { ...result({ attention: r.fused }), nearMisses: r.nearMisses };
-  },
-};
+export const ATTENTION_RULES: Rule[] = [{
+  name: 'attention', label: 'attention', anchor: 'mint.softmax', check, rewrite,
+  pattern: [op('mint.matmul', probs, 'v'), op('mint.matmul', named(op('mint.reshape', probs, rest), 'view3'), 'v')],
+}];
+
+export const fuseAttentionPass = rulePass('fuse-attention', 'softmax(Q·Kᵀ·scale [+ mask])·V into one scaled_dot_product_attention node', ATTENTION_RULES);

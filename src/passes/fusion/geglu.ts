@@ -5,104 +5,57 @@
  * helper; ONNX Runtime has no kernel for it on cpu/wasm/webgpu (BiasSplitGelu is CUDA-only), so this fusion is not
  * in the onnx target's pipeline.
  */
-import type { Graph } from '../../ir/graph.js';
 import type { Node } from '../../ir/node.js';
-import type { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
-import type { KnownValue } from '../../dialect/ops/types.js';
-import { inferShapes } from '../../dialect/ops/infer.js';
 import { fromTensor, num } from '../../ir/array.js';
-import type { NearMiss, Pass } from '../pass.js';
-import { result } from '../pass.js';
-import { constantsOf, replaceWithNode, scopedName, soleUser } from '../util.js';
+import { GEGLU_OP, GELU_OP } from '../../dialect/fused.js';
+import type { Rule, RuleContext } from '../pattern.js';
+import { fuse, named, op, rest, rulePass } from '../pattern.js';
 
-export const GEGLU_OP = 'msgraph.geglu';
+export { GEGLU_OP };
 const INT64_MAX_ISH = 2 ** 53;
 
-type ConstOf = (v: Value | null | undefined) => Tensor | null;
-type KnownOf = (v: Value) => KnownValue | undefined;
-
 /** One operand of a Slice or Split: its attribute or constant input; undefined when absent, null when not constant. */
-function operand(n: Node, attr: string, index: number, constOf: ConstOf, knownOf: KnownOf): number[] | null | undefined {
+function operand(n: Node, attr: string, index: number, cx: RuleContext): number[] | null | undefined {
   const a = n.attrs.get(attr);
   if (a?.type === 'ints') return a.value.map(Number);
   const v = n.inputs[index];
   if (!v) return undefined;
-  const t = constOf(v);
+  const t = cx.constOf(v);
   if (t) return Array.from(num(fromTensor(t)));
   // Shape arithmetic inference knows as numbers (chunk's bounds computed from x.shape[-1]).
-  const k = knownOf(v);
+  const k = cx.known?.(v);
   return k && k.elems.every((d) => typeof d === 'number') ? (k.elems as number[]) : null;
 }
 
-/** When `v` is one half of its source's last dim: the source, whether it is the leading half, the node. */
-function halfOf(v: Value, g: Graph, constOf: ConstOf, knownOf: KnownOf): { src: Value; first: boolean; nodes: Node[] } | null {
-  const p = v.producer;
-  if (!p || v.uses.length !== 1 || g.outputs.includes(v)) return null;
-  const src = p.inputs[0];
-  const shape = src?.type?.kind === 'tensor' ? src.type.shape : null;
+/** Whether `v` (read from `p`) is the leading (true) or trailing (false) half of its source's last dim, or neither. */
+function halfOf(p: Node, v: Value, cx: RuleContext): boolean | null {
+  const shape = p.inputs[0]?.type?.kind === 'tensor' ? p.inputs[0].type.shape : null;
   const last = shape?.[shape.length - 1];
-  if (!src || !shape || typeof last !== 'number' || last % 2 !== 0) return null;
+  if (!shape || typeof last !== 'number' || last % 2 !== 0) return null;
   const lastAxis = (a: number) => a === -1 || a === shape.length - 1;
   const half = last / 2;
   if (p.op === 'mint.split') {
-    const axis = Number(p.attrs.get('axis')?.value ?? 0);
-    const sizes = operand(p, 'split', 1, constOf, knownOf);
-    if (p.outputs.length !== 2 || !lastAxis(axis) || sizes === null || (sizes && !(sizes.length === 2 && sizes[0] === half && sizes[1] === half))) return null;
-    return { src, first: p.outputs[0] === v, nodes: [p] };
+    const sizes = operand(p, 'split', 1, cx);
+    const ok = p.outputs.length === 2 && lastAxis(Number(p.attrs.get('axis')?.value ?? 0)) && sizes !== null && (!sizes || (sizes.length === 2 && sizes[0] === half && sizes[1] === half));
+    return ok ? p.outputs[0] === v : null;
   }
-  if (p.op !== 'msgraph.slice') return null;
-  const starts = operand(p, 'starts', 1, constOf, knownOf);
-  const ends = operand(p, 'ends', 2, constOf, knownOf);
-  const axes = operand(p, 'axes', 3, constOf, knownOf);
-  const steps = operand(p, 'steps', 4, constOf, knownOf) ?? [1];
+  const [starts, ends, axes, steps] = [operand(p, 'starts', 1, cx), operand(p, 'ends', 2, cx), operand(p, 'axes', 3, cx), operand(p, 'steps', 4, cx) ?? [1]];
   if (!starts || !ends || !axes || !steps || axes.length !== 1 || !lastAxis(axes[0]!) || starts.length !== 1 || steps[0] !== 1) return null;
-  const [s, e] = [starts[0]!, ends[0]!];
-  if (s === 0 && e === half) return { src, first: true, nodes: [p] };
-  if (s === half && (e === last || e >= INT64_MAX_ISH || e >= last)) return { src, first: false, nodes: [p] };
-  return null;
+  return starts[0] === 0 && ends[0] === half ? true : starts[0] === half && ends[0]! >= Math.min(last, INT64_MAX_ISH) ? false : null;
 }
 
-/** The anchor is a GELU multiplied by another value; once found, every way the rest fails is a near miss. */
-export function fuseGeglu(g: Graph, constOf: ConstOf, knownOf: KnownOf = () => undefined): { fused: number; nearMisses: NearMiss[] } {
-  let fused = 0;
-  const nearMisses: NearMiss[] = [];
-  for (const gelu of [...g]) {
-    if (gelu.op !== 'mint.nn.functional.gelu' || gelu.graph !== g) continue;
-    const y = gelu.outputs[0]!;
-    const mul = soleUser(y, g);
-    if (!mul || mul.op !== 'mint.mul') continue;
-    const miss = (reason: string) => nearMisses.push({ node: mul.name, reason: `GEGLU: ${reason}` });
-    const a = mul.inputs[0] === y ? mul.inputs[1] : mul.inputs[0];
-    const gate = halfOf(gelu.inputs[0]!, g, constOf, knownOf);
-    const other = a ? halfOf(a, g, constOf, knownOf) : null;
-    if (!gate || !other) {
-      miss(`the ${!gate ? "GELU's input" : 'other factor'} is not one half of a last dim (a two-way Split or a Slice at the middle, read only there)`);
-      continue;
-    }
-    if (gate.src !== other.src) {
-      miss('the two halves come from different tensors');
-      continue;
-    }
-    if (gate.first || !other.first) {
-      miss('the GELU is applied to the leading half (diffusers gates the second)');
-      continue;
-    }
-    // A Split feeds both halves: it goes once; its outputs must have no other readers.
-    const nodes = new Set<Node>([...gate.nodes, ...other.nodes, gelu, mul]);
-    const approximate = gelu.attrs.get('approximate');
-    replaceWithNode(g, { op: GEGLU_OP, name: scopedName(mul, 'GEGLU'), inputs: [gate.src], attrs: approximate ? [['approximate', approximate]] : [] }, mul.outputs[0]!, mul, nodes, mul);
-    fused++;
-  }
-  return { fused, nearMisses };
-}
+const half = (as: string) => named(op(['mint.split', 'msgraph.slice'], 'h', rest, rest, rest, rest), as);
 
-export const fuseGegluPass: Pass = {
-  name: 'fuse-geglu',
-  description: 'GEGLU: the two halves of the last dim, a * gelu(gate), into one geglu (after fuse-activations)',
-  run(model) {
-    const known = inferShapes(model).known;
-    const r = fuseGeglu(model.graph, constantsOf(model), (v) => known.get(v));
-    return { ...result({ geglu: r.fused }), nearMisses: r.nearMisses };
+export const GEGLU_RULES: Rule[] = [{
+  name: 'geglu', label: 'GEGLU', anchor: GELU_OP, anchorIf: (n) => n.outputs[0]!.uses.some((u) => u.node.op === 'mint.mul'),
+  pattern: op('mint.mul', half('a'), named(op(GELU_OP, half('gate')), 'gelu')),
+  check(m, cx) {
+    const [a, gate] = [halfOf(m.n.a!, m.v.a!, cx), halfOf(m.n.gate!, m.v.gate!, cx)];
+    if (a === null || gate === null) return `the ${gate === null ? "GELU's input" : 'other factor'} is not one half of a last dim (a two-way Split or a Slice at the middle)`;
+    return gate || !a ? 'the GELU is applied to the leading half (diffusers gates the second)' : null;
   },
-};
+  rewrite: (m, cx) => fuse(m, cx, { op: GEGLU_OP, inputs: [m.v.h!], attrs: [...m.n.gelu!.attrs].filter(([k]) => k === 'approximate'), leaf: 'GEGLU' }),
+}];
+
+export const fuseGegluPass = rulePass('fuse-geglu', 'GEGLU: the two halves of the last dim, a * gelu(gate), into one geglu (after fuse-activations)', GEGLU_RULES, { known: true });
