@@ -260,17 +260,17 @@ export class Emitter {
 
   findHost(nodes: Node[]): void {
     for (const n of nodes) {
-      const op = this.onnxOp(n);
+      const op = n.domain === MINT_DOMAIN ? n.op : '';
       if (!HOST_OPS.has(op) || n.outputs.length !== 1 || !n.outputs[0]) continue;
       const out = n.outputs[0];
-      if (op === 'Shape' || op === 'Size') {
+      if (op === 'msgraph.shape' || op === 'msgraph.size') {
         this.host.add(out);
         continue;
       }
       const dt = dtypeName(out);
       const shape = shapeOf(out);
       if (!dt || !/int|bool/.test(dt) || !shape || shape.length > 1) continue;
-      const ok = n.inputs.every((v, i) => !v || this.host.has(v) || (this.constants.has(v) && this.smallInt(v)) || (op === 'Where' && i === 0 && this.host.has(v)));
+      const ok = n.inputs.every((v, i) => !v || this.host.has(v) || (this.constants.has(v) && this.smallInt(v)) || (op === 'mint.where' && i === 0 && this.host.has(v)));
       if (ok && n.inputs.some((v) => v && this.host.has(v))) this.host.add(out);
     }
   }

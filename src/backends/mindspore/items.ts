@@ -6,6 +6,7 @@ import { MsgraphError } from '../../errors.js';
 import type { Node } from '../../ir/node.js';
 import type { Value } from '../../ir/value.js';
 import { MINT_DOMAIN } from '../../dialect/names.js';
+import type { DialectOp } from '../../dialect/op-names.js';
 import { ALIAS_OPS, NoMapping, OP_EMITTERS, hostExpr } from './ops.js';
 import { emitIf, emitLoop, opContext } from './statements.js';
 import { access } from './classes.js';
@@ -26,7 +27,7 @@ export function emitItem(em: Emitter, it: Item, m: Mod, scope: Namer, expr: Map<
   const n = it.node;
   const op = em.onnxOp(n);
   const out = n.outputs[0];
-  if (ALIAS_OPS.has(op) && out && n.inputs[0]) {
+  if (ALIAS_OPS.has(n.op) && out && n.inputs[0]) {
     expr.set(out, expr.get(n.inputs[0]) ?? em.ref(n.inputs[0], m, expr, em.host.has(n.inputs[0]) ? 'host' : 'tensor'));
     if (em.host.has(n.inputs[0])) em.host.add(out);
     for (const o of n.outputs.slice(1)) if (o && o.uses.length) fallback(em, n, op, 'Dropout mask output', scope, expr, w);
@@ -38,7 +39,7 @@ export function emitItem(em: Emitter, it: Item, m: Mod, scope: Namer, expr: Map<
   const ctx = opContext(em, n, op, m, expr);
   if (out && em.host.has(out)) {
     const known = em.numericKnown(out);
-    const e = known ?? hostExpr(op, ctx, (i) => !!n.inputs[i] && em.host.has(n.inputs[i]!), (shapeOf(out)?.length ?? 1) === 0);
+    const e = known ?? hostExpr(n.op as DialectOp, ctx, (i) => !!n.inputs[i] && em.host.has(n.inputs[i]!), (shapeOf(out)?.length ?? 1) === 0);
     if (e !== null) {
       const uses = em.consumers.get(out) ?? [];
       const inline = known !== null || (uses.length === 1 && e.length <= 48 && !out.graph?.outputs.includes(out) && uses.every((u) => unitIsDirect(u, m)));
@@ -55,7 +56,7 @@ export function emitItem(em: Emitter, it: Item, m: Mod, scope: Namer, expr: Map<
     }
     em.host.delete(out);
   }
-  const emitter = OP_EMITTERS[op];
+  const emitter = OP_EMITTERS[(n.domain === MINT_DOMAIN ? n.op : op) as keyof typeof OP_EMITTERS];
   if (!emitter) return fallback(em, n, op, n.domain && n.domain !== MINT_DOMAIN ? `domain ${n.domain} is not supported` : 'no mapping', scope, expr, w);
   let text: string;
   try {

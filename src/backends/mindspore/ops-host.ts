@@ -1,13 +1,14 @@
 /**
  * Shape arithmetic on the host: ops that, given host (Python int / tuple) operands, produce a host value.
  */
+import type { DialectOp } from '../../dialect/op-names.js';
 import { INT_MAX, wrap, tuple, type OpCtx } from './op-context.js';
 
-/**
- * Shape arithmetic on the host: ops that, given host (Python int/tuple) operands, produce a host value.
- * Returns null when the op cannot stay on the host.
- */
-export function hostExpr(op: string, c: OpCtx, inputIsHost: (i: number) => boolean, outScalar: boolean): string | null {
+/** Python's operator for each host arithmetic op (`%` is Python's remainder, mint.remainder's sign rule). */
+const SYMBOL: Partial<Record<DialectOp, string>> = { 'mint.add': '+', 'mint.sub': '-', 'mint.mul': '*', 'mint.div': '//', 'mint.remainder': '%' };
+
+/** A Python expression for a dialect op computed on the host from host (Python int/tuple) operands, or null when the op cannot stay on the host. */
+export function hostExpr(op: DialectOp, c: OpCtx, inputIsHost: (i: number) => boolean, outScalar: boolean): string | null {
   const lit = (i: number): string | null => {
     const k = c.ints(i);
     if (!k) return inputIsHost(i) ? c.host(i) : null;
@@ -15,19 +16,19 @@ export function hostExpr(op: string, c: OpCtx, inputIsHost: (i: number) => boole
   };
   const isScalar = (i: number) => c.rank(i) === 0;
   switch (op) {
-    case 'Shape': {
+    case 'msgraph.shape': {
       const start = c.attrInt('start', 0);
       const endA = c.node.attrs.get('end');
       const base = `${wrap(c.t(0))}.shape`;
       if (start === 0 && !endA) return base;
       return `${base}[${start === 0 ? '' : start}:${endA ? Number(endA.value) : ''}]`;
     }
-    case 'Size':
+    case 'msgraph.size':
       return `${wrap(c.t(0))}.numel()`;
-    case 'Identity':
-    case 'Cast':
+    case 'msgraph.identity':
+    case 'ops.cast':
       return lit(0);
-    case 'Gather': {
+    case 'mint.index_select': {
       const data = lit(0);
       const idx = c.ints(1);
       if (!data || !idx || c.attrInt('axis', 0) !== 0) return null;
@@ -35,22 +36,22 @@ export function hostExpr(op: string, c: OpCtx, inputIsHost: (i: number) => boole
       if (idx.length === 1) return `(${wrap(data)}[${idx[0]}],)`;
       return tuple(idx.map((i) => `${wrap(data)}[${i}]`));
     }
-    case 'Unsqueeze': {
+    case 'mint.unsqueeze': {
       const x = lit(0);
       if (!x || !isScalar(0)) return null;
       return `(${x},)`;
     }
-    case 'Squeeze': {
+    case 'mint.squeeze': {
       const x = lit(0);
       if (!x || !outScalar) return null;
       return `${wrap(x)}[0]`;
     }
-    case 'Concat': {
+    case 'mint.cat': {
       const parts = c.node.inputs.map((_, i) => lit(i));
       if (parts.some((p) => p === null)) return null;
       return joinTuples(parts as string[]);
     }
-    case 'Slice': {
+    case 'msgraph.slice': {
       const x = lit(0);
       const s = c.attrInts('starts') ?? c.ints(1);
       const e = c.attrInts('ends') ?? c.ints(2);
@@ -58,32 +59,32 @@ export function hostExpr(op: string, c: OpCtx, inputIsHost: (i: number) => boole
       if (!x || !s || !e || s.length !== 1 || !steps || steps[0] !== 1) return null;
       return `${wrap(x)}[${s[0] === 0 ? '' : s[0]}:${e[0]! >= INT_MAX / 4 ? '' : e[0]}]`;
     }
-    case 'Add':
-    case 'Sub':
-    case 'Mul':
-    case 'Div':
-    case 'Mod': {
+    case 'mint.add':
+    case 'mint.sub':
+    case 'mint.mul':
+    case 'mint.div':
+    case 'mint.remainder': {
       if (!outScalar) {
         const a = lit(0);
         const b = lit(1);
         if (!a || !b) return null;
-        const sym = { Add: '+', Sub: '-', Mul: '*', Div: '//', Mod: '%' }[op];
+        const sym = SYMBOL[op];
         return elementwise(a, b, isScalar(0), isScalar(1), (p, q) => `${p} ${sym} ${q}`);
       }
       const a = lit(0);
       const b = lit(1);
       if (!a || !b) return null;
-      const sym = { Add: '+', Sub: '-', Mul: '*', Div: '//', Mod: '%' }[op];
+      const sym = SYMBOL[op];
       return `${wrap(a)} ${sym} ${wrap(b)}`;
     }
-    case 'Equal': {
+    case 'mint.eq': {
       const a = lit(0);
       const b = lit(1);
       if (!a || !b) return null;
       if (outScalar) return `${wrap(a)} == ${wrap(b)}`;
       return elementwise(a, b, isScalar(0), isScalar(1), (p, q) => `${p} == ${q}`);
     }
-    case 'Where': {
+    case 'mint.where': {
       const [cnd, a, b] = [lit(0), lit(1), lit(2)];
       if (!cnd || !a || !b) return null;
       if (outScalar) return `${wrap(a)} if ${wrap(cnd)} else ${wrap(b)}`;
@@ -146,5 +147,8 @@ function splitTop(s: string): string[] {
   return out;
 }
 
-export const HOST_OPS = new Set(['Shape', 'Size', 'Identity', 'Cast', 'Gather', 'Unsqueeze', 'Squeeze', 'Concat', 'Slice', 'Add', 'Sub', 'Mul', 'Div', 'Mod', 'Equal', 'Where']);
+export const HOST_OPS = new Set<string>([
+  'msgraph.shape', 'msgraph.size', 'msgraph.identity', 'ops.cast', 'mint.index_select', 'mint.unsqueeze', 'mint.squeeze', 'mint.cat',
+  'msgraph.slice', 'mint.add', 'mint.sub', 'mint.mul', 'mint.div', 'mint.remainder', 'mint.eq', 'mint.where',
+] satisfies DialectOp[]);
 
