@@ -10,6 +10,8 @@ import { verify } from '../src/ir/verify.js';
 import { printGraph } from '../src/ir/print.js';
 import type { Model } from '../src/ir/model.js';
 import { buildMindSporePackage } from '../src/backends/mindspore/package.js';
+import { MINDSPORE_PIPELINE, parsePassList } from '../src/passes/registry.js';
+import { checkPassNames } from '../src/passes/manager.js';
 
 export interface CompileOptions {
   target: string;
@@ -62,8 +64,11 @@ async function compileMindSpore(file: string, model: Model, opts: CompileOptions
   if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) {
     throw new MsgraphError('usage', 'the MindSpore target writes a directory; the output exists and is a file', { file: opts.output });
   }
+  const passes = parsePassList(opts.passes, MINDSPORE_PIPELINE);
+  checkPassNames([...passes, ...(opts.printAfter ?? [])]);
   const pkg = buildMindSporePackage(model, {
     source: path.basename(file), weights: opts.weights, msVersion: opts.msVersion, attention: opts.attention, strict: opts.strict,
+    passes, printAfter: opts.printAfter, onPrint: (name, m) => process.stdout.write(`# after ${name}\n${printGraph(m.graph)}`),
     profile: opts.profile ? prof : undefined,
     // stageDirectory writes each chunk before asking for the next.
     reuseBuffers: true,

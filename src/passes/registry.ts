@@ -31,6 +31,14 @@ export const MINDSPORE_ONLY_FUSIONS: readonly string[] = ['fuse-group-norm', 'fu
 export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-rms-norm', 'fuse-attention', 'fuse-activations', 'fuse-geglu'];
 
 /**
+ * The MindSpore target's default: its fusions and dead-code removal. Not the onnx target's canonicalisation: folding
+ * turns a parameter's transpose or unsqueeze into a new constant (no state_dict name, not trainable), removing
+ * Identity loses the names torch gives shared parameters, and CSE merges values computed once per module into one
+ * shared across modules. `--passes` chooses otherwise.
+ */
+export const MINDSPORE_PIPELINE: readonly string[] = [...MINDSPORE_FUSIONS, 'dce'];
+
+/**
  * Canonicalisation (fold, drop no-ops, merge duplicates, drop dead code), then attention: fused, and where the head
  * split/merge reshapes surround it, one multi-head attention on [B, S, D] tensors; consecutive layout ops merged;
  * LayerNorm, RMSNorm and the activations; BatchNorm and Pad folded into the convolutions. The ONNX Runtime target
@@ -41,10 +49,10 @@ export const DEFAULT_PIPELINE: readonly string[] = [
   'fuse-activations', 'fold-batch-norm', 'fold-pad', 'fold-constants', 'remove-noops', 'dce',
 ];
 
-/** `default`, `none`, or a comma-separated list of pass names. */
-export function parsePassList(spec: string): string[] {
+/** `default` (the target's pipeline), `none`, or a comma-separated list of pass names. */
+export function parsePassList(spec: string, dflt: readonly string[] = DEFAULT_PIPELINE): string[] {
   const s = spec.trim();
-  if (s === 'default') return [...DEFAULT_PIPELINE];
+  if (s === 'default') return [...dflt];
   if (s === 'none' || s === '') return [];
-  return s.split(',').map((x) => x.trim()).filter(Boolean).flatMap((x) => (x === 'default' ? [...DEFAULT_PIPELINE] : [x]));
+  return s.split(',').map((x) => x.trim()).filter(Boolean).flatMap((x) => (x === 'default' ? [...dflt] : [x]));
 }

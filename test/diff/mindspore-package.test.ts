@@ -156,6 +156,22 @@ describe.skipIf(!HAS_TORCH)('weights and the example script', () => {
   });
 });
 
+describe('the MindSpore target runs the pass manager', () => {
+  it('honours --passes and --print-after, verified after every pass', () => {
+    const file = path.join(MODELS_DIR, 'unet_tiny.onnx');
+    const printed: string[] = [];
+    const none = emit(file, { passes: [] });
+    const some = emit(file, { passes: ['fuse-attention', 'dce'], printAfter: ['fuse-attention'], onPrint: (p) => printed.push(p), verifyEach: true });
+    const all = emit(file, { verifyEach: true });
+    expect([none.result.attention.fused, some.result.attention.fused, all.result.attention.fused]).toEqual([0, 14, 14]);
+    expect([none.result.groupNorms, some.result.groupNorms, all.result.groupNorms]).toEqual([0, 0, 24]);
+    expect(printed).toEqual(['fuse-attention']);
+    const cli = msgraph(['compile', file, '--target', 'mindspore', '-o', fs.mkdtempSync(path.join(os.tmpdir(), 'ms-')), '--passes', 'nonsense']);
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr).toMatch(/unknown pass "nonsense"/);
+  });
+});
+
 describe('determinism and golden output', () => {
   for (const f of ['upsampler.onnx', 'unet_tiny.onnx']) {
     it(`${f}: the same model gives byte-identical files`, () => {

@@ -38,7 +38,7 @@ import type { NearMiss } from '../../passes/pass.js';
 type AttentionReport = { fused: number; nearMisses: NearMiss[] };
 type ActivationReport = Record<'silu' | 'gelu' | 'hardswish' | 'hardsigmoid', number>;
 import { runPasses } from '../../passes/manager.js';
-import { MINDSPORE_FUSIONS } from '../../passes/registry.js';
+import { MINDSPORE_PIPELINE } from '../../passes/registry.js';
 import { Profile } from '../../util/profile.js';
 import type { Scratch } from './weights.js';
 
@@ -51,6 +51,12 @@ export interface MindSporeOptions {
   className?: string;
   /** Records the emitter's phases. */
   profile?: Profile;
+  /** The dialect passes to run before emitting (default: MINDSPORE_PIPELINE). */
+  passes?: readonly string[];
+  /** Pass names after which `onPrint` receives the model; every pass verified when set (tests). */
+  printAfter?: string[];
+  onPrint?: (pass: string, model: Model) => void;
+  verifyEach?: boolean;
 }
 
 export interface ParamRecord {
@@ -141,7 +147,8 @@ export class Emitter {
     if (!model.opsets.has(MINT_DOMAIN)) prof.run('to the mint dialect', () => toMint(model));
     this.opset = model.onnxOpset;
     prof.run('shape inference', () => inferShapes(model));
-    const fusions = runPasses(model, MINDSPORE_FUSIONS, { profile: prof });
+    const o = this.opts;
+    const fusions = runPasses(model, o.passes ?? MINDSPORE_PIPELINE, { profile: prof, printAfter: o.printAfter, onPrint: o.onPrint, verifyEach: o.verifyEach });
     const stat = (k: string) => fusions.reduce((s, r) => s + (r.stats[k] ?? 0), 0);
     this.attention = { fused: stat('attention'), nearMisses: fusions.find((r) => r.name === 'fuse-attention')?.nearMisses ?? [] };
     this.activations = { silu: stat('silu'), gelu: stat('gelu'), hardswish: stat('hardswish'), hardsigmoid: stat('hardsigmoid') };
