@@ -77,7 +77,7 @@ async function compileMindSpore(file: string, model: Model, opts: CompileOptions
   await prof.runAsync('write (weights streamed)', () => writeInterruptibly(() => stageDirectory(out, pkg.files, PACKAGE_FILES)));
   if (opts.profile) process.stderr.write(prof.format(`profile: compile --target mindspore ${path.basename(file)}`));
   const r = pkg.result;
-  if (opts.explainFusion) explain(r.nearMisses, `attention ${r.attention.fused}, group_norm ${r.groupNorms}, layer_norm ${r.layerNorms}, gelu ${r.activations.gelu}, silu ${r.activations.silu}`);
+  if (opts.explainFusion) explain(r.nearMisses, Object.entries(r.fusionCounts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none (no fusion pass in --passes)');
   process.stderr.write(`msgraph: wrote ${opts.output}/ (model.py: ${r.classes.length} classes, ${r.params.length} parameters, MindSpore ${r.msVersion})\n`);
   if (pkg.partial) {
     process.stderr.write(`msgraph: partial: ${r.fallbacks.length} op(s) have no mapping (${[...new Set(r.fallbacks.map((f) => f.op))].join(', ')}); see report.md\n`);

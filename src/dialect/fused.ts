@@ -9,3 +9,4 @@ export const SILU_OP = 'mint.nn.functional.silu';
 export const GELU_OP = 'mint.nn.functional.gelu';
 export const HARDSWISH_OP = 'mint.nn.functional.hardswish';
 export const HARDSIGMOID_OP = 'mint.nn.functional.hardsigmoid';
+export const ROTARY_OP = 'msgraph.rotary_embedding';

@@ -32,7 +32,7 @@ export const DIALECT_OPS = [
   'msgraph.global_max_pool', 'msgraph.gru', 'msgraph.hardmax', 'msgraph.identity', 'msgraph.if',
   'msgraph.instance_norm', 'msgraph.loop', 'msgraph.lp_pool1d', 'msgraph.lp_pool2d', 'msgraph.lp_pool3d',
   'msgraph.lstm', 'msgraph.mean', 'msgraph.mean_variance_normalization', 'msgraph.multi_head_attention',
-  'msgraph.reduce_l1', 'msgraph.reduce_l2', 'msgraph.reduce_log_sum', 'msgraph.reduce_sum_square', 'msgraph.rms_norm',
+  'msgraph.reduce_l1', 'msgraph.reduce_l2', 'msgraph.reduce_log_sum', 'msgraph.reduce_sum_square', 'msgraph.rms_norm', 'msgraph.rotary_embedding',
   'msgraph.rnn', 'msgraph.scaled_dot_product_attention', 'msgraph.scatter_nd', 'msgraph.sequence_at',
   'msgraph.sequence_construct', 'msgraph.sequence_empty', 'msgraph.sequence_insert', 'msgraph.shape',
   'msgraph.shrink', 'msgraph.size', 'msgraph.slice', 'msgraph.softsign', 'msgraph.space_to_depth', 'msgraph.stft',

@@ -9,6 +9,7 @@ import { fuseActivationsPass } from './fusion/activations.js';
 import { fuseMhaPass } from './fusion/mha.js';
 import { fuseGroupNormPass, fuseLayerNormPass, fuseRmsNormPass } from './fusion/norms.js';
 import { fuseGegluPass } from './fusion/geglu.js';
+import { fuseRotaryPass } from './fusion/rotary.js';
 import { foldBatchNorm } from './fusion/fold-batch-norm.js';
 import { foldPad } from './fusion/fold-pad.js';
 import { mergeLayout } from './common/merge-layout.js';
@@ -16,19 +17,19 @@ import { mergeLayout } from './common/merge-layout.js';
 export const PASSES: ReadonlyMap<string, Pass> = new Map(
   [
     foldConstants, removeNoops, cse, dce, mergeLayout, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass, fuseLayerNormPass,
-    fuseRmsNormPass, fuseGegluPass, foldBatchNorm, foldPad,
+    fuseRmsNormPass, fuseGegluPass, fuseRotaryPass, foldBatchNorm, foldPad,
   ].map((p) => [p.name, p]),
 );
 
 /**
  * Fusions only the MindSpore backend takes: GroupNorm stays in its InstanceNormalization form on ONNX Runtime, which
  * measured faster there than GroupNormalization-21 (and cpu/wasm/webgpu have no GroupNorm contrib kernel); GEGLU has
- * no kernel on those EPs.
+ * no kernel on those EPs; onnxruntime's RotaryEmbedding wants cos/sin caches and position ids, not computed cos/sin.
  */
-export const MINDSPORE_ONLY_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-geglu'];
+export const MINDSPORE_ONLY_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-geglu', 'fuse-rotary'];
 
 /** Fusions the MindSpore backend runs: each fused op has a mint API or a helper there. */
-export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-rms-norm', 'fuse-attention', 'fuse-activations', 'fuse-geglu'];
+export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-rms-norm', 'fuse-attention', 'fuse-activations', 'fuse-geglu', 'fuse-rotary'];
 
 /**
  * The MindSpore target's default: its fusions and dead-code removal. Not the onnx target's canonicalisation: folding

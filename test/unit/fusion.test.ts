@@ -17,8 +17,9 @@ import { ACTIVATION_RULES } from '../../src/passes/fusion/activations.js';
 import { GROUP_NORM_RULES, LAYER_NORM_RULES, RMS_NORM_RULES } from '../../src/passes/fusion/norms.js';
 import { MHA_RULES } from '../../src/passes/fusion/mha.js';
 import { GEGLU_RULES } from '../../src/passes/fusion/geglu.js';
+import { ROTARY_RULES } from '../../src/passes/fusion/rotary.js';
 import { applyRules, type ConstOf, type Rule } from '../../src/passes/pattern.js';
-import { GEGLU_OP, GROUP_NORM_OP, LAYER_NORM_OP, MHA_OP, SDPA_OP } from '../../src/dialect/fused.js';
+import { GEGLU_OP, GROUP_NORM_OP, LAYER_NORM_OP, MHA_OP, ROTARY_OP, SDPA_OP } from '../../src/dialect/fused.js';
 import type { Graph } from '../../src/ir/graph.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { verify } from '../../src/ir/verify.js';
@@ -514,5 +515,37 @@ describe('dynamo (torch_lib) forms', () => {
     expect(fuseRmsNorm(m.graph, constOf).fused).toBe(1);
     expect(m.graph.nodes.map((n) => n.op)).toEqual(['msgraph.rms_norm']);
     expect(m.graph.nodes[0]!.inputs.map((v) => v?.name)).toEqual(['x', 'weight']);
+  });
+});
+
+describe('rotary embedding fusion (the LLM exports)', () => {
+  /** x * cos + cat(-x2, x1) * sin, the halves from a Split; `swap` writes cat(x1, -x2) instead (not the form). */
+  function rotary(swap = false): Model {
+    const b = new Builder();
+    const x = b.input('x', [2, 4, 8, 16]);
+    const [cos, sin] = ['cos', 'sin'].map((n) => b.input(n, [1, 1, 8, 16]));
+    const s = b.op('Split', [x, b.graph.addConstant('sizes', Tensor.fromArray(i64, [2], BigInt64Array.from([8n, 8n]), 'sizes'))], { outputs: 2, attrs: { axis: { type: 'int', value: -1 } } });
+    const neg = b.op('Neg', [s.outputs[1]!], { name: 'neg' }).outputs[0]!;
+    const cat = b.op('Concat', swap ? [s.outputs[0]!, neg] : [neg, s.outputs[0]!], { attrs: { axis: { type: 'int', value: -1 } } }).outputs[0]!;
+    b.output(b.op('Add', [b.op('Mul', [x, cos!]).outputs[0]!, b.op('Mul', [cat, sin!]).outputs[0]!]).outputs[0]!);
+    return dialect(b);
+  }
+  const fuseRotary = rules(ROTARY_RULES);
+
+  it('x * cos + cat(-x2, x1) * sin -> one rotary_embedding(x, cos, sin); idempotent', () => {
+    const m = rotary();
+    expect(fuseRotary(m.graph, constOf)).toEqual({ fused: 1, nearMisses: [] });
+    verify(m.graph);
+    expect(m.graph.nodes.map((n) => [n.op, n.inputs.map((v) => v?.name).join()])).toEqual([[ROTARY_OP, 'x,cos,sin']]);
+    expect(fuseRotary(m.graph, constOf).fused).toBe(0);
+  });
+
+  it('leaves cat(x1, -x2) alone and says why', () => {
+    const m = rotary(true);
+    const before = printGraph(m.graph);
+    const r = fuseRotary(m.graph, constOf);
+    expect(r.fused).toBe(0);
+    expect(r.nearMisses.map((n) => n.reason)).toEqual([expect.stringMatching(/^rotary embedding: /)]);
+    expect(printGraph(m.graph)).toBe(before);
   });
 });

@@ -78,6 +78,7 @@ export function emit(e: Emitter): EmitResult {
     layerNorms: e.layerNorms,
     geglus: e.geglus,
     nearMisses: e.nearMisses,
+    fusionCounts: e.fusionCounts,
     classes: classOrder,
     msVersion: e.msVersion,
     topClass: top,

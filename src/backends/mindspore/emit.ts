@@ -94,6 +94,8 @@ export interface EmitResult {
   geglus: number;
   /** Fusion candidates that did not fuse, and why. */
   nearMisses: { node: string; reason: string }[];
+  /** Every count the fusion and fold passes reported, summed by kind (`attention`, `rotary_embedding`, ...). */
+  fusionCounts: Record<string, number>;
   classes: string[];
   msVersion: string;
   topClass: string;
@@ -132,6 +134,7 @@ export class Emitter {
   layerNorms = 0;
   geglus = 0;
   nearMisses: { node: string; reason: string }[] = [];
+  fusionCounts: Record<string, number> = {};
 
   constructor(readonly model: Model, readonly opts: MindSporeOptions) {
     this.msVersion = opts.msVersion ?? '2.6.0';
@@ -156,6 +159,7 @@ export class Emitter {
     this.layerNorms = stat('layer_norm');
     this.geglus = stat('geglu');
     this.nearMisses = fusions.flatMap((r) => r.nearMisses ?? []);
+    for (const r of fusions.filter((p) => /^(fuse|fold)-/.test(p.name))) for (const [k, v] of Object.entries(r.stats)) this.fusionCounts[k] = (this.fusionCounts[k] ?? 0) + v;
     const inferred = prof.run('shape inference (fused)', () => inferShapes(model));
     const itemsStart = performance.now();
     this.known = inferred.known;

@@ -16,6 +16,13 @@ export const HELPERS: Record<string, Helper> = {
     a, gate = mint.chunk(x, 2, -1)
     return a * mint.nn.functional.gelu(gate, approximate=approximate)`,
   },
+  rotary_embedding: {
+    apis: ['mint.chunk', 'mint.cat'],
+    code: `def rotary_embedding(x, cos, sin):
+    """Rotary position embedding, rotate-half form: x * cos + cat(-x2, x1) * sin over the halves of the last dim."""
+    x1, x2 = mint.chunk(x, 2, -1)
+    return x * cos + mint.cat((-x2, x1), -1) * sin`,
+  },
   gather: {
     apis: ['mint.index_select', 'mint.where'],
     code: `def gather(x, indices, axis):

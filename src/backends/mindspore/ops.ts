@@ -64,6 +64,7 @@ export const OP_EMITTERS: { [K in DialectOp | ForeignOp]?: OpEmitter } = {
   'mint.nn.functional.leaky_relu': (c) => c.call('mint.nn.functional.leaky_relu', c.t(0), fmt(c.attrFloat('alpha', 0.01))),
   'mint.nn.functional.selu': fn('mint.nn.functional.selu'),
   'mint.nn.functional.silu': fn('mint.nn.functional.silu'),
+  'msgraph.rotary_embedding': (c) => `${c.helper('rotary_embedding')}(${c.t(0)}, ${c.t(1)}, ${c.t(2)})`,
   'msgraph.geglu': (c) => `${c.helper('geglu')}(${c.t(0)}${c.attrStr('approximate', 'none') === 'none' ? '' : `, ${pyString(c.attrStr('approximate', 'none'))}`})`,
   'mint.nn.functional.gelu': (c) => (c.attrStr('approximate', 'none') === 'none' ? c.call('mint.nn.functional.gelu', c.t(0)) : c.call('mint.nn.functional.gelu', c.t(0), `approximate=${pyString(c.attrStr('approximate', 'none'))}`)),
   'mint.nn.functional.prelu': (c) => c.call('mint.where', `${c.opnd(0)} >= 0`, c.t(0), `${c.opnd(0)} * ${c.opnd(1)}`),

@@ -29,7 +29,7 @@ function operand(n: Node, attr: string, index: number, cx: RuleContext): number[
 }
 
 /** Whether `v` (read from `p`) is the leading (true) or trailing (false) half of its source's last dim, or neither. */
-function halfOf(p: Node, v: Value, cx: RuleContext): boolean | null {
+export function halfOf(p: Node, v: Value, cx: RuleContext): boolean | null {
   const shape = p.inputs[0]?.type?.kind === 'tensor' ? p.inputs[0].type.shape : null;
   const last = shape?.[shape.length - 1];
   if (!shape || typeof last !== 'number' || last % 2 !== 0) return null;
@@ -45,7 +45,8 @@ function halfOf(p: Node, v: Value, cx: RuleContext): boolean | null {
   return starts[0] === 0 && ends[0] === half ? true : starts[0] === half && ends[0]! >= Math.min(last, INT64_MAX_ISH) ? false : null;
 }
 
-const half = (as: string) => named(op(['mint.split', 'msgraph.slice'], 'h', rest, rest, rest, rest), as);
+/** One half of `of`'s last dim, from a Split or a Slice (which half: `halfOf`). */
+export const half = (as: string, of = 'h') => named(op(['mint.split', 'msgraph.slice'], of, rest, rest, rest, rest), as);
 
 export const GEGLU_RULES: Rule[] = [{
   name: 'geglu', label: 'GEGLU', anchor: GELU_OP, anchorIf: (n) => n.outputs[0]!.uses.some((u) => u.node.op === 'mint.mul'),
