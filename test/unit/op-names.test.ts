@@ -30,7 +30,8 @@ describe('dialect op names in code', () => {
     let seen = 0;
     for (const d of DIRS) {
       for (const f of files(path.join(ROOT, d))) {
-        if (f.endsWith('op-names.ts')) continue;
+        // The op tables name MindSpore APIs (`api('mint.zeros_like')`), which are not all dialect ops.
+        if (f.endsWith('op-names.ts') || f.includes(`${path.sep}ops${path.sep}defs${path.sep}`)) continue;
         for (const m of fs.readFileSync(f, 'utf8').matchAll(/'((?:mint|msgraph|ops)\.[A-Za-z0-9_.]+)'/g)) {
           seen++;
           if (!known.has(m[1]!) && !NOT_OPS.has(m[1]!)) bad.push(`${path.relative(ROOT, f)}: ${m[1]}`);
