@@ -13,11 +13,12 @@ import { fuseRotaryPass } from './fusion/rotary.js';
 import { foldBatchNorm } from './fusion/fold-batch-norm.js';
 import { foldPad } from './fusion/fold-pad.js';
 import { mergeLayout } from './common/merge-layout.js';
+import { moduleContracts } from './common/module-contracts.js';
 
 export const PASSES: ReadonlyMap<string, Pass> = new Map(
   [
     foldConstants, removeNoops, cse, dce, mergeLayout, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass, fuseLayerNormPass,
-    fuseRmsNormPass, fuseGegluPass, fuseRotaryPass, foldBatchNorm, foldPad,
+    fuseRmsNormPass, fuseGegluPass, fuseRotaryPass, foldBatchNorm, foldPad, moduleContracts,
   ].map((p) => [p.name, p]),
 );
 
@@ -32,12 +33,13 @@ export const MINDSPORE_ONLY_FUSIONS: readonly string[] = ['fuse-group-norm', 'fu
 export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-rms-norm', 'fuse-attention', 'fuse-activations', 'fuse-geglu', 'fuse-rotary'];
 
 /**
- * The MindSpore target's default: its fusions and dead-code removal. Not the onnx target's canonicalisation: folding
+ * The MindSpore target's default: its fusions, one copy per module of the values torch's exporter shared across
+ * modules (module-contracts), and dead-code removal. Not the onnx target's canonicalisation: folding
  * turns a parameter's transpose or unsqueeze into a new constant (no state_dict name, not trainable), removing
  * Identity loses the names torch gives shared parameters, and CSE merges values computed once per module into one
  * shared across modules. `--passes` chooses otherwise.
  */
-export const MINDSPORE_PIPELINE: readonly string[] = [...MINDSPORE_FUSIONS, 'dce'];
+export const MINDSPORE_PIPELINE: readonly string[] = [...MINDSPORE_FUSIONS, 'module-contracts', 'dce'];
 
 /**
  * Canonicalisation (fold, drop no-ops, merge duplicates, drop dead code), then attention: fused, and where the head

@@ -118,3 +118,35 @@ describe('verifyEach', () => {
     expect(verifyProblems(ok.graph, { checkNode: nodeChecks(ok) })).toEqual([]);
   });
 });
+
+describe('module-contracts', () => {
+  /** temb -> silu inside blocks.0, read by blocks.0's and blocks.1's projections (torch shares it); `inner` feeds the silu from inside blocks.0. */
+  function shared(inner = false) {
+    const b = new Builder();
+    const temb = b.input('temb', [2, 4]);
+    const src = inner ? b.op('Neg', [temb], { name: '/blocks.0/Neg' }).outputs[0]! : temb;
+    const silu = b.op('Mul', [src, b.op('Sigmoid', [src], { name: '/blocks.0/Sigmoid' }).outputs[0]!], { name: '/blocks.0/Mul' }).outputs[0]!;
+    const w = b.constant('w', [1, 2, 3, 4, 5, 6, 7, 8], [4, 2]);
+    const proj = (i: number) => b.op('MatMul', [silu, w], { name: `/blocks.${i}/proj/MatMul` }).outputs[0]!;
+    b.output(proj(0), proj(1));
+    return model(b);
+  }
+
+  it("gives each other instance its own copy in its scope; the first keeps the original; idempotent", () => {
+    const m = shared();
+    runPasses(m, ['fuse-activations'], { verifyEach: true });
+    const [rec] = runPasses(m, ['module-contracts'], { verifyEach: true });
+    expect(rec!.stats).toEqual({ shared_values_copied: 1 });
+    const silus = m.graph.nodes.filter((n) => n.op === 'mint.nn.functional.silu');
+    expect(silus.map((n) => n.name)).toEqual(['/blocks.0/silu', '/blocks/1/silu']);
+    const readers = (n: typeof silus[0]) => n.outputs[0]!.uses.map((u) => u.node.name);
+    expect(silus.map(readers)).toEqual([['/blocks.0/proj/MatMul'], ['/blocks.1/proj/MatMul']]);
+    idempotent(m, ['module-contracts']);
+  });
+
+  it('leaves a value the instance computed from its own work (a real output of that module)', () => {
+    const m = shared(true);
+    runPasses(m, ['fuse-activations'], { verifyEach: true });
+    expect(runPasses(m, ['module-contracts'])[0]!.modified).toBe(false);
+  });
+});

@@ -76,7 +76,7 @@ class Resnet(nn.Cell):
         silu_2 = mint.nn.functional.silu(norm2)
         conv2 = self.conv2(silu_2)
         add_1 = x0 + conv2
-        return silu_1, add_1
+        return add_1
 
 
 class Attn1(nn.Cell):
@@ -248,10 +248,10 @@ class DownBlock(nn.Cell):
         self.downsamplers = nn.CellList([Downsampler()])
 
     def construct(self, x0, x1, encoder_hidden_states):
-        resnets_0_0, resnets_0_1 = self.resnets[0](x0, x1)
-        attentions_0 = self.attentions[0](resnets_0_1, encoder_hidden_states)
+        resnets_0 = self.resnets[0](x0, x1)
+        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
         downsamplers_0 = self.downsamplers[0](attentions_0)
-        return resnets_0_0, attentions_0, downsamplers_0
+        return attentions_0, downsamplers_0
 
 
 class Resnet2(nn.Cell):
@@ -269,13 +269,14 @@ class Resnet2(nn.Cell):
         norm1 = self.norm1(x0)
         silu = mint.nn.functional.silu(norm1)
         conv1 = self.conv1(silu)
-        time_emb_proj = self.time_emb_proj(x1)
+        silu_1 = mint.nn.functional.silu(x1)
+        time_emb_proj = self.time_emb_proj(silu_1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        silu_1 = mint.nn.functional.silu(norm2)
-        conv2 = self.conv2(silu_1)
+        silu_2 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_2)
         conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
@@ -457,13 +458,14 @@ class Resnet3(nn.Cell):
         norm1 = self.norm1(x0)
         silu = mint.nn.functional.silu(norm1)
         conv1 = self.conv1(silu)
-        time_emb_proj = self.time_emb_proj(x1)
+        silu_1 = mint.nn.functional.silu(x1)
+        time_emb_proj = self.time_emb_proj(silu_1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        silu_1 = mint.nn.functional.silu(norm2)
-        conv2 = self.conv2(silu_1)
+        silu_2 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_2)
         add_1 = x0 + conv2
         return add_1
 
@@ -497,13 +499,14 @@ class Resnet4(nn.Cell):
         norm1 = self.norm1(x0)
         silu = mint.nn.functional.silu(norm1)
         conv1 = self.conv1(silu)
-        time_emb_proj = self.time_emb_proj(x1)
+        silu_1 = mint.nn.functional.silu(x1)
+        time_emb_proj = self.time_emb_proj(silu_1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        silu_1 = mint.nn.functional.silu(norm2)
-        conv2 = self.conv2(silu_1)
+        silu_2 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_2)
         conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
@@ -524,13 +527,14 @@ class Resnet5(nn.Cell):
         norm1 = self.norm1(x0)
         silu = mint.nn.functional.silu(norm1)
         conv1 = self.conv1(silu)
-        time_emb_proj = self.time_emb_proj(x1)
+        silu_1 = mint.nn.functional.silu(x1)
+        time_emb_proj = self.time_emb_proj(silu_1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        silu_1 = mint.nn.functional.silu(norm2)
-        conv2 = self.conv2(silu_1)
+        silu_2 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_2)
         conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
@@ -582,13 +586,14 @@ class Resnet6(nn.Cell):
         norm1 = self.norm1(x0)
         silu = mint.nn.functional.silu(norm1)
         conv1 = self.conv1(silu)
-        time_emb_proj = self.time_emb_proj(x1)
+        silu_1 = mint.nn.functional.silu(x1)
+        time_emb_proj = self.time_emb_proj(silu_1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        silu_1 = mint.nn.functional.silu(norm2)
-        conv2 = self.conv2(silu_1)
+        silu_2 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_2)
         conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
@@ -609,13 +614,14 @@ class Resnet7(nn.Cell):
         norm1 = self.norm1(x0)
         silu = mint.nn.functional.silu(norm1)
         conv1 = self.conv1(silu)
-        time_emb_proj = self.time_emb_proj(x1)
+        silu_1 = mint.nn.functional.silu(x1)
+        time_emb_proj = self.time_emb_proj(silu_1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
         add = conv1 + unsqueeze_1
         norm2 = self.norm2(add)
-        silu_1 = mint.nn.functional.silu(norm2)
-        conv2 = self.conv2(silu_1)
+        silu_2 = mint.nn.functional.silu(norm2)
+        conv2 = self.conv2(silu_2)
         conv_shortcut = self.conv_shortcut(x0)
         add_1 = conv_shortcut + conv2
         return add_1
@@ -684,11 +690,11 @@ class UnetTiny(nn.Cell):
         cat = mint.cat((cos, sin), dim=-1)
         time_embedding = self.time_embedding(cat)
         conv_in = self.conv_in(sample)
-        down_blocks_0_0, down_blocks_0_1, down_blocks_0_2 = self.down_blocks[0](conv_in, time_embedding, encoder_hidden_states)
-        down_blocks_1 = self.down_blocks[1](down_blocks_0_2, down_blocks_0_0, encoder_hidden_states)
-        mid_block = self.mid_block(down_blocks_1, down_blocks_0_0, encoder_hidden_states)
-        up_blocks_0 = self.up_blocks[0](down_blocks_1, mid_block, down_blocks_0_0, encoder_hidden_states, down_blocks_0_2)
-        up_blocks_1 = self.up_blocks[1](down_blocks_0_1, up_blocks_0, down_blocks_0_0, encoder_hidden_states, conv_in)
+        down_blocks_0_0, down_blocks_0_1 = self.down_blocks[0](conv_in, time_embedding, encoder_hidden_states)
+        down_blocks_1 = self.down_blocks[1](down_blocks_0_1, time_embedding, encoder_hidden_states)
+        mid_block = self.mid_block(down_blocks_1, time_embedding, encoder_hidden_states)
+        up_blocks_0 = self.up_blocks[0](down_blocks_1, mid_block, time_embedding, encoder_hidden_states, down_blocks_0_1)
+        up_blocks_1 = self.up_blocks[1](down_blocks_0_0, up_blocks_0, time_embedding, encoder_hidden_states, conv_in)
         conv_norm_out = self.conv_norm_out(up_blocks_1)
         silu = mint.nn.functional.silu(conv_norm_out)
         conv_out = self.conv_out(silu)
