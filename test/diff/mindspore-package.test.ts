@@ -172,6 +172,23 @@ describe('the MindSpore target runs the pass manager', () => {
   });
 });
 
+describe('classes by structure', () => {
+  it('instances that differ only in constructor numbers share one class that takes them, and every instantiation passes what __init__ declares', () => {
+    const code = packageText(emit(path.join(MODELS_DIR, 'unet_tiny.onnx')).files, 'model.py');
+    // The ResnetBlock2Ds without a shortcut conv (8 and 16 channels) are one class taking in_channels.
+    const resnet = /class Resnet\(nn\.Cell\):\n.*\n    def __init__\(self, ([^)]*)\):/.exec(code);
+    expect(resnet?.[1]).toBe('in_channels');
+    expect(new Set([...code.matchAll(/Resnet\(in_channels=(\d+)\)/g)].map((m) => m[1]))).toEqual(new Set(['8', '16']));
+    // Every class name is instantiated with the arguments its __init__ declares.
+    for (const [, name, params] of code.matchAll(/class (\w+)\(nn\.Cell\):\n.*\n    def __init__\(self(?:, )?([^)]*)\):/g)) {
+      const declared = params ? params.split(', ') : [];
+      for (const [, args] of code.matchAll(new RegExp(`(?<!class )\\b${name}\\(([^()]*)\\)`, 'g'))) {
+        expect((args ? args.split(', ') : []).map((a) => a.split('=')[0]), name).toEqual(declared);
+      }
+    }
+  });
+});
+
 describe('determinism and golden output', () => {
   for (const f of ['upsampler.onnx', 'unet_tiny.onnx']) {
     it(`${f}: the same model gives byte-identical files`, () => {

@@ -50,6 +50,12 @@ export class ApiChecker {
     return e;
   }
 
+  /** The positional parameter names of `api` at this version (its first signature). */
+  params(api: string): string[] {
+    const e = MINT_API[api];
+    return e ? signatures(e, this.version)[0]!.map((p) => p.replace(/\?$/, '')).filter((p) => p !== 'self' && !p.startsWith('*')) : [];
+  }
+
   /** `api(args)`, with `name=value` keyword arguments checked against the signature. */
   call(api: string, ...args: string[]): string {
     const e = this.require(api);

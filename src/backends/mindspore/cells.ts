@@ -34,6 +34,8 @@ export class Mod {
   attr = '';
   cellList = false;
   cls = '';
+  /** Constructor arguments of this instance of its class (`in_channels=8`), when the class takes any. */
+  clsArgs: string[] = [];
   classHint: string | undefined;
   /** Subtree items, sorted by index. */
   subtree: Item[] = [];

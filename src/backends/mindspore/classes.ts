@@ -9,7 +9,6 @@ import type { EmitResult, Emitter, ParamRecord } from './emit.js';
 
 export function emit(e: Emitter): EmitResult {
   assignAttrs(e, e.root);
-  const classCode = new Map<string, string>();
   const classOrder: string[] = [];
   const usedClassNames = new Set<string>();
   const stem = e.opts.source?.replace(/^.*[\\/]/, '').replace(/\.onnx$/i, '');
@@ -17,34 +16,49 @@ export function emit(e: Emitter): EmitResult {
   const top = e.globals.has(topName) ? `${topName}Model` : topName;
   e.globals.reserve(top);
   usedClassNames.add(top);
-  const emitClass = (m: Mod): string => {
-    for (const c of m.children.values()) if (!c.layer) emitClass(c);
-    if (m.cellList || m.layer) return '';
-    const body = classBody(e, m);
-    const key = body;
-    const existing = classCode.get(key);
-    if (existing && m !== e.root) {
-      m.cls = existing;
-      return existing;
-    }
-    let name = m === e.root ? top : classNameFor(e, m);
-    if (m !== e.root) {
-      let k = 2;
-      const base = name;
-      while (usedClassNames.has(name) || e.globals.has(name)) name = /\d$/.test(base) ? `${base}_${k++}` : `${base}${k++}`;
-      usedClassNames.add(name);
-      e.globals.reserve(name);
-      classCode.set(key, name);
-    }
-    m.cls = name;
-    classOrder.push(name);
-    e.classTexts.set(name, { body, mods: [m] });
+  // Classes by structure, level by level from the leaves: every instance of a structure is known before its
+  // parents' text (which instantiates it with its arguments) is written.
+  const levels: Mod[][] = [];
+  const visit = (m: Mod): number => {
+    let h = -1;
+    for (const c of m.children.values()) if (!c.layer) h = Math.max(h, visit(c));
+    if (m.cellList || m.layer || m === e.root) return h;
+    (levels[h + 1] ??= []).push(m);
+    return h + 1;
+  };
+  visit(e.root);
+  const nameClass = (m: Mod) => {
+    let name = classNameFor(e, m);
+    let k = 2;
+    const base = name;
+    while (usedClassNames.has(name) || e.globals.has(name)) name = /\d$/.test(base) ? `${base}_${k++}` : `${base}${k++}`;
+    usedClassNames.add(name);
+    e.globals.reserve(name);
     return name;
   };
-  emitClass(e.root);
-  for (const [name, entry] of e.classTexts) {
-    for (const m of allMods(e, e.root)) if (m.cls === name && !entry.mods.includes(m)) entry.mods.push(m);
+  for (const level of levels) {
+    const groups = new Map<string, { mods: Mod[]; bodies: Template[] }>();
+    for (const m of level ?? []) {
+      const t = templatize(classBody(e, m));
+      const g = groups.get(t.text) ?? { mods: [], bodies: [] };
+      g.mods.push(m);
+      g.bodies.push(t);
+      groups.set(t.text, g);
+    }
+    for (const { mods, bodies } of groups.values()) {
+      const name = nameClass(mods[0]!);
+      const { body, args } = parametrise(e, bodies);
+      mods.forEach((m, i) => {
+        m.cls = name;
+        m.clsArgs = args[i]!;
+      });
+      classOrder.push(name);
+      e.classTexts.set(name, { body, mods });
+    }
   }
+  e.root.cls = top;
+  classOrder.push(top);
+  e.classTexts.set(top, { body: classBody(e, e.root), mods: [e.root] });
   const w = new CodeWriter();
   header(e, w, top);
   for (const h of [...e.helpersUsed].sort()) {
@@ -90,6 +104,109 @@ export function emit(e: Emitter): EmitResult {
 export function* allMods(e: Emitter, m: Mod): Generator<Mod> {
   yield m;
   for (const c of m.children.values()) yield* allMods(e, c);
+}
+
+/** A class body with the numbers of its __init__ lines taken out: `text` holds slot marks, `values` the numbers. */
+interface Template {
+  text: string;
+  values: string[];
+  /** Per slot: its line, where the number starts in it, and whether it is in __init__ (else construct). */
+  at: { line: string; index: number; init: boolean }[];
+}
+
+const NUMBER = /(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?(?![\w.])/g;
+
+function templatize(body: string): Template {
+  const t: Template = { text: '', values: [], at: [] };
+  const lines = body.split('\n');
+  const end = lines.findIndex((l) => l === '');
+  t.text = lines.map((line, i) => {
+    // The layers and submodules __init__ creates (buffer shapes stay as they are), and construct()'s numbers.
+    const init = end < 0 || i < end;
+    if (i === 0 || (init && (!/^ {4}self\.\w+ = /.test(line) || line.includes('ms.Parameter('))) || /^\s*def /.test(line)) return line;
+    return line.replace(NUMBER, (num, index: number) => {
+      t.values.push(num);
+      t.at.push({ line, index, init });
+      return `\u0000${t.values.length - 1}\u0000`;
+    });
+  }).join('\n');
+  return t;
+}
+
+/** What a number in a constructor call is: its keyword, or the callee's parameter name at its position. */
+function slotName(e: Emitter, { line, index, init }: Template['at'][number]): string {
+  const kw = /([A-Za-z_]\w*)=$/.exec(line.slice(0, index))?.[1];
+  if (kw) return kw;
+  let depth = 0;
+  let arg = 0;
+  let i = index - 1;
+  for (; i >= 0; i--) {
+    const ch = line[i]!;
+    if (ch === ')' || ch === ']') depth++;
+    else if (ch === '(' || ch === '[') {
+      if (depth === 0) break;
+      depth--;
+    } else if (ch === ',' && depth === 0) arg++;
+  }
+  const attr = init ? /^ {4}self\.(\w+)/.exec(line)?.[1] ?? 'arg' : 'value';
+  const before = i > 0 && line[i] === '(' ? line.slice(0, i) : '';
+  if (/\.(reshape|view)\($/.test(before)) return 'dim';
+  const callee = /([A-Za-z_][\w.]*)$/.exec(before)?.[1];
+  const named = callee?.includes('.') ? e.api.params(callee) : callee ? helperParams(e, callee) : [];
+  return named[arg] ?? (init ? `${attr}_${arg}` : attr);
+}
+
+/** The parameter names of a module-level helper the code calls (`scaled_dot_product_attention(query, key, value, scale, ...)`). */
+function helperParams(e: Emitter, name: string): string[] {
+  const code = name === 'scaled_dot_product_attention' ? attentionHelper(e.opts.attention ?? 'math') : HELPERS[name]?.code ?? '';
+  const m = new RegExp(`^def ${name}\\(([^)]*)\\)`, 'm').exec(code);
+  return m ? m[1]!.split(',').map((p) => p.trim().replace(/=.*$/, '')) : [];
+}
+
+/** Preferred names when one value feeds several constructor arguments (a block's in_channels feeds a norm and a conv). */
+const PREFER = ['in_channels', 'out_channels', 'in_features', 'out_features', 'num_groups', 'num_channels', 'num_heads', 'hidden_size', 'kernel_size', 'stride', 'padding', 'eps'];
+
+/**
+ * One class for instances whose bodies differ only in the numbers their constructors take: the numbers that differ
+ * become __init__ parameters (one per distinct pattern of values, named after the argument it feeds), the rest stay.
+ * Returns the class text and each instance's arguments (`in_channels=8`).
+ */
+function parametrise(e: Emitter, bodies: Template[]): { body: string; args: string[][] } {
+  const first = bodies[0]!;
+  const params: { name: string; slots: number[]; values: string[] }[] = [];
+  const byValues = new Map<string, (typeof params)[number]>();
+  first.values.forEach((_, k) => {
+    const values = bodies.map((b) => b.values[k]!);
+    if (values.every((v) => v === values[0])) return;
+    const key = JSON.stringify(values);
+    const p = byValues.get(key) ?? { name: '', slots: [], values };
+    if (!byValues.has(key)) {
+      byValues.set(key, p);
+      params.push(p);
+    }
+    p.slots.push(k);
+  });
+  // Attributes the class already has (submodules, layers) are not free for a constant construct() reads.
+  const taken = new Set(['self', ...CELL_MEMBERS, ...[...first.text.matchAll(/self\.(\w+)/g)].map((m) => m[1]!)]);
+  for (const p of params) {
+    // The argument the value feeds most often, then the preferred name.
+    const names = p.slots.map((k) => slotName(e, first.at[k]!));
+    const count = (n: string) => names.filter((x) => x === n).length;
+    const rank = (n: string) => (PREFER.includes(n) ? PREFER.indexOf(n) : PREFER.length);
+    const best = [...new Set(names)].sort((a, b) => count(b) - count(a) || rank(a) - rank(b))[0]!;
+    let name = best;
+    for (let i = 2; taken.has(name); i++) name = `${best}_${i}`;
+    taken.add(name);
+    p.name = name;
+  }
+  // construct() reads a parameter as an attribute the constructor keeps.
+  const slotParam = new Map(params.flatMap((p) => p.slots.map((k) => [k, first.at[k]!.init ? p.name : `self.${p.name}`] as const)));
+  let body = first.text.replace(/\u0000(\d+)\u0000/g, (_, k: string) => slotParam.get(Number(k)) ?? first.values[Number(k)]!);
+  if (params.length) {
+    const kept = params.filter((p) => p.slots.some((k) => !first.at[k]!.init)).map((p) => `\n    self.${p.name} = ${p.name}`).join('');
+    body = body.replace(/^def __init__\(self\):\n {4}super\(\)\.__init__\(\)/, `def __init__(self, ${params.map((p) => p.name).join(', ')}):\n    super().__init__()${kept}`);
+  }
+  return { body, args: bodies.map((_, i) => params.map((p) => `${p.name}=${p.values[i]}`)) };
 }
 
 export function classNameFor(e: Emitter, m: Mod): string {
@@ -185,7 +302,7 @@ export function initEntries(e: Emitter, m: Mod): string[] {
       }
       return `nn.CellList([${parts.join(', ')}])`;
     }
-    return `${c.cls}()`;
+    return `${c.cls}(${c.clsArgs.join(', ')})`;
   };
   for (const c of kids) lines.push(`self.${c.attr} = ${render(c)}`);
   for (const b of m.buffers) {

@@ -54,14 +54,14 @@ class TimeEmbedding(nn.Cell):
 
 
 class Resnet(nn.Cell):
-    """down_blocks.0.resnets.0"""
-    def __init__(self):
+    """down_blocks.0.resnets.0, mid_block.resnets.0, mid_block.resnets.1"""
+    def __init__(self, in_channels):
         super().__init__()
-        self.norm1 = mint.nn.GroupNorm(8, 8, eps=0.000001)
-        self.conv1 = mint.nn.Conv2d(8, 8, 3, padding=1)
-        self.time_emb_proj = mint.nn.Linear(32, 8)
-        self.norm2 = mint.nn.GroupNorm(8, 8, eps=0.000001)
-        self.conv2 = mint.nn.Conv2d(8, 8, 3, padding=1)
+        self.norm1 = mint.nn.GroupNorm(8, in_channels, eps=0.000001)
+        self.conv1 = mint.nn.Conv2d(in_channels, in_channels, 3, padding=1)
+        self.time_emb_proj = mint.nn.Linear(32, in_channels)
+        self.norm2 = mint.nn.GroupNorm(8, in_channels, eps=0.000001)
+        self.conv2 = mint.nn.Conv2d(in_channels, in_channels, 3, padding=1)
 
     def construct(self, x0, x1):
         norm1 = self.norm1(x0)
@@ -80,152 +80,97 @@ class Resnet(nn.Cell):
 
 
 class Attn1(nn.Cell):
-    """down_blocks.0.attentions.0.transformer_blocks.0.attn1, up_blocks.1.attentions.0.transformer_block..."""
-    def __init__(self):
+    """down_blocks.0.attentions.0.transformer_blocks.0.attn1, down_blocks.1.attentions.0.transformer_blo... and 3 more"""
+    def __init__(self, in_features, dim, scale):
         super().__init__()
-        self.to_q = mint.nn.Linear(8, 8, bias=False)
-        self.to_k = mint.nn.Linear(8, 8, bias=False)
-        self.to_v = mint.nn.Linear(8, 8, bias=False)
-        self.to_out = nn.CellList([mint.nn.Linear(8, 8)])
+        self.in_features = in_features
+        self.dim = dim
+        self.scale = scale
+        self.to_q = mint.nn.Linear(in_features, in_features, bias=False)
+        self.to_k = mint.nn.Linear(in_features, in_features, bias=False)
+        self.to_v = mint.nn.Linear(in_features, in_features, bias=False)
+        self.to_out = nn.CellList([mint.nn.Linear(in_features, in_features)])
 
     def construct(self, x):
         to_q = self.to_q(x)
         batch = to_q.shape[0]
         gather_1 = to_q.shape[1]
-        reshape_1 = to_q.reshape((batch, gather_1, 2, 4))
+        reshape_1 = to_q.reshape((batch, gather_1, 2, self.dim))
         permute = mint.transpose(reshape_1, 1, 2)
-        reshape_2 = permute.reshape((batch * 2, gather_1, 4))
+        reshape_2 = permute.reshape((batch * 2, gather_1, self.dim))
         to_k = self.to_k(x)
         batch_1 = to_k.shape[0]
         gather_2 = to_k.shape[1]
-        reshape_3 = to_k.reshape((batch_1, gather_2, 2, 4))
+        reshape_3 = to_k.reshape((batch_1, gather_2, 2, self.dim))
         permute_1 = mint.transpose(reshape_3, 1, 2)
-        reshape_4 = permute_1.reshape((batch_1 * 2, gather_2, 4))
+        reshape_4 = permute_1.reshape((batch_1 * 2, gather_2, self.dim))
         to_v = self.to_v(x)
         batch_2 = to_v.shape[0]
         gather_3 = to_v.shape[1]
-        reshape_5 = to_v.reshape((batch_2, gather_3, 2, 4))
+        reshape_5 = to_v.reshape((batch_2, gather_3, 2, self.dim))
         permute_2 = mint.transpose(reshape_5, 1, 2)
-        reshape_6 = permute_2.reshape((batch_2 * 2, gather_3, 4))
-        attention = scaled_dot_product_attention(reshape_2, reshape_4, reshape_6, 0.5)
+        reshape_6 = permute_2.reshape((batch_2 * 2, gather_3, self.dim))
+        attention = scaled_dot_product_attention(reshape_2, reshape_4, reshape_6, self.scale)
         gather_4 = attention.shape[1]
         batch_3 = attention.shape[0] // 2
-        reshape_7 = attention.reshape((batch_3, 2, gather_4, 4))
+        reshape_7 = attention.reshape((batch_3, 2, gather_4, self.dim))
         permute_3 = mint.transpose(reshape_7, 1, 2)
-        reshape_8 = permute_3.reshape((batch_3, gather_4, 8))
+        reshape_8 = permute_3.reshape((batch_3, gather_4, self.in_features))
         to_out_0 = self.to_out[0](reshape_8)
         return to_out_0
 
 
 class Attn2(nn.Cell):
-    """down_blocks.0.attentions.0.transformer_blocks.0.attn2, up_blocks.1.attentions.0.transformer_block..."""
-    def __init__(self):
+    """down_blocks.0.attentions.0.transformer_blocks.0.attn2, down_blocks.1.attentions.0.transformer_blo... and 3 more"""
+    def __init__(self, out_features, dim, scale):
         super().__init__()
-        self.to_q = mint.nn.Linear(8, 8, bias=False)
-        self.to_k = mint.nn.Linear(16, 8, bias=False)
-        self.to_v = mint.nn.Linear(16, 8, bias=False)
-        self.to_out = nn.CellList([mint.nn.Linear(8, 8)])
+        self.out_features = out_features
+        self.dim = dim
+        self.scale = scale
+        self.to_q = mint.nn.Linear(out_features, out_features, bias=False)
+        self.to_k = mint.nn.Linear(16, out_features, bias=False)
+        self.to_v = mint.nn.Linear(16, out_features, bias=False)
+        self.to_out = nn.CellList([mint.nn.Linear(out_features, out_features)])
 
     def construct(self, x0, encoder_hidden_states):
         to_q = self.to_q(x0)
         batch = to_q.shape[0]
         gather_1 = to_q.shape[1]
-        reshape_1 = to_q.reshape((batch, gather_1, 2, 4))
+        reshape_1 = to_q.reshape((batch, gather_1, 2, self.dim))
         permute = mint.transpose(reshape_1, 1, 2)
-        reshape_2 = permute.reshape((batch * 2, gather_1, 4))
+        reshape_2 = permute.reshape((batch * 2, gather_1, self.dim))
         to_k = self.to_k(encoder_hidden_states)
         batch_1 = to_k.shape[0]
         seq = to_k.shape[1]
-        reshape_3 = to_k.reshape((batch_1, seq, 2, 4))
+        reshape_3 = to_k.reshape((batch_1, seq, 2, self.dim))
         permute_1 = mint.transpose(reshape_3, 1, 2)
-        reshape_4 = permute_1.reshape((batch_1 * 2, seq, 4))
+        reshape_4 = permute_1.reshape((batch_1 * 2, seq, self.dim))
         to_v = self.to_v(encoder_hidden_states)
         batch_2 = to_v.shape[0]
         seq_1 = to_v.shape[1]
-        reshape_5 = to_v.reshape((batch_2, seq_1, 2, 4))
+        reshape_5 = to_v.reshape((batch_2, seq_1, 2, self.dim))
         permute_2 = mint.transpose(reshape_5, 1, 2)
-        reshape_6 = permute_2.reshape((batch_2 * 2, seq_1, 4))
-        attention = scaled_dot_product_attention(reshape_2, reshape_4, reshape_6, 0.5)
+        reshape_6 = permute_2.reshape((batch_2 * 2, seq_1, self.dim))
+        attention = scaled_dot_product_attention(reshape_2, reshape_4, reshape_6, self.scale)
         gather_2 = attention.shape[1]
         batch_3 = attention.shape[0] // 2
-        reshape_7 = attention.reshape((batch_3, 2, gather_2, 4))
+        reshape_7 = attention.reshape((batch_3, 2, gather_2, self.dim))
         permute_3 = mint.transpose(reshape_7, 1, 2)
-        reshape_8 = permute_3.reshape((batch_3, gather_2, 8))
+        reshape_8 = permute_3.reshape((batch_3, gather_2, self.out_features))
         to_out_0 = self.to_out[0](reshape_8)
         return to_out_0
 
 
 class Net(nn.Cell):
-    """down_blocks.0.attentions.0.transformer_blocks.0.ff.net.0, up_blocks.1.attentions.0.transformer_bl..."""
-    def __init__(self):
+    """down_blocks.0.attentions.0.transformer_blocks.0.ff.net.0, down_blocks.1.attentions.0.transformer_... and 3 more"""
+    def __init__(self, in_features, out_features):
         super().__init__()
-        self.proj = mint.nn.Linear(8, 64)
+        self.proj = mint.nn.Linear(in_features, out_features)
 
     def construct(self, x):
         proj = self.proj(x)
         geglu_1 = geglu(proj)
         return geglu_1
-
-
-class Ff(nn.Cell):
-    """down_blocks.0.attentions.0.transformer_blocks.0.ff, up_blocks.1.attentions.0.transformer_blocks.0..."""
-    def __init__(self):
-        super().__init__()
-        self.net = nn.CellList([Net(), mint.nn.Identity(), mint.nn.Linear(32, 8)])
-
-    def construct(self, x):
-        net_0 = self.net[0](x)
-        net_2 = self.net[2](net_0)
-        return net_2
-
-
-class TransformerBlock(nn.Cell):
-    """down_blocks.0.attentions.0.transformer_blocks.0, up_blocks.1.attentions.0.transformer_blocks.0, u..."""
-    def __init__(self):
-        super().__init__()
-        self.norm1 = mint.nn.LayerNorm((8,), eps=0.00001)
-        self.attn1 = Attn1()
-        self.norm2 = mint.nn.LayerNorm((8,), eps=0.00001)
-        self.attn2 = Attn2()
-        self.norm3 = mint.nn.LayerNorm((8,), eps=0.00001)
-        self.ff = Ff()
-
-    def construct(self, x0, encoder_hidden_states):
-        norm1 = self.norm1(x0)
-        attn1 = self.attn1(norm1)
-        add = attn1 + x0
-        norm2 = self.norm2(add)
-        attn2 = self.attn2(norm2, encoder_hidden_states)
-        add_1 = attn2 + add
-        norm3 = self.norm3(add_1)
-        ff = self.ff(norm3)
-        add_2 = ff + add_1
-        return add_2
-
-
-class Attention(nn.Cell):
-    """down_blocks.0.attentions.0"""
-    def __init__(self):
-        super().__init__()
-        self.norm = mint.nn.GroupNorm(8, 8, eps=0.000001)
-        self.proj_in = mint.nn.Conv2d(8, 8, 1)
-        self.transformer_blocks = nn.CellList([TransformerBlock()])
-        self.proj_out = mint.nn.Conv2d(8, 8, 1)
-
-    def construct(self, x0, encoder_hidden_states):
-        batch = x0.shape[0]
-        height = x0.shape[2]
-        width = x0.shape[3]
-        norm = self.norm(x0)
-        proj_in = self.proj_in(norm)
-        permute = mint.permute(proj_in, (0, 2, 3, 1))
-        reshape_1 = permute.reshape((batch, height * width, 8))
-        transformer_blocks_0 = self.transformer_blocks[0](reshape_1, encoder_hidden_states)
-        reshape_2 = transformer_blocks_0.reshape((batch, height, width, 8))
-        permute_1 = mint.permute(reshape_2, (0, 3, 1, 2))
-        proj_out = self.proj_out(permute_1)
-        add = proj_out + x0
-        return add
 
 
 class Downsampler(nn.Cell):
@@ -239,289 +184,16 @@ class Downsampler(nn.Cell):
         return conv
 
 
-class DownBlock(nn.Cell):
-    """down_blocks.0"""
-    def __init__(self):
-        super().__init__()
-        self.resnets = nn.CellList([Resnet()])
-        self.attentions = nn.CellList([Attention()])
-        self.downsamplers = nn.CellList([Downsampler()])
-
-    def construct(self, x0, x1, encoder_hidden_states):
-        resnets_0 = self.resnets[0](x0, x1)
-        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
-        downsamplers_0 = self.downsamplers[0](attentions_0)
-        return attentions_0, downsamplers_0
-
-
 class Resnet2(nn.Cell):
-    """down_blocks.1.resnets.0"""
-    def __init__(self):
+    """down_blocks.1.resnets.0, up_blocks.0.resnets.0, up_blocks.0.resnets.1, up_blocks.1.resnets.0 and 1 more"""
+    def __init__(self, in_channels, out_channels):
         super().__init__()
-        self.norm1 = mint.nn.GroupNorm(8, 8, eps=0.000001)
-        self.conv1 = mint.nn.Conv2d(8, 16, 3, padding=1)
-        self.time_emb_proj = mint.nn.Linear(32, 16)
-        self.norm2 = mint.nn.GroupNorm(8, 16, eps=0.000001)
-        self.conv2 = mint.nn.Conv2d(16, 16, 3, padding=1)
-        self.conv_shortcut = mint.nn.Conv2d(8, 16, 1)
-
-    def construct(self, x0, x1):
-        norm1 = self.norm1(x0)
-        silu = mint.nn.functional.silu(norm1)
-        conv1 = self.conv1(silu)
-        silu_1 = mint.nn.functional.silu(x1)
-        time_emb_proj = self.time_emb_proj(silu_1)
-        unsqueeze = mint.unsqueeze(time_emb_proj, 2)
-        unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
-        add = conv1 + unsqueeze_1
-        norm2 = self.norm2(add)
-        silu_2 = mint.nn.functional.silu(norm2)
-        conv2 = self.conv2(silu_2)
-        conv_shortcut = self.conv_shortcut(x0)
-        add_1 = conv_shortcut + conv2
-        return add_1
-
-
-class Attn1_2(nn.Cell):
-    """down_blocks.1.attentions.0.transformer_blocks.0.attn1, mid_block.attentions.0.transformer_blocks...."""
-    def __init__(self):
-        super().__init__()
-        self.to_q = mint.nn.Linear(16, 16, bias=False)
-        self.to_k = mint.nn.Linear(16, 16, bias=False)
-        self.to_v = mint.nn.Linear(16, 16, bias=False)
-        self.to_out = nn.CellList([mint.nn.Linear(16, 16)])
-
-    def construct(self, x):
-        to_q = self.to_q(x)
-        batch = to_q.shape[0]
-        gather_1 = to_q.shape[1]
-        reshape_1 = to_q.reshape((batch, gather_1, 2, 8))
-        permute = mint.transpose(reshape_1, 1, 2)
-        reshape_2 = permute.reshape((batch * 2, gather_1, 8))
-        to_k = self.to_k(x)
-        batch_1 = to_k.shape[0]
-        gather_2 = to_k.shape[1]
-        reshape_3 = to_k.reshape((batch_1, gather_2, 2, 8))
-        permute_1 = mint.transpose(reshape_3, 1, 2)
-        reshape_4 = permute_1.reshape((batch_1 * 2, gather_2, 8))
-        to_v = self.to_v(x)
-        batch_2 = to_v.shape[0]
-        gather_3 = to_v.shape[1]
-        reshape_5 = to_v.reshape((batch_2, gather_3, 2, 8))
-        permute_2 = mint.transpose(reshape_5, 1, 2)
-        reshape_6 = permute_2.reshape((batch_2 * 2, gather_3, 8))
-        attention = scaled_dot_product_attention(reshape_2, reshape_4, reshape_6, 0.3535533845424652)
-        gather_4 = attention.shape[1]
-        batch_3 = attention.shape[0] // 2
-        reshape_7 = attention.reshape((batch_3, 2, gather_4, 8))
-        permute_3 = mint.transpose(reshape_7, 1, 2)
-        reshape_8 = permute_3.reshape((batch_3, gather_4, 16))
-        to_out_0 = self.to_out[0](reshape_8)
-        return to_out_0
-
-
-class Attn2_2(nn.Cell):
-    """down_blocks.1.attentions.0.transformer_blocks.0.attn2, mid_block.attentions.0.transformer_blocks...."""
-    def __init__(self):
-        super().__init__()
-        self.to_q = mint.nn.Linear(16, 16, bias=False)
-        self.to_k = mint.nn.Linear(16, 16, bias=False)
-        self.to_v = mint.nn.Linear(16, 16, bias=False)
-        self.to_out = nn.CellList([mint.nn.Linear(16, 16)])
-
-    def construct(self, x0, encoder_hidden_states):
-        to_q = self.to_q(x0)
-        batch = to_q.shape[0]
-        gather_1 = to_q.shape[1]
-        reshape_1 = to_q.reshape((batch, gather_1, 2, 8))
-        permute = mint.transpose(reshape_1, 1, 2)
-        reshape_2 = permute.reshape((batch * 2, gather_1, 8))
-        to_k = self.to_k(encoder_hidden_states)
-        batch_1 = to_k.shape[0]
-        seq = to_k.shape[1]
-        reshape_3 = to_k.reshape((batch_1, seq, 2, 8))
-        permute_1 = mint.transpose(reshape_3, 1, 2)
-        reshape_4 = permute_1.reshape((batch_1 * 2, seq, 8))
-        to_v = self.to_v(encoder_hidden_states)
-        batch_2 = to_v.shape[0]
-        seq_1 = to_v.shape[1]
-        reshape_5 = to_v.reshape((batch_2, seq_1, 2, 8))
-        permute_2 = mint.transpose(reshape_5, 1, 2)
-        reshape_6 = permute_2.reshape((batch_2 * 2, seq_1, 8))
-        attention = scaled_dot_product_attention(reshape_2, reshape_4, reshape_6, 0.3535533845424652)
-        gather_2 = attention.shape[1]
-        batch_3 = attention.shape[0] // 2
-        reshape_7 = attention.reshape((batch_3, 2, gather_2, 8))
-        permute_3 = mint.transpose(reshape_7, 1, 2)
-        reshape_8 = permute_3.reshape((batch_3, gather_2, 16))
-        to_out_0 = self.to_out[0](reshape_8)
-        return to_out_0
-
-
-class Net2(nn.Cell):
-    """down_blocks.1.attentions.0.transformer_blocks.0.ff.net.0, mid_block.attentions.0.transformer_bloc..."""
-    def __init__(self):
-        super().__init__()
-        self.proj = mint.nn.Linear(16, 128)
-
-    def construct(self, x):
-        proj = self.proj(x)
-        geglu_1 = geglu(proj)
-        return geglu_1
-
-
-class Ff2(nn.Cell):
-    """down_blocks.1.attentions.0.transformer_blocks.0.ff, mid_block.attentions.0.transformer_blocks.0.f..."""
-    def __init__(self):
-        super().__init__()
-        self.net = nn.CellList([Net2(), mint.nn.Identity(), mint.nn.Linear(64, 16)])
-
-    def construct(self, x):
-        net_0 = self.net[0](x)
-        net_2 = self.net[2](net_0)
-        return net_2
-
-
-class TransformerBlock2(nn.Cell):
-    """down_blocks.1.attentions.0.transformer_blocks.0, mid_block.attentions.0.transformer_blocks.0, up_..."""
-    def __init__(self):
-        super().__init__()
-        self.norm1 = mint.nn.LayerNorm((16,), eps=0.00001)
-        self.attn1 = Attn1_2()
-        self.norm2 = mint.nn.LayerNorm((16,), eps=0.00001)
-        self.attn2 = Attn2_2()
-        self.norm3 = mint.nn.LayerNorm((16,), eps=0.00001)
-        self.ff = Ff2()
-
-    def construct(self, x0, encoder_hidden_states):
-        norm1 = self.norm1(x0)
-        attn1 = self.attn1(norm1)
-        add = attn1 + x0
-        norm2 = self.norm2(add)
-        attn2 = self.attn2(norm2, encoder_hidden_states)
-        add_1 = attn2 + add
-        norm3 = self.norm3(add_1)
-        ff = self.ff(norm3)
-        add_2 = ff + add_1
-        return add_2
-
-
-class Attention2(nn.Cell):
-    """down_blocks.1.attentions.0, mid_block.attentions.0, up_blocks.0.attentions.0, up_blocks.0.attenti..."""
-    def __init__(self):
-        super().__init__()
-        self.norm = mint.nn.GroupNorm(8, 16, eps=0.000001)
-        self.proj_in = mint.nn.Conv2d(16, 16, 1)
-        self.transformer_blocks = nn.CellList([TransformerBlock2()])
-        self.proj_out = mint.nn.Conv2d(16, 16, 1)
-
-    def construct(self, x0, encoder_hidden_states):
-        batch = x0.shape[0]
-        gather_1 = x0.shape[2]
-        gather_2 = x0.shape[3]
-        norm = self.norm(x0)
-        proj_in = self.proj_in(norm)
-        permute = mint.permute(proj_in, (0, 2, 3, 1))
-        reshape_1 = permute.reshape((batch, gather_1 * gather_2, 16))
-        transformer_blocks_0 = self.transformer_blocks[0](reshape_1, encoder_hidden_states)
-        reshape_2 = transformer_blocks_0.reshape((batch, gather_1, gather_2, 16))
-        permute_1 = mint.permute(reshape_2, (0, 3, 1, 2))
-        proj_out = self.proj_out(permute_1)
-        add = proj_out + x0
-        return add
-
-
-class DownBlock2(nn.Cell):
-    """down_blocks.1"""
-    def __init__(self):
-        super().__init__()
-        self.resnets = nn.CellList([Resnet2()])
-        self.attentions = nn.CellList([Attention2()])
-
-    def construct(self, x0, x1, encoder_hidden_states):
-        resnets_0 = self.resnets[0](x0, x1)
-        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
-        return attentions_0
-
-
-class Resnet3(nn.Cell):
-    """mid_block.resnets.0, mid_block.resnets.1"""
-    def __init__(self):
-        super().__init__()
-        self.norm1 = mint.nn.GroupNorm(8, 16, eps=0.000001)
-        self.conv1 = mint.nn.Conv2d(16, 16, 3, padding=1)
-        self.time_emb_proj = mint.nn.Linear(32, 16)
-        self.norm2 = mint.nn.GroupNorm(8, 16, eps=0.000001)
-        self.conv2 = mint.nn.Conv2d(16, 16, 3, padding=1)
-
-    def construct(self, x0, x1):
-        norm1 = self.norm1(x0)
-        silu = mint.nn.functional.silu(norm1)
-        conv1 = self.conv1(silu)
-        silu_1 = mint.nn.functional.silu(x1)
-        time_emb_proj = self.time_emb_proj(silu_1)
-        unsqueeze = mint.unsqueeze(time_emb_proj, 2)
-        unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
-        add = conv1 + unsqueeze_1
-        norm2 = self.norm2(add)
-        silu_2 = mint.nn.functional.silu(norm2)
-        conv2 = self.conv2(silu_2)
-        add_1 = x0 + conv2
-        return add_1
-
-
-class MidBlock(nn.Cell):
-    """mid_block"""
-    def __init__(self):
-        super().__init__()
-        self.resnets = nn.CellList([Resnet3(), Resnet3()])
-        self.attentions = nn.CellList([Attention2()])
-
-    def construct(self, x0, x1, encoder_hidden_states):
-        resnets_0 = self.resnets[0](x0, x1)
-        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
-        resnets_1 = self.resnets[1](attentions_0, x1)
-        return resnets_1
-
-
-class Resnet4(nn.Cell):
-    """up_blocks.0.resnets.0"""
-    def __init__(self):
-        super().__init__()
-        self.norm1 = mint.nn.GroupNorm(8, 32, eps=0.000001)
-        self.conv1 = mint.nn.Conv2d(32, 16, 3, padding=1)
-        self.time_emb_proj = mint.nn.Linear(32, 16)
-        self.norm2 = mint.nn.GroupNorm(8, 16, eps=0.000001)
-        self.conv2 = mint.nn.Conv2d(16, 16, 3, padding=1)
-        self.conv_shortcut = mint.nn.Conv2d(32, 16, 1)
-
-    def construct(self, x0, x1):
-        norm1 = self.norm1(x0)
-        silu = mint.nn.functional.silu(norm1)
-        conv1 = self.conv1(silu)
-        silu_1 = mint.nn.functional.silu(x1)
-        time_emb_proj = self.time_emb_proj(silu_1)
-        unsqueeze = mint.unsqueeze(time_emb_proj, 2)
-        unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
-        add = conv1 + unsqueeze_1
-        norm2 = self.norm2(add)
-        silu_2 = mint.nn.functional.silu(norm2)
-        conv2 = self.conv2(silu_2)
-        conv_shortcut = self.conv_shortcut(x0)
-        add_1 = conv_shortcut + conv2
-        return add_1
-
-
-class Resnet5(nn.Cell):
-    """up_blocks.0.resnets.1"""
-    def __init__(self):
-        super().__init__()
-        self.norm1 = mint.nn.GroupNorm(8, 24, eps=0.000001)
-        self.conv1 = mint.nn.Conv2d(24, 16, 3, padding=1)
-        self.time_emb_proj = mint.nn.Linear(32, 16)
-        self.norm2 = mint.nn.GroupNorm(8, 16, eps=0.000001)
-        self.conv2 = mint.nn.Conv2d(16, 16, 3, padding=1)
-        self.conv_shortcut = mint.nn.Conv2d(24, 16, 1)
+        self.norm1 = mint.nn.GroupNorm(8, in_channels, eps=0.000001)
+        self.conv1 = mint.nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.time_emb_proj = mint.nn.Linear(32, out_channels)
+        self.norm2 = mint.nn.GroupNorm(8, out_channels, eps=0.000001)
+        self.conv2 = mint.nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.conv_shortcut = mint.nn.Conv2d(in_channels, out_channels, 1)
 
     def construct(self, x0, x1):
         norm1 = self.norm1(x0)
@@ -552,12 +224,141 @@ class Upsampler(nn.Cell):
         return conv
 
 
+class Ff(nn.Cell):
+    """down_blocks.0.attentions.0.transformer_blocks.0.ff, down_blocks.1.attentions.0.transformer_blocks... and 3 more"""
+    def __init__(self, in_features, out_features, in_features_2):
+        super().__init__()
+        self.net = nn.CellList([Net(in_features=in_features, out_features=out_features), mint.nn.Identity(), mint.nn.Linear(in_features_2, in_features)])
+
+    def construct(self, x):
+        net_0 = self.net[0](x)
+        net_2 = self.net[2](net_0)
+        return net_2
+
+
+class TransformerBlock(nn.Cell):
+    """down_blocks.0.attentions.0.transformer_blocks.0, down_blocks.1.attentions.0.transformer_blocks.0,... and 3 more"""
+    def __init__(self, in_features, dim, scale, out_features, in_features_2):
+        super().__init__()
+        self.norm1 = mint.nn.LayerNorm((in_features,), eps=0.00001)
+        self.attn1 = Attn1(in_features=in_features, dim=dim, scale=scale)
+        self.norm2 = mint.nn.LayerNorm((in_features,), eps=0.00001)
+        self.attn2 = Attn2(out_features=in_features, dim=dim, scale=scale)
+        self.norm3 = mint.nn.LayerNorm((in_features,), eps=0.00001)
+        self.ff = Ff(in_features=in_features, out_features=out_features, in_features_2=in_features_2)
+
+    def construct(self, x0, encoder_hidden_states):
+        norm1 = self.norm1(x0)
+        attn1 = self.attn1(norm1)
+        add = attn1 + x0
+        norm2 = self.norm2(add)
+        attn2 = self.attn2(norm2, encoder_hidden_states)
+        add_1 = attn2 + add
+        norm3 = self.norm3(add_1)
+        ff = self.ff(norm3)
+        add_2 = ff + add_1
+        return add_2
+
+
+class Attention(nn.Cell):
+    """down_blocks.0.attentions.0"""
+    def __init__(self):
+        super().__init__()
+        self.norm = mint.nn.GroupNorm(8, 8, eps=0.000001)
+        self.proj_in = mint.nn.Conv2d(8, 8, 1)
+        self.transformer_blocks = nn.CellList([TransformerBlock(in_features=8, dim=4, scale=0.5, out_features=64, in_features_2=32)])
+        self.proj_out = mint.nn.Conv2d(8, 8, 1)
+
+    def construct(self, x0, encoder_hidden_states):
+        batch = x0.shape[0]
+        height = x0.shape[2]
+        width = x0.shape[3]
+        norm = self.norm(x0)
+        proj_in = self.proj_in(norm)
+        permute = mint.permute(proj_in, (0, 2, 3, 1))
+        reshape_1 = permute.reshape((batch, height * width, 8))
+        transformer_blocks_0 = self.transformer_blocks[0](reshape_1, encoder_hidden_states)
+        reshape_2 = transformer_blocks_0.reshape((batch, height, width, 8))
+        permute_1 = mint.permute(reshape_2, (0, 3, 1, 2))
+        proj_out = self.proj_out(permute_1)
+        add = proj_out + x0
+        return add
+
+
+class Attention2(nn.Cell):
+    """down_blocks.1.attentions.0, mid_block.attentions.0, up_blocks.0.attentions.0, up_blocks.0.attenti... and 2 more"""
+    def __init__(self, in_channels, dim, scale, out_features, in_features_2):
+        super().__init__()
+        self.in_channels = in_channels
+        self.norm = mint.nn.GroupNorm(8, in_channels, eps=0.000001)
+        self.proj_in = mint.nn.Conv2d(in_channels, in_channels, 1)
+        self.transformer_blocks = nn.CellList([TransformerBlock(in_features=in_channels, dim=dim, scale=scale, out_features=out_features, in_features_2=in_features_2)])
+        self.proj_out = mint.nn.Conv2d(in_channels, in_channels, 1)
+
+    def construct(self, x0, encoder_hidden_states):
+        batch = x0.shape[0]
+        gather_1 = x0.shape[2]
+        gather_2 = x0.shape[3]
+        norm = self.norm(x0)
+        proj_in = self.proj_in(norm)
+        permute = mint.permute(proj_in, (0, 2, 3, 1))
+        reshape_1 = permute.reshape((batch, gather_1 * gather_2, self.in_channels))
+        transformer_blocks_0 = self.transformer_blocks[0](reshape_1, encoder_hidden_states)
+        reshape_2 = transformer_blocks_0.reshape((batch, gather_1, gather_2, self.in_channels))
+        permute_1 = mint.permute(reshape_2, (0, 3, 1, 2))
+        proj_out = self.proj_out(permute_1)
+        add = proj_out + x0
+        return add
+
+
+class DownBlock(nn.Cell):
+    """down_blocks.0"""
+    def __init__(self):
+        super().__init__()
+        self.resnets = nn.CellList([Resnet(in_channels=8)])
+        self.attentions = nn.CellList([Attention()])
+        self.downsamplers = nn.CellList([Downsampler()])
+
+    def construct(self, x0, x1, encoder_hidden_states):
+        resnets_0 = self.resnets[0](x0, x1)
+        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
+        downsamplers_0 = self.downsamplers[0](attentions_0)
+        return attentions_0, downsamplers_0
+
+
+class DownBlock2(nn.Cell):
+    """down_blocks.1"""
+    def __init__(self):
+        super().__init__()
+        self.resnets = nn.CellList([Resnet2(in_channels=8, out_channels=16)])
+        self.attentions = nn.CellList([Attention2(in_channels=16, dim=8, scale=0.3535533845424652, out_features=128, in_features_2=64)])
+
+    def construct(self, x0, x1, encoder_hidden_states):
+        resnets_0 = self.resnets[0](x0, x1)
+        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
+        return attentions_0
+
+
+class MidBlock(nn.Cell):
+    """mid_block"""
+    def __init__(self):
+        super().__init__()
+        self.resnets = nn.CellList([Resnet(in_channels=16), Resnet(in_channels=16)])
+        self.attentions = nn.CellList([Attention2(in_channels=16, dim=8, scale=0.3535533845424652, out_features=128, in_features_2=64)])
+
+    def construct(self, x0, x1, encoder_hidden_states):
+        resnets_0 = self.resnets[0](x0, x1)
+        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
+        resnets_1 = self.resnets[1](attentions_0, x1)
+        return resnets_1
+
+
 class UpBlock(nn.Cell):
     """up_blocks.0"""
     def __init__(self):
         super().__init__()
-        self.resnets = nn.CellList([Resnet4(), Resnet5()])
-        self.attentions = nn.CellList([Attention2(), Attention2()])
+        self.resnets = nn.CellList([Resnet2(in_channels=32, out_channels=16), Resnet2(in_channels=24, out_channels=16)])
+        self.attentions = nn.CellList([Attention2(in_channels=16, dim=8, scale=0.3535533845424652, out_features=128, in_features_2=64), Attention2(in_channels=16, dim=8, scale=0.3535533845424652, out_features=128, in_features_2=64)])
         self.upsamplers = nn.CellList([Upsampler()])
 
     def construct(self, x0, x1, x2, encoder_hidden_states, x4):
@@ -571,93 +372,12 @@ class UpBlock(nn.Cell):
         return upsamplers_0
 
 
-class Resnet6(nn.Cell):
-    """up_blocks.1.resnets.0"""
-    def __init__(self):
-        super().__init__()
-        self.norm1 = mint.nn.GroupNorm(8, 24, eps=0.000001)
-        self.conv1 = mint.nn.Conv2d(24, 8, 3, padding=1)
-        self.time_emb_proj = mint.nn.Linear(32, 8)
-        self.norm2 = mint.nn.GroupNorm(8, 8, eps=0.000001)
-        self.conv2 = mint.nn.Conv2d(8, 8, 3, padding=1)
-        self.conv_shortcut = mint.nn.Conv2d(24, 8, 1)
-
-    def construct(self, x0, x1):
-        norm1 = self.norm1(x0)
-        silu = mint.nn.functional.silu(norm1)
-        conv1 = self.conv1(silu)
-        silu_1 = mint.nn.functional.silu(x1)
-        time_emb_proj = self.time_emb_proj(silu_1)
-        unsqueeze = mint.unsqueeze(time_emb_proj, 2)
-        unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
-        add = conv1 + unsqueeze_1
-        norm2 = self.norm2(add)
-        silu_2 = mint.nn.functional.silu(norm2)
-        conv2 = self.conv2(silu_2)
-        conv_shortcut = self.conv_shortcut(x0)
-        add_1 = conv_shortcut + conv2
-        return add_1
-
-
-class Resnet7(nn.Cell):
-    """up_blocks.1.resnets.1"""
-    def __init__(self):
-        super().__init__()
-        self.norm1 = mint.nn.GroupNorm(8, 16, eps=0.000001)
-        self.conv1 = mint.nn.Conv2d(16, 8, 3, padding=1)
-        self.time_emb_proj = mint.nn.Linear(32, 8)
-        self.norm2 = mint.nn.GroupNorm(8, 8, eps=0.000001)
-        self.conv2 = mint.nn.Conv2d(8, 8, 3, padding=1)
-        self.conv_shortcut = mint.nn.Conv2d(16, 8, 1)
-
-    def construct(self, x0, x1):
-        norm1 = self.norm1(x0)
-        silu = mint.nn.functional.silu(norm1)
-        conv1 = self.conv1(silu)
-        silu_1 = mint.nn.functional.silu(x1)
-        time_emb_proj = self.time_emb_proj(silu_1)
-        unsqueeze = mint.unsqueeze(time_emb_proj, 2)
-        unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
-        add = conv1 + unsqueeze_1
-        norm2 = self.norm2(add)
-        silu_2 = mint.nn.functional.silu(norm2)
-        conv2 = self.conv2(silu_2)
-        conv_shortcut = self.conv_shortcut(x0)
-        add_1 = conv_shortcut + conv2
-        return add_1
-
-
-class Attention3(nn.Cell):
-    """up_blocks.1.attentions.0, up_blocks.1.attentions.1"""
-    def __init__(self):
-        super().__init__()
-        self.norm = mint.nn.GroupNorm(8, 8, eps=0.000001)
-        self.proj_in = mint.nn.Conv2d(8, 8, 1)
-        self.transformer_blocks = nn.CellList([TransformerBlock()])
-        self.proj_out = mint.nn.Conv2d(8, 8, 1)
-
-    def construct(self, x0, encoder_hidden_states):
-        batch = x0.shape[0]
-        gather_1 = x0.shape[2]
-        gather_2 = x0.shape[3]
-        norm = self.norm(x0)
-        proj_in = self.proj_in(norm)
-        permute = mint.permute(proj_in, (0, 2, 3, 1))
-        reshape_1 = permute.reshape((batch, gather_1 * gather_2, 8))
-        transformer_blocks_0 = self.transformer_blocks[0](reshape_1, encoder_hidden_states)
-        reshape_2 = transformer_blocks_0.reshape((batch, gather_1, gather_2, 8))
-        permute_1 = mint.permute(reshape_2, (0, 3, 1, 2))
-        proj_out = self.proj_out(permute_1)
-        add = proj_out + x0
-        return add
-
-
 class UpBlock2(nn.Cell):
     """up_blocks.1"""
     def __init__(self):
         super().__init__()
-        self.resnets = nn.CellList([Resnet6(), Resnet7()])
-        self.attentions = nn.CellList([Attention3(), Attention3()])
+        self.resnets = nn.CellList([Resnet2(in_channels=24, out_channels=8), Resnet2(in_channels=16, out_channels=8)])
+        self.attentions = nn.CellList([Attention2(in_channels=8, dim=4, scale=0.5, out_features=64, in_features_2=32), Attention2(in_channels=8, dim=4, scale=0.5, out_features=64, in_features_2=32)])
 
     def construct(self, x0, x1, x2, encoder_hidden_states, x4):
         cat = mint.cat((x1, x0), dim=1)
