@@ -29,8 +29,8 @@ export const PASSES: ReadonlyMap<string, Pass> = new Map(
  */
 export const MINDSPORE_ONLY_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-geglu', 'fuse-rotary'];
 
-/** Fusions the MindSpore backend runs: each fused op has a mint API or a helper there. */
-export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-rms-norm', 'fuse-attention', 'fuse-activations', 'fuse-geglu', 'fuse-rotary'];
+/** Fusions the MindSpore backend runs (each fused op has a mint API or a helper there), with the dce multi-head attention needs after attention. */
+export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-rms-norm', 'fuse-attention', 'dce', 'fuse-mha', 'fuse-activations', 'fuse-geglu', 'fuse-rotary'];
 
 /**
  * The MindSpore target's default: its fusions, one copy per module of the values torch's exporter shared across

@@ -14,7 +14,7 @@ export interface FusionSummary {
 export function fusionSummary(copy: Model): FusionSummary {
   toMint(copy);
   inferShapes(copy);
-  const recs = runPasses(copy, [...MINDSPORE_FUSIONS, 'dce', 'fuse-mha']);
+  const recs = runPasses(copy, MINDSPORE_FUSIONS);
   const counts: Record<string, number> = {};
   for (const r of recs) if (r.name.startsWith('fuse-')) for (const [k, v] of Object.entries(r.stats)) counts[k] = (counts[k] ?? 0) + v;
   return { counts, nearMisses: recs.flatMap((r) => r.nearMisses ?? []) };

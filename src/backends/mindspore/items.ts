@@ -87,7 +87,7 @@ export function emitItem(em: Emitter, it: Item, m: Mod, scope: Namer, expr: Map<
 function varHint(n: Node, op: string): string {
   const short: Record<string, string> = {
     MatMul: 'matmul', Gemm: 'linear', Softmax: 'softmax', ReduceMean: 'mean', Transpose: 'permute', Unsqueeze: 'unsqueeze', Concat: 'cat',
-    Shape: 'shape', Gather: 'gather', 'msgraph.scaled_dot_product_attention': 'attention',
+    Shape: 'shape', Gather: 'gather', 'msgraph.scaled_dot_product_attention': 'attention', 'msgraph.multi_head_attention': 'attention',
     'mint.nn.functional.silu': 'silu', 'mint.nn.functional.gelu': 'gelu', Reshape: 'reshape', ConstantOfShape: 'full', Range: 'arange', Where: 'where',
   };
   return short[op] ?? identifier(op.split('.').pop()!, 'v');

@@ -205,6 +205,16 @@ export const OP_EMITTERS: { [K in DialectOp | ForeignOp]?: OpEmitter } = {
     } else if (c.has(3)) args.push(`mask=${c.t(3)}`);
     return `${c.helper('scaled_dot_product_attention')}(${args.join(', ')})`;
   },
+  'msgraph.multi_head_attention': (c) => {
+    const heads = c.attrInt('num_heads', 1);
+    const width = c.shape(0)?.[2];
+    const scale = c.attrFloat('scale', 1);
+    // head_dim ** -0.5 is the helper's default; another scale is written out.
+    const canonical = typeof width === 'number' && Math.abs(scale - (width / heads) ** -0.5) <= 1e-6 * scale;
+    const args = [c.t(0), c.t(1), c.t(2), String(heads), ...(canonical ? [] : [`scale=${fmt(scale)}`]), ...(c.has(3) ? [`mask=${c.t(3)}`] : [])];
+    c.helper('scaled_dot_product_attention');
+    return `${c.helper('multi_head_attention')}(${args.join(', ')})`;
+  },
   'msgraph.scaled_dot_product_attention': (c) => {
     const key = c.attrInt('key_transposed', 0) ? c.call('mint.transpose', c.t(1), '-1', '-2') : c.t(1);
     const args = [c.t(0), key, c.t(2), fmt(c.attrFloat('scale', 1))];

@@ -17,6 +17,18 @@ def geglu(x, approximate="none"):
     return a * mint.nn.functional.gelu(gate, approximate=approximate)
 
 
+def multi_head_attention(query, key, value, heads, scale=None, mask=None):
+    """Attention over [batch, seq, heads * head_dim] tensors: split the heads, attend, merge them back.
+    The scale defaults to head_dim ** -0.5."""
+    batch = query.shape[0]
+    head_dim = query.shape[-1] // heads
+    q = mint.transpose(query.reshape((batch, -1, heads, head_dim)), 1, 2)
+    k = mint.transpose(key.reshape((batch, -1, heads, head_dim)), 1, 2)
+    v = mint.transpose(value.reshape((batch, -1, heads, value.shape[-1] // heads)), 1, 2)
+    out = scaled_dot_product_attention(q, k, v, head_dim ** -0.5 if scale is None else scale, mask)
+    return mint.transpose(out, 1, 2).reshape((batch, -1, value.shape[-1]))
+
+
 def scaled_dot_product_attention(query, key, value, scale, mask=None):
     """softmax(query @ key^T * scale + mask) @ value over [batch, heads, seq, head_dim] (or [batch, seq, dim]) tensors.
     An additive float mask adds to the scores; a bool mask keeps True positions."""
@@ -81,11 +93,8 @@ class Resnet(nn.Cell):
 
 class Attn1(nn.Cell):
     """down_blocks.0.attentions.0.transformer_blocks.0.attn1, down_blocks.1.attentions.0.transformer_blo... and 3 more"""
-    def __init__(self, in_features, dim, scale):
+    def __init__(self, in_features):
         super().__init__()
-        self.in_features = in_features
-        self.dim = dim
-        self.scale = scale
         self.to_q = mint.nn.Linear(in_features, in_features, bias=False)
         self.to_k = mint.nn.Linear(in_features, in_features, bias=False)
         self.to_v = mint.nn.Linear(in_features, in_features, bias=False)
@@ -93,40 +102,17 @@ class Attn1(nn.Cell):
 
     def construct(self, x):
         to_q = self.to_q(x)
-        batch = to_q.shape[0]
-        gather_1 = to_q.shape[1]
-        reshape_1 = to_q.reshape((batch, gather_1, 2, self.dim))
-        permute = mint.transpose(reshape_1, 1, 2)
-        reshape_2 = permute.reshape((batch * 2, gather_1, self.dim))
         to_k = self.to_k(x)
-        batch_1 = to_k.shape[0]
-        gather_2 = to_k.shape[1]
-        reshape_3 = to_k.reshape((batch_1, gather_2, 2, self.dim))
-        permute_1 = mint.transpose(reshape_3, 1, 2)
-        reshape_4 = permute_1.reshape((batch_1 * 2, gather_2, self.dim))
         to_v = self.to_v(x)
-        batch_2 = to_v.shape[0]
-        gather_3 = to_v.shape[1]
-        reshape_5 = to_v.reshape((batch_2, gather_3, 2, self.dim))
-        permute_2 = mint.transpose(reshape_5, 1, 2)
-        reshape_6 = permute_2.reshape((batch_2 * 2, gather_3, self.dim))
-        attention = scaled_dot_product_attention(reshape_2, reshape_4, reshape_6, self.scale)
-        gather_4 = attention.shape[1]
-        batch_3 = attention.shape[0] // 2
-        reshape_7 = attention.reshape((batch_3, 2, gather_4, self.dim))
-        permute_3 = mint.transpose(reshape_7, 1, 2)
-        reshape_8 = permute_3.reshape((batch_3, gather_4, self.in_features))
-        to_out_0 = self.to_out[0](reshape_8)
+        attention = multi_head_attention(to_q, to_k, to_v, 2)
+        to_out_0 = self.to_out[0](attention)
         return to_out_0
 
 
 class Attn2(nn.Cell):
     """down_blocks.0.attentions.0.transformer_blocks.0.attn2, down_blocks.1.attentions.0.transformer_blo... and 3 more"""
-    def __init__(self, out_features, dim, scale):
+    def __init__(self, out_features):
         super().__init__()
-        self.out_features = out_features
-        self.dim = dim
-        self.scale = scale
         self.to_q = mint.nn.Linear(out_features, out_features, bias=False)
         self.to_k = mint.nn.Linear(16, out_features, bias=False)
         self.to_v = mint.nn.Linear(16, out_features, bias=False)
@@ -134,30 +120,10 @@ class Attn2(nn.Cell):
 
     def construct(self, x0, encoder_hidden_states):
         to_q = self.to_q(x0)
-        batch = to_q.shape[0]
-        gather_1 = to_q.shape[1]
-        reshape_1 = to_q.reshape((batch, gather_1, 2, self.dim))
-        permute = mint.transpose(reshape_1, 1, 2)
-        reshape_2 = permute.reshape((batch * 2, gather_1, self.dim))
         to_k = self.to_k(encoder_hidden_states)
-        batch_1 = to_k.shape[0]
-        seq = to_k.shape[1]
-        reshape_3 = to_k.reshape((batch_1, seq, 2, self.dim))
-        permute_1 = mint.transpose(reshape_3, 1, 2)
-        reshape_4 = permute_1.reshape((batch_1 * 2, seq, self.dim))
         to_v = self.to_v(encoder_hidden_states)
-        batch_2 = to_v.shape[0]
-        seq_1 = to_v.shape[1]
-        reshape_5 = to_v.reshape((batch_2, seq_1, 2, self.dim))
-        permute_2 = mint.transpose(reshape_5, 1, 2)
-        reshape_6 = permute_2.reshape((batch_2 * 2, seq_1, self.dim))
-        attention = scaled_dot_product_attention(reshape_2, reshape_4, reshape_6, self.scale)
-        gather_2 = attention.shape[1]
-        batch_3 = attention.shape[0] // 2
-        reshape_7 = attention.reshape((batch_3, 2, gather_2, self.dim))
-        permute_3 = mint.transpose(reshape_7, 1, 2)
-        reshape_8 = permute_3.reshape((batch_3, gather_2, self.out_features))
-        to_out_0 = self.to_out[0](reshape_8)
+        attention = multi_head_attention(to_q, to_k, to_v, 2)
+        to_out_0 = self.to_out[0](attention)
         return to_out_0
 
 
@@ -238,12 +204,12 @@ class Ff(nn.Cell):
 
 class TransformerBlock(nn.Cell):
     """down_blocks.0.attentions.0.transformer_blocks.0, down_blocks.1.attentions.0.transformer_blocks.0,... and 3 more"""
-    def __init__(self, in_features, dim, scale, out_features, in_features_2):
+    def __init__(self, in_features, out_features, in_features_2):
         super().__init__()
         self.norm1 = mint.nn.LayerNorm((in_features,), eps=0.00001)
-        self.attn1 = Attn1(in_features=in_features, dim=dim, scale=scale)
+        self.attn1 = Attn1(in_features=in_features)
         self.norm2 = mint.nn.LayerNorm((in_features,), eps=0.00001)
-        self.attn2 = Attn2(out_features=in_features, dim=dim, scale=scale)
+        self.attn2 = Attn2(out_features=in_features)
         self.norm3 = mint.nn.LayerNorm((in_features,), eps=0.00001)
         self.ff = Ff(in_features=in_features, out_features=out_features, in_features_2=in_features_2)
 
@@ -266,7 +232,7 @@ class Attention(nn.Cell):
         super().__init__()
         self.norm = mint.nn.GroupNorm(8, 8, eps=0.000001)
         self.proj_in = mint.nn.Conv2d(8, 8, 1)
-        self.transformer_blocks = nn.CellList([TransformerBlock(in_features=8, dim=4, scale=0.5, out_features=64, in_features_2=32)])
+        self.transformer_blocks = nn.CellList([TransformerBlock(in_features=8, out_features=64, in_features_2=32)])
         self.proj_out = mint.nn.Conv2d(8, 8, 1)
 
     def construct(self, x0, encoder_hidden_states):
@@ -287,12 +253,12 @@ class Attention(nn.Cell):
 
 class Attention2(nn.Cell):
     """down_blocks.1.attentions.0, mid_block.attentions.0, up_blocks.0.attentions.0, up_blocks.0.attenti... and 2 more"""
-    def __init__(self, in_channels, dim, scale, out_features, in_features_2):
+    def __init__(self, in_channels, out_features, in_features_2):
         super().__init__()
         self.in_channels = in_channels
         self.norm = mint.nn.GroupNorm(8, in_channels, eps=0.000001)
         self.proj_in = mint.nn.Conv2d(in_channels, in_channels, 1)
-        self.transformer_blocks = nn.CellList([TransformerBlock(in_features=in_channels, dim=dim, scale=scale, out_features=out_features, in_features_2=in_features_2)])
+        self.transformer_blocks = nn.CellList([TransformerBlock(in_features=in_channels, out_features=out_features, in_features_2=in_features_2)])
         self.proj_out = mint.nn.Conv2d(in_channels, in_channels, 1)
 
     def construct(self, x0, encoder_hidden_states):
@@ -331,7 +297,7 @@ class DownBlock2(nn.Cell):
     def __init__(self):
         super().__init__()
         self.resnets = nn.CellList([Resnet2(in_channels=8, out_channels=16)])
-        self.attentions = nn.CellList([Attention2(in_channels=16, dim=8, scale=0.3535533845424652, out_features=128, in_features_2=64)])
+        self.attentions = nn.CellList([Attention2(in_channels=16, out_features=128, in_features_2=64)])
 
     def construct(self, x0, x1, encoder_hidden_states):
         resnets_0 = self.resnets[0](x0, x1)
@@ -344,7 +310,7 @@ class MidBlock(nn.Cell):
     def __init__(self):
         super().__init__()
         self.resnets = nn.CellList([Resnet(in_channels=16), Resnet(in_channels=16)])
-        self.attentions = nn.CellList([Attention2(in_channels=16, dim=8, scale=0.3535533845424652, out_features=128, in_features_2=64)])
+        self.attentions = nn.CellList([Attention2(in_channels=16, out_features=128, in_features_2=64)])
 
     def construct(self, x0, x1, encoder_hidden_states):
         resnets_0 = self.resnets[0](x0, x1)
@@ -358,7 +324,7 @@ class UpBlock(nn.Cell):
     def __init__(self):
         super().__init__()
         self.resnets = nn.CellList([Resnet2(in_channels=32, out_channels=16), Resnet2(in_channels=24, out_channels=16)])
-        self.attentions = nn.CellList([Attention2(in_channels=16, dim=8, scale=0.3535533845424652, out_features=128, in_features_2=64), Attention2(in_channels=16, dim=8, scale=0.3535533845424652, out_features=128, in_features_2=64)])
+        self.attentions = nn.CellList([Attention2(in_channels=16, out_features=128, in_features_2=64), Attention2(in_channels=16, out_features=128, in_features_2=64)])
         self.upsamplers = nn.CellList([Upsampler()])
 
     def construct(self, x0, x1, x2, encoder_hidden_states, x4):
@@ -377,7 +343,7 @@ class UpBlock2(nn.Cell):
     def __init__(self):
         super().__init__()
         self.resnets = nn.CellList([Resnet2(in_channels=24, out_channels=8), Resnet2(in_channels=16, out_channels=8)])
-        self.attentions = nn.CellList([Attention2(in_channels=8, dim=4, scale=0.5, out_features=64, in_features_2=32), Attention2(in_channels=8, dim=4, scale=0.5, out_features=64, in_features_2=32)])
+        self.attentions = nn.CellList([Attention2(in_channels=8, out_features=64, in_features_2=32), Attention2(in_channels=8, out_features=64, in_features_2=32)])
 
     def construct(self, x0, x1, x2, encoder_hidden_states, x4):
         cat = mint.cat((x1, x0), dim=1)
