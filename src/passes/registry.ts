@@ -1,6 +1,6 @@
 /** Every pass by name, and the default pipelines. */
 import type { Pass } from './pass.js';
-import { foldConstants } from './common/fold-constants.js';
+import { foldConstants, foldLiterals } from './common/fold-constants.js';
 import { removeNoops } from './common/remove-noops.js';
 import { cse } from './common/cse.js';
 import { dce } from './common/dce.js';
@@ -17,7 +17,7 @@ import { moduleContracts } from './common/module-contracts.js';
 
 export const PASSES: ReadonlyMap<string, Pass> = new Map(
   [
-    foldConstants, removeNoops, cse, dce, mergeLayout, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass, fuseLayerNormPass,
+    foldConstants, foldLiterals, removeNoops, cse, dce, mergeLayout, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass, fuseLayerNormPass,
     fuseRmsNormPass, fuseGegluPass, fuseRotaryPass, foldBatchNorm, foldPad, moduleContracts,
   ].map((p) => [p.name, p]),
 );
@@ -33,13 +33,14 @@ export const MINDSPORE_ONLY_FUSIONS: readonly string[] = ['fuse-group-norm', 'fu
 export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-layer-norm', 'fuse-rms-norm', 'fuse-attention', 'dce', 'fuse-mha', 'fuse-activations', 'fuse-geglu', 'fuse-rotary'];
 
 /**
- * The MindSpore target's default: its fusions, one copy per module of the values torch's exporter shared across
- * modules (module-contracts), and dead-code removal. Not the onnx target's canonicalisation: folding
+ * The MindSpore target's default: literals folded (fold-literals: integer constants and scalars, never a parameter or
+ * shape arithmetic), its fusions, one copy per module of the values torch's exporter shared across modules
+ * (module-contracts), and dead-code removal. Not the onnx target's canonicalisation: folding
  * turns a parameter's transpose or unsqueeze into a new constant (no state_dict name, not trainable), removing
  * Identity loses the names torch gives shared parameters, and CSE merges values computed once per module into one
  * shared across modules. `--passes` chooses otherwise.
  */
-export const MINDSPORE_PIPELINE: readonly string[] = [...MINDSPORE_FUSIONS, 'module-contracts', 'dce'];
+export const MINDSPORE_PIPELINE: readonly string[] = ['fold-literals', ...MINDSPORE_FUSIONS, 'module-contracts', 'dce'];
 
 /**
  * Canonicalisation (fold, drop no-ops, merge duplicates, drop dead code), then attention: fused, and where the head

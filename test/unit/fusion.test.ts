@@ -21,6 +21,8 @@ import { ROTARY_RULES } from '../../src/passes/fusion/rotary.js';
 import { applyRules, type ConstOf, type Rule } from '../../src/passes/pattern.js';
 import { GEGLU_OP, GROUP_NORM_OP, LAYER_NORM_OP, MHA_OP, ROTARY_OP, SDPA_OP } from '../../src/dialect/fused.js';
 import type { Graph } from '../../src/ir/graph.js';
+import { runPasses } from '../../src/passes/manager.js';
+import { DEFAULT_PIPELINE, MINDSPORE_PIPELINE } from '../../src/passes/registry.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { verify } from '../../src/ir/verify.js';
 import { printGraph } from '../../src/ir/print.js';
@@ -547,5 +549,54 @@ describe('rotary embedding fusion (the LLM exports)', () => {
     expect(r.fused).toBe(0);
     expect(r.nearMisses.map((n) => n.reason)).toEqual([expect.stringMatching(/^rotary embedding: /)]);
     expect(printGraph(m.graph)).toBe(before);
+  });
+});
+
+describe('group_norm in torch_lib decomposition (opset 18)', () => {
+  /** Reshape by Concat([0], [G], [-1]), InstanceNormalization with Expand(CastLike(1|0, x), [G]), Reshape by Shape(x), Unsqueeze(weight|bias, Range(1, rank - 1)). */
+  function torchLibGroupNorm(): Model {
+    const b = new Builder();
+    const x = b.input('x', [2, 4, 3, 3]);
+    const ints = (n: string, v: number[]) => b.graph.addConstant(n, Tensor.fromArray(i64, [v.length], BigInt64Array.from(v.map(BigInt)), n));
+    const group = ints('group', [2]);
+    const shape = b.op('Concat', [ints('zero', [0]), group, ints('neg1', [-1])], { attrs: { axis: { type: 'int', value: 0 } } }).outputs[0]!;
+    const one = b.op('CastLike', [b.constant('one', [1], []), x]).outputs[0]!;
+    const zero = b.op('CastLike', [b.constant('zerof', [0], []), x]).outputs[0]!;
+    const n = b.op('InstanceNormalization', [b.op('Reshape', [x, shape]).outputs[0]!, b.op('Expand', [one, group]).outputs[0]!, b.op('Expand', [zero, group]).outputs[0]!], { attrs: { epsilon: { type: 'float', value: 1e-5 } } }).outputs[0]!;
+    const back = b.op('Reshape', [n, b.op('Shape', [x]).outputs[0]!], { attrs: { allowzero: { type: 'int', value: 1 } } }).outputs[0]!;
+    const scalar = (n: string, v: bigint) => b.graph.addConstant(n, Tensor.fromArray(i64, [], BigInt64Array.from([v]), n));
+    const axes = b.op('Range', [scalar('start', 1n), scalar('limit', 3n), scalar('delta', 1n)]).outputs[0]!;
+    const w = b.op('Unsqueeze', [b.constant('weight', [1, 2, 3, 4]), axes]).outputs[0]!;
+    const bias = b.op('Unsqueeze', [b.constant('bias', [4, 3, 2, 1]), axes]).outputs[0]!;
+    b.output(b.op('Add', [b.op('Mul', [back, w]).outputs[0]!, bias]).outputs[0]!);
+    const m = new Model(b.graph, 8, new Map([['', 18]]));
+    toMint(m);
+    inferShapes(m);
+    return m;
+  }
+
+  for (const [target, passes] of [['onnx', DEFAULT_PIPELINE], ['mindspore', MINDSPORE_PIPELINE]] as const) {
+    it(`fuses in the ${target} target's pipeline, with the weight and bias folded in`, () => {
+      const m = torchLibGroupNorm();
+      const recs = runPasses(m, target === 'onnx' ? ['fold-constants', 'remove-noops', 'fuse-group-norm', 'dce'] : [...passes], { verifyEach: true });
+      expect(recs.reduce((s, r) => s + (r.stats.group_norm ?? 0), 0)).toBe(1);
+      const gn = m.graph.nodes.find((n) => n.op === GROUP_NORM_OP)!;
+      expect(gn.attrs.get('affine')).toBeUndefined();
+      expect(Array.from(gn.inputs[1]!.const!.toArray() as Float32Array)).toEqual([1, 2, 3, 4]);
+    });
+  }
+});
+
+describe('weights folded into a fused norm broadcast as the norm needs', () => {
+  it("a [C] constant times a GroupNorm's [N, C, H, W] output (W = C) broadcasts over W: not folded in", () => {
+    const b = new Builder();
+    const x = b.input('x', [2, 4, 3, 4]);
+    const ints = (n: string, v: number[]) => b.graph.addConstant(n, Tensor.fromArray(i64, [v.length], BigInt64Array.from(v.map(BigInt)), n));
+    const n = b.op('InstanceNormalization', [b.op('Reshape', [x, ints('g', [2, 2, -1])]).outputs[0]!, b.constant('ones', [1, 1]), b.constant('zeros', [0, 0])]).outputs[0]!;
+    const back = b.op('Reshape', [n, ints('back', [2, 4, 3, 4])]).outputs[0]!;
+    b.output(b.op('Mul', [back, b.constant('w', [1, 2, 3, 4])]).outputs[0]!);
+    const m = dialect(b);
+    expect(fuseGroupNorm(m.graph, constOf).fused).toBe(1);
+    expect(m.graph.nodes.map((x) => x.op)).toEqual([GROUP_NORM_OP, 'mint.mul']);
   });
 });

@@ -15,7 +15,8 @@ import { Evaluator, hasKernel } from '../../eval/evaluator.js';
 import { fromTensor, toTensor, type NDArray } from '../../ir/array.js';
 import { inferShapes } from '../../dialect/ops/infer.js';
 import { tensorFromValues } from '../../ir/bundle.js';
-import type { Pass } from '../pass.js';
+import type { Model } from '../../ir/model.js';
+import type { Pass, PassContext, PassResult } from '../pass.js';
 import { result } from '../pass.js';
 
 const EXACT = 2 ** 53;
@@ -76,65 +77,78 @@ function replaceWithConstant(g: Graph, v: Value, t: Tensor): void {
 export const foldConstants: Pass = {
   name: 'fold-constants',
   description: 'evaluate nodes whose inputs are all constants, and turn statically known shape arithmetic into constants',
-  run(model, ctx) {
-    const g = model.graph;
-    const limit = ctx.foldLimit ?? 1024;
-    const known = inferShapes(model).known;
-    const ev = new Evaluator(model);
-    const consts = new Map<Value, Tensor>();
-    const stats = { evaluated: 0, shapes: 0 };
-    for (const n of [...g]) {
-      if (n.op === 'Constant' || n.op === 'msgraph.constant') {
-        const a = n.attrs.get('value');
-        if (a?.type === 'tensor' && n.outputs[0]) consts.set(n.outputs[0], a.value);
+  run: (model, ctx) => fold(model, ctx, false),
+};
+
+/**
+ * The MindSpore port's folding: only literals (integer constants, scalars), never a node that reads a float tensor
+ * (a parameter stays a parameter, under its state_dict name) and never shape arithmetic (sizes stay symbolic).
+ */
+export const foldLiterals: Pass = {
+  name: 'fold-literals',
+  description: 'evaluate nodes whose inputs are integer constants or scalars; parameters and shape arithmetic stay',
+  run: (model, ctx) => fold(model, ctx, true),
+};
+
+function fold(model: Model, ctx: PassContext, literalsOnly: boolean): PassResult {
+  const g = model.graph;
+  const limit = ctx.foldLimit ?? 1024;
+  const known = inferShapes(model).known;
+  const ev = new Evaluator(model);
+  const consts = new Map<Value, Tensor>();
+  const stats = { evaluated: 0, shapes: 0 };
+  for (const n of [...g]) {
+    if (n.op === 'Constant' || n.op === 'msgraph.constant') {
+      const a = n.attrs.get('value');
+      if (a?.type === 'tensor' && n.outputs[0]) consts.set(n.outputs[0], a.value);
+      continue;
+    }
+    if (NEVER.has(n.op) || n.subgraphs().length > 0 || n.outputs.some((o) => o && g.outputs.includes(o))) continue;
+    const out = n.outputs[0];
+    // Shape arithmetic known from inference.
+    if (n.outputs.length === 1 && out && !literalsOnly) {
+      const k = known.get(out);
+      const dtype = out.type?.kind === 'tensor' ? out.type.dtype : null;
+      if (k && dtype && /int/.test(dtype.name) && k.elems.every((d) => typeof d === 'number' && Math.abs(d) < EXACT) && !n.inputs.every((v) => !v || constTensor(v, consts))) {
+        const dims = k.scalar ? [] : [k.elems.length];
+        const t = tensorFromValues(dtype, dims, (k.elems as number[]).map((x) => (dtype.name === 'int64' ? BigInt(x) : x)) as number[] | bigint[], out.name);
+        replaceWithConstant(g, out, t);
+        consts.set(out, t);
+        g.remove(n);
+        stats.shapes++;
         continue;
       }
-      if (NEVER.has(n.op) || n.subgraphs().length > 0 || n.outputs.some((o) => o && g.outputs.includes(o))) continue;
-      const out = n.outputs[0];
-      // Shape arithmetic known from inference.
-      if (n.outputs.length === 1 && out) {
-        const k = known.get(out);
-        const dtype = out.type?.kind === 'tensor' ? out.type.dtype : null;
-        if (k && dtype && /int/.test(dtype.name) && k.elems.every((d) => typeof d === 'number' && Math.abs(d) < EXACT) && !n.inputs.every((v) => !v || constTensor(v, consts))) {
-          const dims = k.scalar ? [] : [k.elems.length];
-          const t = tensorFromValues(dtype, dims, (k.elems as number[]).map((x) => (dtype.name === 'int64' ? BigInt(x) : x)) as number[] | bigint[], out.name);
-          replaceWithConstant(g, out, t);
-          consts.set(out, t);
-          g.remove(n);
-          stats.shapes++;
-          continue;
-        }
-      }
-      if (!n.inputs.every((v) => !v || constTensor(v, consts))) continue;
-      if (!n.inputs.some((v) => v)) continue;
-      if (!hasKernel(n.domain, n.op, model.onnxOpset)) continue;
-      const ins = n.inputs.map((v) => (v ? constTensor(v, consts)! : null));
-      if (!worthFolding(n, ins, limit)) continue;
-      if (ins.some((t) => t && (t.isString || !fromTensorSafe(t)))) continue;
-      let outs: (NDArray | null)[];
-      try {
-        outs = ev.node(n, ins.map((t) => (t ? fromTensor(t) : null)), null);
-      } catch {
-        continue; // the evaluator cannot run it: leave it to the runtime
-      }
-      const inSize = ins.reduce((s, t) => s + (t?.size ?? 0), 0);
-      if (outs.some((a) => a && a.data.length > Math.max(limit, inSize))) continue; // inference was wrong about the size
-      if (outs.some((a) => a && a.data instanceof Float64Array && /int/.test(a.dtype.name) && a.data.some((x) => Math.abs(x) >= EXACT))) continue;
-      n.outputs.forEach((o, i) => {
-        const a = outs[i];
-        if (!o || !a) return;
-        const t = toTensor(a, o.name);
-        replaceWithConstant(g, o, t);
-        consts.set(o, t);
-      });
-      if (n.outputs.every((o) => !o || o.uses.length === 0)) g.remove(n);
-      stats.evaluated++;
     }
-    // Constant nodes left unused by folding.
-    for (const n of [...g]) if ((n.op === 'Constant' || n.op === 'msgraph.constant') && n.outputs.every((o) => !o || (o.uses.length === 0 && !g.outputs.includes(o)))) g.remove(n);
-    return result(stats);
-  },
-};
+    if (!n.inputs.every((v) => !v || constTensor(v, consts))) continue;
+    if (literalsOnly && n.inputs.some((v) => v && constTensor(v, consts)!.dtype.kind === 'float' && constTensor(v, consts)!.size > 1)) continue;
+    if (!n.inputs.some((v) => v)) continue;
+    if (!hasKernel(n.domain, n.op, model.onnxOpset)) continue;
+    const ins = n.inputs.map((v) => (v ? constTensor(v, consts)! : null));
+    if (!worthFolding(n, ins, limit)) continue;
+    if (ins.some((t) => t && (t.isString || !fromTensorSafe(t)))) continue;
+    let outs: (NDArray | null)[];
+    try {
+      outs = ev.node(n, ins.map((t) => (t ? fromTensor(t) : null)), null);
+    } catch {
+      continue; // the evaluator cannot run it: leave it to the runtime
+    }
+    const inSize = ins.reduce((s, t) => s + (t?.size ?? 0), 0);
+    if (outs.some((a) => a && a.data.length > Math.max(limit, inSize))) continue; // inference was wrong about the size
+    if (outs.some((a) => a && a.data instanceof Float64Array && /int/.test(a.dtype.name) && a.data.some((x) => Math.abs(x) >= EXACT))) continue;
+    n.outputs.forEach((o, i) => {
+      const a = outs[i];
+      if (!o || !a) return;
+      const t = toTensor(a, o.name);
+      replaceWithConstant(g, o, t);
+      consts.set(o, t);
+    });
+    if (n.outputs.every((o) => !o || o.uses.length === 0)) g.remove(n);
+    stats.evaluated++;
+  }
+  // Constant nodes left unused by folding.
+  for (const n of [...g]) if ((n.op === 'Constant' || n.op === 'msgraph.constant') && n.outputs.every((o) => !o || (o.uses.length === 0 && !g.outputs.includes(o)))) g.remove(n);
+  return result(stats);
+}
 
 /** Integer tensors beyond 2^53 cannot go through the float64 evaluator exactly. */
 function fromTensorSafe(t: Tensor): boolean {

@@ -12,6 +12,7 @@
  * bias keep the names of the constants they came from (state_dict names where the exporter kept them).
  */
 import type { Node } from '../../ir/node.js';
+import type { Dim } from '../../ir/shape.js';
 import type { DialectOp } from '../../dialect/op-names.js';
 import { Tensor } from '../../ir/tensor.js';
 import { Value } from '../../ir/value.js';
@@ -82,9 +83,13 @@ function unitNorm(api: DialectOp, leaf: string, attrs: (m: Match) => [string, At
  * `fits` says the constant holds one value per weight element. A unit weight or zero bias (a core rule's
  * placeholder) takes the folded constant's name.
  */
-function absorb(api: DialectOp, name: string, label: string, fits: (t: Tensor, w: Tensor, m: Match) => boolean, bias = true): Rule[] {
+function absorb(api: DialectOp, name: string, label: string, fits: (shape: readonly Dim[], w: Tensor, m: Match) => boolean, bias = true): Rule[] {
   const norm = named(op(api, 'x', tensor('w'), oneOf(tensor('b'), null)), 'norm');
-  const check = (c: string) => (m: Match) => (fits(m.t[c]!, m.t.w!, m) && m.t[c]!.dtype.name === 'float32' ? null : `${m.v[c]!.name} is not one float32 value per normalised element`);
+  // torch_lib unsqueezes the parameter in the graph (Unsqueeze(weight, Range(1, rank - 1))): the values are the same.
+  const weightOf = (as: string) => oneOf(tensor(as), named(op('mint.unsqueeze', tensor(as), rest), `${as}Unsqueezed`));
+  // The shape the Mul or Add reads (after the Unsqueeze), which decides how it broadcasts.
+  const shape = (m: Match, c: string) => shapeOf(m.n[`${c}Unsqueezed`]?.outputs[0]) ?? m.t[c]!.dims;
+  const check = (c: string) => (m: Match) => (fits(shape(m, c), m.t.w!, m) && m.t[c]!.size === m.t.w!.size && m.t[c]!.dtype.name === 'float32' ? null : `${m.v[c]!.name} is not one float32 value per normalised element`);
   const rewrite = (c: string, scale: boolean): Rule['rewrite'] => (m, cx) => {
     const [w, b, t] = [values(m.t.w!), m.t.b ? values(m.t.b) : null, values(m.t[c]!)];
     const dims = [...m.t.w!.dims];
@@ -97,15 +102,20 @@ function absorb(api: DialectOp, name: string, label: string, fits: (t: Tensor, w
     fuse(m, cx, { op: api, inputs, attrs, leaf: '', name: m.n.norm!.name, source: m.n.norm });
     for (const p of [nw, nb]) if (p) inherit(cx, p[0], p[1]);
   };
-  const rules: Rule[] = [{ name, label, refines: true, pattern: mul(norm, tensor('gamma')), check: check('gamma'), rewrite: rewrite('gamma', true) }];
-  return bias ? [...rules, { name, label, refines: true, pattern: add(norm, tensor('beta')), check: check('beta'), rewrite: rewrite('beta', false) }] : rules;
+  const rules: Rule[] = [{ name, label, refines: true, pattern: mul(norm, weightOf('gamma')), check: check('gamma'), rewrite: rewrite('gamma', true) }];
+  return bias ? [...rules, { name, label, refines: true, pattern: add(norm, weightOf('beta')), check: check('beta'), rewrite: rewrite('beta', false) }] : rules;
 }
 
 const epsAttrs = (m: Match): [string, Attribute][] => {
   const rank = shapeOf(m.v.x)!.length;
   return [['axis', { type: 'int', value: rank - axesOf(m.n.mean!, rank)!.length }], ['epsilon', { type: 'float', value: m.c.eps! }]];
 };
-const perElement = (t: Tensor, w: Tensor) => t.size === w.size && t.dims.filter((d) => d !== 1).join() === w.dims.filter((d) => d !== 1).join();
+/** `shape` broadcasts onto `dims` as the trailing dims of x: the same dims, right-aligned, and 1s before them. */
+const trailing = (shape: readonly Dim[], dims: readonly Dim[]) => {
+  const lead = shape.length - dims.length;
+  return shape.every((d, i) => (i < lead ? d === 1 : d === dims[i - lead]));
+};
+const perElement = (shape: readonly Dim[], w: Tensor) => trailing(shape, w.dims);
 const dimsOr = (m: Match) => normDims(m) as number[];
 const normCheck = (m: Match) => {
   const d = normDims(m);
@@ -158,8 +168,8 @@ export const GROUP_NORM_RULES: Rule[] = [
       ['affine', { type: 'int', value: 0 }],
     ], (m) => [channels(m) as number], true),
   },
-  // Per channel: [C, 1, ...] against x's [N, C, ...].
-  ...absorb(GROUP_NORM_OP, 'group_norm_affine', 'GroupNorm', (t, w, m) => t.size === w.size && t.dims[0] === w.size && t.dims.length === shapeOf(m.v.x)!.length - 1),
+  // Per channel: [C, 1, ...] against x's [N, C, ...] (or [C], unsqueezed in the graph).
+  ...absorb(GROUP_NORM_OP, 'group_norm_affine', 'GroupNorm', (shape, w, m) => trailing(shape, [w.size, ...new Array<number>(shapeOf(m.v.x)!.length - 2).fill(1)])),
 ];
 
 export const fuseRmsNormPass = rulePass('fuse-rms-norm', 'RMSNorm from Pow/ReduceMean/Add/Sqrt/Reciprocal (or Div)/Mul [/Mul weight]', RMS_NORM_RULES);
