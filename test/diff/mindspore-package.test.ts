@@ -189,6 +189,17 @@ describe('classes by structure', () => {
   });
 });
 
+describe('attention on every supported version', () => {
+  it('the attention helpers call only APIs every version has (2.3.0 and 2.4.10 included)', () => {
+    for (const msVersion of ['2.3.0', '2.4.10', '2.7.0rc1']) {
+      const r = emit(path.join(MODELS_DIR, 'unet_tiny.onnx'), { msVersion, weights: msVersion < '2.4' ? 'ckpt' : 'safetensors' }).result;
+      // Convolutions before 2.5 are a known gap (mint.nn.Conv2d and mint.nn.functional.conv2d arrive in 2.5.0).
+      expect(r.fallbacks.filter((f) => f.op !== 'Conv'), msVersion).toEqual([]);
+      expect(r.fusionCounts.multi_head_attention, msVersion).toBe(14);
+    }
+  });
+});
+
 describe('determinism and golden output', () => {
   for (const f of ['upsampler.onnx', 'unet_tiny.onnx']) {
     it(`${f}: the same model gives byte-identical files`, () => {

@@ -16,13 +16,14 @@ export function attentionHelper(_default: 'math' | 'flash'): string {
             query.astype(ms.float16), key.astype(ms.float16), value.astype(ms.float16), heads,
             attn_mask=discard, scalar_value=scale, input_layout=layout)
         return out.astype(query.dtype)
-    scores = mint.matmul(query, mint.transpose(key, -1, -2)) * scale
+    scores = mint.matmul(query, key.swapaxes(-1, -2)) * scale
     if mask is not None:
         if mask.dtype == ms.bool_:
-            scores = mint.where(mask, scores, mint.full_like(scores, -float("inf")))
+            scores = scores.masked_fill(mint.logical_not(mask), -float("inf"))
         else:
             scores = scores + mask
-    return mint.matmul(mint.softmax(scores, dim=-1), value)`;
+    return mint.matmul(mint.nn.functional.softmax(scores, dim=-1), value)`;
 }
 
-export const ATTENTION_APIS = ['mint.matmul', 'mint.transpose', 'mint.softmax', 'mint.where', 'mint.full_like', 'mint.logical_not', 'ops.flash_attention_score'];
+/** Every API the helper calls exists in every supported MindSpore version (tensor methods are checked by the scan). */
+export const ATTENTION_APIS = ['mint.matmul', 'mint.nn.functional.softmax', 'mint.logical_not', 'ops.flash_attention_score'];

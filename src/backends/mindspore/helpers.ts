@@ -17,17 +17,17 @@ export const HELPERS: Record<string, Helper> = {
     return a * mint.nn.functional.gelu(gate, approximate=approximate)`,
   },
   multi_head_attention: {
-    apis: ['mint.transpose'],
+    apis: [],
     code: `def multi_head_attention(query, key, value, heads, scale=None, mask=None):
     """Attention over [batch, seq, heads * head_dim] tensors: split the heads, attend, merge them back.
     The scale defaults to head_dim ** -0.5."""
     batch = query.shape[0]
     head_dim = query.shape[-1] // heads
-    q = mint.transpose(query.reshape((batch, -1, heads, head_dim)), 1, 2)
-    k = mint.transpose(key.reshape((batch, -1, heads, head_dim)), 1, 2)
-    v = mint.transpose(value.reshape((batch, -1, heads, value.shape[-1] // heads)), 1, 2)
+    q = query.reshape((batch, -1, heads, head_dim)).swapaxes(1, 2)
+    k = key.reshape((batch, -1, heads, head_dim)).swapaxes(1, 2)
+    v = value.reshape((batch, -1, heads, value.shape[-1] // heads)).swapaxes(1, 2)
     out = scaled_dot_product_attention(q, k, v, head_dim ** -0.5 if scale is None else scale, mask)
-    return mint.transpose(out, 1, 2).reshape((batch, -1, value.shape[-1]))`,
+    return out.swapaxes(1, 2).reshape((batch, -1, value.shape[-1]))`,
   },
   rotary_embedding: {
     apis: ['mint.chunk', 'mint.cat'],

@@ -37,6 +37,8 @@ export interface OpCtx {
   attrStr(k: string, d: string): string;
   /** `api(args...)`, checked against the target version (keyword args as `name=value`). */
   call(api: string, ...args: (string | null | undefined)[]): string;
+  /** Whether the target version has `api`. */
+  apiHas(api: string): boolean;
   /** Declares that the expression yields a tuple of `count` values (multi-output ops). */
   multi(count: number): void;
   /** Registers a module-level helper and returns its name. */

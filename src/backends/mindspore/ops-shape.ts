@@ -118,11 +118,13 @@ export function unsqueeze(c: OpCtx): string {
   const inRank = c.rank(0);
   const r = c.outRank(0) ?? (inRank !== null && axes ? inRank + axes.length : null);
   if (!axes) throw new NoMapping('Unsqueeze axes known only at run time');
-  if (r === null && axes.length === 1) return c.call('mint.unsqueeze', c.t(0), String(axes[0]));
+  // mint.unsqueeze arrives in 2.4.0; before, the Tensor method.
+  const one = (x: string, a: number) => (c.apiHas('mint.unsqueeze') ? c.call('mint.unsqueeze', x, String(a)) : `${wrap(x)}.unsqueeze(${a})`);
+  if (r === null && axes.length === 1) return one(c.t(0), axes[0]!);
   const sorted = axes.map((a) => (r !== null ? norm(a, r) : a)).sort((a, b) => a - b);
   if (sorted.some((a) => a < 0)) throw new NoMapping('Unsqueeze with negative axes and unknown rank');
   let e = c.t(0);
-  for (const a of sorted) e = c.call('mint.unsqueeze', e, String(a));
+  for (const a of sorted) e = one(e, a);
   return e;
 }
 

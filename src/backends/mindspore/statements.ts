@@ -158,6 +158,7 @@ export function opContext(e: Emitter, n: Node, op: string, m: Mod, expr: Map<Val
       const a = attr(k);
       return a?.type === 'string' ? a.value : d;
     },
+    apiHas: (api) => e.api.has(api),
     call: (api, ...args) => {
       c.lastApi = api;
       return e.api.call(api, ...args.map((a) => a ?? 'None'));

@@ -22,11 +22,11 @@ def multi_head_attention(query, key, value, heads, scale=None, mask=None):
     The scale defaults to head_dim ** -0.5."""
     batch = query.shape[0]
     head_dim = query.shape[-1] // heads
-    q = mint.transpose(query.reshape((batch, -1, heads, head_dim)), 1, 2)
-    k = mint.transpose(key.reshape((batch, -1, heads, head_dim)), 1, 2)
-    v = mint.transpose(value.reshape((batch, -1, heads, value.shape[-1] // heads)), 1, 2)
+    q = query.reshape((batch, -1, heads, head_dim)).swapaxes(1, 2)
+    k = key.reshape((batch, -1, heads, head_dim)).swapaxes(1, 2)
+    v = value.reshape((batch, -1, heads, value.shape[-1] // heads)).swapaxes(1, 2)
     out = scaled_dot_product_attention(q, k, v, head_dim ** -0.5 if scale is None else scale, mask)
-    return mint.transpose(out, 1, 2).reshape((batch, -1, value.shape[-1]))
+    return out.swapaxes(1, 2).reshape((batch, -1, value.shape[-1]))
 
 
 def scaled_dot_product_attention(query, key, value, scale, mask=None):
@@ -42,13 +42,13 @@ def scaled_dot_product_attention(query, key, value, scale, mask=None):
             query.astype(ms.float16), key.astype(ms.float16), value.astype(ms.float16), heads,
             attn_mask=discard, scalar_value=scale, input_layout=layout)
         return out.astype(query.dtype)
-    scores = mint.matmul(query, mint.transpose(key, -1, -2)) * scale
+    scores = mint.matmul(query, key.swapaxes(-1, -2)) * scale
     if mask is not None:
         if mask.dtype == ms.bool_:
-            scores = mint.where(mask, scores, mint.full_like(scores, -float("inf")))
+            scores = scores.masked_fill(mint.logical_not(mask), -float("inf"))
         else:
             scores = scores + mask
-    return mint.matmul(mint.softmax(scores, dim=-1), value)
+    return mint.matmul(mint.nn.functional.softmax(scores, dim=-1), value)
 
 
 class TimeEmbedding(nn.Cell):
