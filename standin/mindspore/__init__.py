@@ -219,7 +219,28 @@ def _flash_attention_score(query, key, value, head_num, real_shift=None, drop_ma
     return torch.matmul(torch.softmax(scores, dim=-1), v).to(query.dtype)
 
 
+def _ops_conv(nd):
+    """ops.conv1d/2d/3d: pad_mode "valid", "same" or "pad"; with "pad", padding is an int or one value per side in
+    MindSpore's order (top, bottom, left, right for 2-D)."""
+    conv = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d, 3: torch.nn.functional.conv3d}[nd]
+
+    def op(input, weight, bias=None, stride=1, pad_mode="valid", padding=0, dilation=1, groups=1):
+        if pad_mode == "same":
+            return conv(input, weight, bias, stride, "same", dilation, groups)
+        if pad_mode == "pad":
+            sides = (padding,) * (2 * nd) if isinstance(padding, int) else tuple(padding)
+            order = []
+            for d in reversed(range(nd)):  # torch's pad takes the last dim first
+                order += [sides[2 * d], sides[2 * d + 1]]
+            input = torch.nn.functional.pad(input, order)
+        return conv(input, weight, bias, stride, 0, dilation, groups)
+    return op
+
+
 _OVERRIDES = {
+    "ops.conv1d": _ops_conv(1),
+    "ops.conv2d": _ops_conv(2),
+    "ops.conv3d": _ops_conv(3),
     "mint.squeeze": _squeeze,
     "mint.nn.functional.pad": _pad,
     "mint.nn.LayerNorm": _layer_norm_cls,

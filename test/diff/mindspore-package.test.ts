@@ -80,7 +80,7 @@ describe.skipIf(!HAS_TORCH)('emitted code against MindSpore\'s API surface', () 
     expect(bad).toEqual([]);
   });
 
-  for (const version of ['2.5.0', '2.7.0rc1']) {
+  for (const version of ['2.4.10', '2.5.0', '2.7.0rc1']) {
     it(`unet_tiny and bert at ${version}: scan clean and numerics match`, async () => {
       for (const f of ['unet_tiny.onnx', 'bert.onnx']) {
         const file = path.join(MODELS_DIR, f);
@@ -190,11 +190,11 @@ describe('classes by structure', () => {
 });
 
 describe('attention on every supported version', () => {
-  it('the attention helpers call only APIs every version has (2.3.0 and 2.4.10 included)', () => {
+  it('attention, convolutions and unsqueeze use only APIs each version has (2.3.0 and 2.4.10 included)', () => {
     for (const msVersion of ['2.3.0', '2.4.10', '2.7.0rc1']) {
       const r = emit(path.join(MODELS_DIR, 'unet_tiny.onnx'), { msVersion, weights: msVersion < '2.4' ? 'ckpt' : 'safetensors' }).result;
-      // Convolutions before 2.5 are a known gap (mint.nn.Conv2d and mint.nn.functional.conv2d arrive in 2.5.0).
-      expect(r.fallbacks.filter((f) => f.op !== 'Conv'), msVersion).toEqual([]);
+      // Before 2.5 (no mint conv): ops.conv2d with pad_mode="pad".
+      expect(r.fallbacks, msVersion).toEqual([]);
       expect(r.fusionCounts.multi_head_attention, msVersion).toBe(14);
     }
   });

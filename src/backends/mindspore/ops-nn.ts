@@ -52,8 +52,13 @@ export function conv(c: OpCtx): string {
   let x = c.t(0);
   if (pre) x = c.call('mint.nn.functional.pad', x, tuple(pre));
   const args = [x, c.t(1), c.has(2) ? c.t(2) : 'None'];
-  const kw = convOptions(c.node, spatial, padding).map(([k, v]) => `${k}=${v}`);
-  return c.call(`mint.nn.functional.conv${spatial}d`, ...args, ...kw);
+  const options = convOptions(c.node, spatial, padding);
+  if (!c.apiHas(`mint.nn.functional.conv${spatial}d`)) {
+    // Before 2.5 (mint's conv arrives then): ops.convNd, whose explicit padding is per side ((top, bottom, left, right)).
+    const kw = options.flatMap(([k, v]) => (k === 'padding' ? ['pad_mode="pad"', `padding=${tuple(padding.flatMap((p) => [p, p]))}`] : [`${k}=${v}`]));
+    return c.call(`ops.conv${spatial}d`, ...args, ...kw);
+  }
+  return c.call(`mint.nn.functional.conv${spatial}d`, ...args, ...options.map(([k, v]) => `${k}=${v}`));
 }
 
 export function convTranspose(c: OpCtx): string {
