@@ -80,7 +80,7 @@ describe.skipIf(!HAS_TORCH)('emitted code against MindSpore\'s API surface', () 
     expect(bad).toEqual([]);
   });
 
-  for (const version of ['2.4.10', '2.5.0', '2.7.0rc1']) {
+  for (const version of ['2.4.10', '2.5.0', '2.7.0rc1', '2.7.1', '2.11.0']) {
     it(`unet_tiny and bert at ${version}: scan clean and numerics match`, async () => {
       for (const f of ['unet_tiny.onnx', 'bert.onnx']) {
         const file = path.join(MODELS_DIR, f);
