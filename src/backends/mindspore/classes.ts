@@ -6,6 +6,8 @@ import type { Layer, LayerParam } from './layers.js';
 import { CodeWriter, Namer, className, identifier, pyComment, pyString } from './python.js';
 import { type Mod, NUMERIC, PATH_NAME, dtypeName, fmtShape, shapeOf } from './cells.js';
 import type { EmitResult, Emitter, ParamRecord } from './emit.js';
+import type { Value } from '../../ir/value.js';
+import { nodeScope } from '../../frontend/hierarchy.js';
 
 export function emit(e: Emitter): EmitResult {
   assignAttrs(e, e.root);
@@ -47,7 +49,8 @@ export function emit(e: Emitter): EmitResult {
     }
     for (const { mods, bodies } of groups.values()) {
       const name = nameClass(mods[0]!);
-      const { body, args } = parametrise(e, bodies);
+      const { body: text, args } = parametrise(e, bodies);
+      const body = nameArguments(text, mods);
       mods.forEach((m, i) => {
         m.cls = name;
         m.clsArgs = args[i]!;
@@ -131,6 +134,40 @@ function templatize(body: string): Template {
     });
   }).join('\n');
   return t;
+}
+
+/**
+ * construct()'s positional arguments `x0, x1, ...` (a lone `x` stays) take the name of the module that computes them where every
+ * instance of the class gets that argument from a module of one name (the UNet's blocks all read `time_embedding`);
+ * an argument whose source differs between instances (the previous block's output) keeps its positional name.
+ */
+function nameArguments(body: string, mods: Mod[]): string {
+  const sig = /^def construct\(self, ([^)]*)\):/m.exec(body);
+  if (!sig) return body;
+  const names = sig[1]!.split(', ');
+  const taken = new Set([...body.matchAll(/\b[A-Za-z_]\w*\b/g)].map((m) => m[0]));
+  const renamed = names.map((old, i) => {
+    if (!/^x\d+$/.test(old)) return old;
+    const sources = new Set(mods.map((m) => sourceModule(m, m.inputs[i])));
+    const [only] = [...sources];
+    if (sources.size !== 1 || !only || taken.has(only) || !/^[A-Za-z_]\w*$/.test(only)) return old;
+    taken.add(only);
+    return only;
+  });
+  let out = body;
+  names.forEach((old, i) => {
+    if (renamed[i] !== old) out = out.replace(new RegExp(`\\b${old}\\b`, 'g'), renamed[i]!);
+  });
+  return out;
+}
+
+/** The child of `m`'s and the producer's common ancestor that computes `v` (`time_embedding`), or null. */
+function sourceModule(m: Mod, v: Value | undefined): string | null {
+  const p = v?.producer ? nodeScope(v.producer)?.path : null;
+  if (!p?.length) return null;
+  let d = 0;
+  while (d < p.length && d < m.path.length && p[d] === m.path[d]) d++;
+  return d < p.length && !NUMERIC.test(p[d]!) ? p[d]! : null;
 }
 
 /** What a number in a constructor call is: its keyword, or the callee's parameter name at its position. */

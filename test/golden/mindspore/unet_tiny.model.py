@@ -75,11 +75,11 @@ class Resnet(nn.Cell):
         self.norm2 = mint.nn.GroupNorm(8, in_channels, eps=0.000001)
         self.conv2 = mint.nn.Conv2d(in_channels, in_channels, 3, padding=1)
 
-    def construct(self, x0, x1):
+    def construct(self, x0, time_embedding):
         norm1 = self.norm1(x0)
         silu = mint.nn.functional.silu(norm1)
         conv1 = self.conv1(silu)
-        silu_1 = mint.nn.functional.silu(x1)
+        silu_1 = mint.nn.functional.silu(time_embedding)
         time_emb_proj = self.time_emb_proj(silu_1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
@@ -118,8 +118,8 @@ class Attn2(nn.Cell):
         self.to_v = mint.nn.Linear(16, out_features, bias=False)
         self.to_out = nn.CellList([mint.nn.Linear(out_features, out_features)])
 
-    def construct(self, x0, encoder_hidden_states):
-        to_q = self.to_q(x0)
+    def construct(self, norm2, encoder_hidden_states):
+        to_q = self.to_q(norm2)
         to_k = self.to_k(encoder_hidden_states)
         to_v = self.to_v(encoder_hidden_states)
         attention = multi_head_attention(to_q, to_k, to_v, 2)
@@ -161,11 +161,11 @@ class Resnet2(nn.Cell):
         self.conv2 = mint.nn.Conv2d(out_channels, out_channels, 3, padding=1)
         self.conv_shortcut = mint.nn.Conv2d(in_channels, out_channels, 1)
 
-    def construct(self, x0, x1):
+    def construct(self, x0, time_embedding):
         norm1 = self.norm1(x0)
         silu = mint.nn.functional.silu(norm1)
         conv1 = self.conv1(silu)
-        silu_1 = mint.nn.functional.silu(x1)
+        silu_1 = mint.nn.functional.silu(time_embedding)
         time_emb_proj = self.time_emb_proj(silu_1)
         unsqueeze = mint.unsqueeze(time_emb_proj, 2)
         unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
@@ -235,11 +235,11 @@ class Attention(nn.Cell):
         self.transformer_blocks = nn.CellList([TransformerBlock(in_features=8, out_features=64, in_features_2=32)])
         self.proj_out = mint.nn.Conv2d(8, 8, 1)
 
-    def construct(self, x0, encoder_hidden_states):
-        batch = x0.shape[0]
-        height = x0.shape[2]
-        width = x0.shape[3]
-        norm = self.norm(x0)
+    def construct(self, resnets, encoder_hidden_states):
+        batch = resnets.shape[0]
+        height = resnets.shape[2]
+        width = resnets.shape[3]
+        norm = self.norm(resnets)
         proj_in = self.proj_in(norm)
         permute = mint.permute(proj_in, (0, 2, 3, 1))
         reshape_1 = permute.reshape((batch, height * width, 8))
@@ -247,7 +247,7 @@ class Attention(nn.Cell):
         reshape_2 = transformer_blocks_0.reshape((batch, height, width, 8))
         permute_1 = mint.permute(reshape_2, (0, 3, 1, 2))
         proj_out = self.proj_out(permute_1)
-        add = proj_out + x0
+        add = proj_out + resnets
         return add
 
 
@@ -261,11 +261,11 @@ class Attention2(nn.Cell):
         self.transformer_blocks = nn.CellList([TransformerBlock(in_features=in_channels, out_features=out_features, in_features_2=in_features_2)])
         self.proj_out = mint.nn.Conv2d(in_channels, in_channels, 1)
 
-    def construct(self, x0, encoder_hidden_states):
-        batch = x0.shape[0]
-        gather_1 = x0.shape[2]
-        gather_2 = x0.shape[3]
-        norm = self.norm(x0)
+    def construct(self, resnets, encoder_hidden_states):
+        batch = resnets.shape[0]
+        gather_1 = resnets.shape[2]
+        gather_2 = resnets.shape[3]
+        norm = self.norm(resnets)
         proj_in = self.proj_in(norm)
         permute = mint.permute(proj_in, (0, 2, 3, 1))
         reshape_1 = permute.reshape((batch, gather_1 * gather_2, self.in_channels))
@@ -273,7 +273,7 @@ class Attention2(nn.Cell):
         reshape_2 = transformer_blocks_0.reshape((batch, gather_1, gather_2, self.in_channels))
         permute_1 = mint.permute(reshape_2, (0, 3, 1, 2))
         proj_out = self.proj_out(permute_1)
-        add = proj_out + x0
+        add = proj_out + resnets
         return add
 
 
@@ -285,8 +285,8 @@ class DownBlock(nn.Cell):
         self.attentions = nn.CellList([Attention()])
         self.downsamplers = nn.CellList([Downsampler()])
 
-    def construct(self, x0, x1, encoder_hidden_states):
-        resnets_0 = self.resnets[0](x0, x1)
+    def construct(self, conv_in, time_embedding, encoder_hidden_states):
+        resnets_0 = self.resnets[0](conv_in, time_embedding)
         attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
         downsamplers_0 = self.downsamplers[0](attentions_0)
         return attentions_0, downsamplers_0
@@ -299,8 +299,8 @@ class DownBlock2(nn.Cell):
         self.resnets = nn.CellList([Resnet2(in_channels=8, out_channels=16)])
         self.attentions = nn.CellList([Attention2(in_channels=16, out_features=128, in_features_2=64)])
 
-    def construct(self, x0, x1, encoder_hidden_states):
-        resnets_0 = self.resnets[0](x0, x1)
+    def construct(self, x0, time_embedding, encoder_hidden_states):
+        resnets_0 = self.resnets[0](x0, time_embedding)
         attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
         return attentions_0
 
@@ -312,10 +312,10 @@ class MidBlock(nn.Cell):
         self.resnets = nn.CellList([Resnet(in_channels=16), Resnet(in_channels=16)])
         self.attentions = nn.CellList([Attention2(in_channels=16, out_features=128, in_features_2=64)])
 
-    def construct(self, x0, x1, encoder_hidden_states):
-        resnets_0 = self.resnets[0](x0, x1)
+    def construct(self, down_blocks, time_embedding, encoder_hidden_states):
+        resnets_0 = self.resnets[0](down_blocks, time_embedding)
         attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
-        resnets_1 = self.resnets[1](attentions_0, x1)
+        resnets_1 = self.resnets[1](attentions_0, time_embedding)
         return resnets_1
 
 
@@ -327,12 +327,12 @@ class UpBlock(nn.Cell):
         self.attentions = nn.CellList([Attention2(in_channels=16, out_features=128, in_features_2=64), Attention2(in_channels=16, out_features=128, in_features_2=64)])
         self.upsamplers = nn.CellList([Upsampler()])
 
-    def construct(self, x0, x1, x2, encoder_hidden_states, x4):
-        cat = mint.cat((x1, x0), dim=1)
-        resnets_0 = self.resnets[0](cat, x2)
+    def construct(self, down_blocks, mid_block, time_embedding, encoder_hidden_states, x4):
+        cat = mint.cat((mid_block, down_blocks), dim=1)
+        resnets_0 = self.resnets[0](cat, time_embedding)
         attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
         cat_1 = mint.cat((attentions_0, x4), dim=1)
-        resnets_1 = self.resnets[1](cat_1, x2)
+        resnets_1 = self.resnets[1](cat_1, time_embedding)
         attentions_1 = self.attentions[1](resnets_1, encoder_hidden_states)
         upsamplers_0 = self.upsamplers[0](attentions_1)
         return upsamplers_0
@@ -345,12 +345,12 @@ class UpBlock2(nn.Cell):
         self.resnets = nn.CellList([Resnet2(in_channels=24, out_channels=8), Resnet2(in_channels=16, out_channels=8)])
         self.attentions = nn.CellList([Attention2(in_channels=8, out_features=64, in_features_2=32), Attention2(in_channels=8, out_features=64, in_features_2=32)])
 
-    def construct(self, x0, x1, x2, encoder_hidden_states, x4):
-        cat = mint.cat((x1, x0), dim=1)
-        resnets_0 = self.resnets[0](cat, x2)
+    def construct(self, down_blocks, x1, time_embedding, encoder_hidden_states, conv_in):
+        cat = mint.cat((x1, down_blocks), dim=1)
+        resnets_0 = self.resnets[0](cat, time_embedding)
         attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
-        cat_1 = mint.cat((attentions_0, x4), dim=1)
-        resnets_1 = self.resnets[1](cat_1, x2)
+        cat_1 = mint.cat((attentions_0, conv_in), dim=1)
+        resnets_1 = self.resnets[1](cat_1, time_embedding)
         attentions_1 = self.attentions[1](resnets_1, encoder_hidden_states)
         return attentions_1
 
