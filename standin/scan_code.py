@@ -65,6 +65,9 @@ def scan(path, version):
                     problems.append("line %d: for/while-else is not GRAPH_MODE syntax" % sub.lineno)
                 if isinstance(sub, (ast.Import, ast.ImportFrom)):
                     problems.append("line %d: import inside a function" % sub.lineno)
+    # Names a `for` loop binds to the cells of a CellList attribute (`for block in self.layers:`) are callable cells.
+    cells = {n.target.id for n in ast.walk(tree) if isinstance(n, ast.For) and isinstance(n.target, ast.Name)
+             and isinstance(n.iter, ast.Attribute) and isinstance(n.iter.value, ast.Name) and n.iter.value.id == "self"}
     for sub in ast.walk(tree):
         if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name):
             base = sub.value.id
@@ -86,7 +89,7 @@ def scan(path, version):
             continue
         elif isinstance(sub.func, ast.Name):
             fn = sub.func.id
-            if fn not in BUILTINS and fn not in defined and fn not in EXCEPTIONS:
+            if fn not in BUILTINS and fn not in defined and fn not in EXCEPTIONS and fn not in cells:
                 problems.append("line %d: call of %s (not a supported builtin or a function of the file)" % (sub.lineno, fn))
         elif isinstance(sub.func, ast.Attribute):
             base = sub.func.value

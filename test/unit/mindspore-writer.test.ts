@@ -1,5 +1,7 @@
 /** Namer, Python literals and the weight file writers of the MindSpore backend. */
 import { describe, expect, it } from 'vitest';
+import { loopChains } from '../../src/backends/mindspore/emit.js';
+import { Mod } from '../../src/backends/mindspore/cells.js';
 import { Namer, className, identifier, pyComment, pyFloat, pyString } from '../../src/backends/mindspore/python.js';
 import { ckptChunks, safetensorsChunks, type Scratch } from '../../src/backends/mindspore/weights.js';
 import { transpose2d } from '../../src/backends/mindspore/layers.js';
@@ -137,5 +139,27 @@ describe('API checker', () => {
     expect(() => a.call('mint.no_such_op', 'x')).toThrow(/not in MindSpore 2.6.0/);
     expect(() => new ApiChecker('2.4.0').call('mint.clone', 'x')).toThrow(/not in MindSpore 2.4.0 \(available in 2.5.0/);
     expect(() => new ApiChecker('1.0')).toThrow(/unknown MindSpore version/);
+  });
+});
+
+describe('construct() loops over a CellList its calls chain through', () => {
+  const mod = (n: number) => {
+    const root = new Mod('', [], null);
+    const list = new Mod('layers', ['layers'], root);
+    list.cellList = true;
+    list.attr = 'layers';
+    for (let i = 0; i < n; i++) list.children.set(String(i), new Mod(String(i), ['layers', String(i)], list));
+    root.children.set('layers', list);
+    return root;
+  };
+  const chain = ['conv = self.conv(x)', 'layers_0 = self.layers[0](conv)', 'layers_1 = self.layers[1](layers_0)', 'layers_2 = self.layers[2](layers_1)', 'fc = self.fc(layers_2)'];
+
+  it('a chain through the whole list becomes a for loop', () => {
+    expect(loopChains(chain, mod(3))).toEqual(['conv = self.conv(x)', 'layers_2 = conv', 'for block in self.layers:', '    layers_2 = block(layers_2)', 'fc = self.fc(layers_2)']);
+  });
+
+  it('not when a middle result is read elsewhere, or the chain skips a cell of the list', () => {
+    expect(loopChains([...chain, 'out = layers_0 + fc'], mod(3))).toEqual([...chain, 'out = layers_0 + fc']);
+    expect(loopChains(chain, mod(4))).toEqual(chain);
   });
 });
