@@ -1,6 +1,6 @@
 /** Namer, Python literals and the weight file writers of the MindSpore backend. */
 import { describe, expect, it } from 'vitest';
-import { loopChains } from '../../src/backends/mindspore/emit.js';
+import { loopChains } from '../../src/backends/mindspore/loops.js';
 import { Mod } from '../../src/backends/mindspore/cells.js';
 import { Namer, className, identifier, pyComment, pyFloat, pyString } from '../../src/backends/mindspore/python.js';
 import { ckptChunks, safetensorsChunks, type Scratch } from '../../src/backends/mindspore/weights.js';

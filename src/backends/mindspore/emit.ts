@@ -25,7 +25,8 @@ import { MINT_DOMAIN, onnxOpOf } from '../../dialect/names.js';
 import { inferShapes } from '../../dialect/ops/infer.js';
 import type { KnownValue } from '../../dialect/ops/types.js';
 import { findLayers, fmt, type Layer } from './layers.js';
-import { HOST_OPS } from './ops.js';
+import { findHost } from './ops-host.js';
+import { loopChains } from './loops.js';
 import { analyseModules, buildTree, placeBuffers } from './tree.js';
 import { access, emit } from './classes.js';
 import { HELPERS } from './helpers.js';
@@ -246,8 +247,8 @@ export class Emitter {
       for (const i of n.inputs) if (i) this.addUse(i, it);
       for (const sg of n.subgraphs()) for (const i of outerRefs(sg)) this.addUse(i, it);
     }
-    this.findHost(this.items.filter((it) => it.kind === 'node').map((it) => (it as { node: Node }).node));
-    for (const sg of subgraphs) this.findHost([...sg].filter((n) => !n.outputs[0] || !this.constants.has(n.outputs[0])));
+    findHost(this, this.items.filter((it) => it.kind === 'node').map((it) => (it as { node: Node }).node));
+    for (const sg of subgraphs) findHost(this, [...sg].filter((n) => !n.outputs[0] || !this.constants.has(n.outputs[0])));
     prof.add('layers and statements', performance.now() - itemsStart);
     prof.run('module tree', () => (buildTree(this), placeBuffers(this), analyseModules(this, this.root)));
     return prof.run('Python code', () => emit(this));
@@ -268,23 +269,6 @@ export class Emitter {
   }
 
   // ---- host (shape arithmetic) values --------------------------------------------------------------------------
-
-  findHost(nodes: Node[]): void {
-    for (const n of nodes) {
-      const op = n.domain === MINT_DOMAIN ? n.op : '';
-      if (!HOST_OPS.has(op) || n.outputs.length !== 1 || !n.outputs[0]) continue;
-      const out = n.outputs[0];
-      if (op === 'msgraph.shape' || op === 'msgraph.size') {
-        this.host.add(out);
-        continue;
-      }
-      const dt = dtypeName(out);
-      const shape = shapeOf(out);
-      if (!dt || !/int|bool/.test(dt) || !shape || shape.length > 1) continue;
-      const ok = n.inputs.every((v, i) => !v || this.host.has(v) || (this.constants.has(v) && this.smallInt(v)) || (op === 'mint.where' && i === 0 && this.host.has(v)));
-      if (ok && n.inputs.some((v) => v && this.host.has(v))) this.host.add(out);
-    }
-  }
 
   smallInt(v: Value): boolean {
     const t = this.constants.get(v);
@@ -459,36 +443,3 @@ export class Emitter {
 }
 
 export { fmt };
-
-/**
- * `a = self.layers[0](x)`, `b = self.layers[1](a)`, ... through a whole CellList, each result read only by the next
- * call, becomes a loop over the list (`for block in self.layers: b = block(b)`), as a hand port writes it.
- */
-export function loopChains(lines: string[], m: Mod): string[] {
-  const out: string[] = [];
-  const uses = (name: string) => lines.reduce((n, l) => n + (l.match(new RegExp(`\\b${name}\\b`, 'g'))?.length ?? 0), 0);
-  for (let i = 0; i < lines.length; i++) {
-    const first = /^(\w+) = self\.(\w+)\[0\]\((\w+)\)$/.exec(lines[i]!);
-    const list = first ? [...m.children.values()].find((c) => c.cellList && c.attr === first[2]) : undefined;
-    if (!first || !list) {
-      out.push(lines[i]!);
-      continue;
-    }
-    const vars = [first[1]!];
-    while (i + vars.length < lines.length) {
-      const next = new RegExp(`^(\\w+) = self\\.${first[2]}\\[${vars.length}\\]\\(${vars[vars.length - 1]}\\)$`).exec(lines[i + vars.length]!);
-      if (!next) break;
-      vars.push(next[1]!);
-    }
-    const last = vars[vars.length - 1]!;
-    if (vars.length < 2 || vars.length !== list.children.size || vars.slice(0, -1).some((v) => uses(v) !== 2)) {
-      out.push(lines[i]!);
-      continue;
-    }
-    const item = ['block', 'layer', 'cell'].find((n) => uses(n) === 0) ?? 'block_';
-    out.push(`${last} = ${first[3]}`, `for ${item} in self.${first[2]}:`, `    ${last} = ${item}(${last})`);
-    i += vars.length - 1;
-  }
-  return out;
-}
-

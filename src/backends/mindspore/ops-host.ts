@@ -2,6 +2,10 @@
  * Shape arithmetic on the host: ops that, given host (Python int / tuple) operands, produce a host value.
  */
 import type { DialectOp } from '../../dialect/op-names.js';
+import type { Node } from '../../ir/node.js';
+import { MINT_DOMAIN } from '../../dialect/names.js';
+import { dtypeName, shapeOf } from './cells.js';
+import type { Emitter } from './emit.js';
 import { INT_MAX, wrap, tuple, type OpCtx } from './op-context.js';
 
 /** Python's operator for each host arithmetic op (`%` is Python's remainder, mint.remainder's sign rule). */
@@ -152,3 +156,20 @@ export const HOST_OPS = new Set<string>([
   'msgraph.slice', 'mint.add', 'mint.sub', 'mint.mul', 'mint.div', 'mint.remainder', 'mint.eq', 'mint.where',
 ] satisfies DialectOp[]);
 
+/** Marks the values of `nodes` computed on the host: shapes, and small integer arithmetic on host values. */
+export function findHost(e: Emitter, nodes: Node[]): void {
+  for (const n of nodes) {
+    const op = n.domain === MINT_DOMAIN ? n.op : '';
+    if (!HOST_OPS.has(op) || n.outputs.length !== 1 || !n.outputs[0]) continue;
+    const out = n.outputs[0];
+    if (op === 'msgraph.shape' || op === 'msgraph.size') {
+      e.host.add(out);
+      continue;
+    }
+    const dt = dtypeName(out);
+    const shape = shapeOf(out);
+    if (!dt || !/int|bool/.test(dt) || !shape || shape.length > 1) continue;
+    const ok = n.inputs.every((v, i) => !v || e.host.has(v) || (e.constants.has(v) && e.smallInt(v)) || (op === 'mint.where' && i === 0 && e.host.has(v)));
+    if (ok && n.inputs.some((v) => v && e.host.has(v))) e.host.add(out);
+  }
+}
