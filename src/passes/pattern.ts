@@ -10,6 +10,7 @@ import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
+import type { Dim } from '../ir/shape.js';
 import { fromTensor, num } from '../ir/array.js';
 import type { KnownValue } from '../dialect/ops/types.js';
 import type { DialectOp } from '../dialect/op-names.js';
@@ -90,6 +91,13 @@ export function constScalar(constOf: ConstOf, v: Value | null | undefined): numb
   const t = constOf(v);
   return t && t.size === 1 && !t.isString ? num(fromTensor(t))[0]! : null;
 }
+/** A value's shape when it is a tensor of known rank. */
+export const shapeOf = (v: Value | null | undefined): Dim[] | null => (v?.type?.kind === 'tensor' ? v.type.shape : null);
+/** An integer-list attribute (`perm`, `pads`, `axes`), or null. */
+export const ints = (n: Node | null | undefined, name: string): number[] | null => {
+  const a = n?.attrs.get(name);
+  return a?.type === 'ints' ? a.value.map(Number) : null;
+};
 export const near = (a: number | null | undefined, b: number, tol = 1e-4): boolean => a != null && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
 const short = (o: string) => o.replace(/^(mint\.nn\.functional\.|mint\.|msgraph\.|ops\.)/, '');
 const what = (v: Value) => (v.producer ? `${short(v.producer.op)} ${v.name}` : `${v.name}`);

@@ -120,7 +120,8 @@ function fold(model: Model, ctx: PassContext, literalsOnly: boolean): PassResult
       }
     }
     if (!n.inputs.every((v) => !v || constTensor(v, consts))) continue;
-    if (literalsOnly && n.inputs.some((v) => v && constTensor(v, consts)!.dtype.kind === 'float' && constTensor(v, consts)!.size > 1)) continue;
+    // A float tensor input is a parameter (or computed from one): it stays.
+    if (literalsOnly && n.inputs.map((v) => v && constTensor(v, consts)).some((t) => t && t.dtype.kind === 'float' && t.size > 1)) continue;
     if (!n.inputs.some((v) => v)) continue;
     if (!hasKernel(n.domain, n.op, model.onnxOpset)) continue;
     const ins = n.inputs.map((v) => (v ? constTensor(v, consts)! : null));

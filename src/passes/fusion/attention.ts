@@ -15,12 +15,12 @@ import { dt, fromTensor, num } from '../../ir/array.js';
 import { Tensor } from '../../ir/tensor.js';
 import { SDPA_OP } from '../../dialect/fused.js';
 import type { Match, Operand, Rule, RuleContext } from '../pattern.js';
-import { constScalar, fuse, named, oneOf, op, rest, rulePass, scalar, where } from '../pattern.js';
+import { constScalar, fuse, ints, named, oneOf, op, rest, rulePass, scalar, shapeOf, where } from '../pattern.js';
 
 export { SDPA_OP };
 
-const rank = (v: Value | null | undefined) => (v?.type?.kind === 'tensor' && v.type.shape ? v.type.shape.length : null);
-const perm = (n: Node | undefined) => (n?.attrs.get('perm')?.value as number[] | undefined)?.map(Number) ?? null;
+const rank = (v: Value | null | undefined) => shapeOf(v)?.length ?? null;
+const perm = (n: Node | undefined) => ints(n, 'perm');
 const swapsLastTwo = (p: number[] | null) => !!p && p.length >= 2 && p.every((x, i) => (i < p.length - 2 ? x === i : x === (i === p.length - 2 ? p.length - 1 : p.length - 2)));
 
 /** x, x * c or x / c (the constant named `as`). */
@@ -59,7 +59,7 @@ function check(m: Match, cx: RuleContext): string | null {
 
 /** The [B, H, S, L] view's shape: its shape input, or a new constant when its result's shape is static. */
 function viewShape(m: Match, cx: RuleContext, make = false): Value | null {
-  const [given, shape] = [m.n.view4!.inputs[1], m.n.view4!.outputs[0]!.type?.kind === 'tensor' ? m.n.view4!.outputs[0]!.type.shape : null];
+  const [given, shape] = [m.n.view4!.inputs[1], shapeOf(m.n.view4!.outputs[0])];
   if (given || !shape?.every((d): d is number => typeof d === 'number')) return given ?? null;
   const name = `${m.n.softmax!.name}_bhsl`;
   return make ? cx.g.addConstant(name, Tensor.fromArray(dt('int64'), [shape.length], BigInt64Array.from(shape.map(BigInt)), name)) : m.n.view4!.outputs[0]!;
@@ -89,7 +89,7 @@ function rewrite(m: Match, cx: RuleContext): void {
     const r = p.length;
     [p[r - 2], p[r - 1]] = [p[r - 1]!, p[r - 2]!];
     kp.setAttr('perm', { type: 'ints', value: p });
-    const ks = k.type?.kind === 'tensor' ? k.type.shape : null;
+    const ks = shapeOf(k);
     if (ks?.length === r) k.type = { ...k.type!, shape: [...ks.slice(0, r - 2), ks[r - 1]!, ks[r - 2]!] } as typeof k.type;
     keyTransposed = 0;
   }

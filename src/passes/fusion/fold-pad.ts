@@ -6,13 +6,9 @@
 import type { Node } from '../../ir/node.js';
 import type { DialectOp } from '../../dialect/op-names.js';
 import type { Match, Rule } from '../pattern.js';
-import { named, op, rest, rulePass } from '../pattern.js';
+import { ints, named, op, rest, rulePass, shapeOf } from '../pattern.js';
 
 const POOLS = [1, 2, 3].flatMap((d) => [`mint.nn.functional.conv${d}d`, `mint.nn.functional.avg_pool${d}d`, `mint.nn.functional.max_pool${d}d`]) as DialectOp[];
-const ints = (n: Node, k: string): number[] | null => {
-  const a = n.attrs.get(k);
-  return a?.type === 'ints' ? a.value.map(Number) : null;
-};
 const kindOf = (n: Node) => (n.op.includes('conv') ? 'conv' : n.op.includes('avg') ? 'avg' : 'max');
 
 function check(m: Match): string | null {
@@ -21,7 +17,7 @@ function check(m: Match): string | null {
   const pads = ints(pad, 'pads');
   const mode = String(pad.attrs.get('mode')?.value ?? 'constant');
   const value = Number(pad.attrs.get('value')?.value ?? 0);
-  const rank = pad.inputs[0]?.type?.kind === 'tensor' ? pad.inputs[0].type.shape?.length : undefined;
+  const rank = shapeOf(pad.inputs[0])?.length;
   const own = ints(target, 'pads');
   const reason = mode !== 'constant' ? `mode ${mode}, not constant`
     : !pads || pad.inputs.slice(1).some(Boolean) ? 'the pads are not constant'

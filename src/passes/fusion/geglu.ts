@@ -10,7 +10,7 @@ import type { Value } from '../../ir/value.js';
 import { fromTensor, num } from '../../ir/array.js';
 import { GEGLU_OP, GELU_OP } from '../../dialect/fused.js';
 import type { Rule, RuleContext } from '../pattern.js';
-import { fuse, named, op, rest, rulePass } from '../pattern.js';
+import { fuse, named, op, rest, rulePass, shapeOf } from '../pattern.js';
 
 export { GEGLU_OP };
 const INT64_MAX_ISH = 2 ** 53;
@@ -30,7 +30,7 @@ function operand(n: Node, attr: string, index: number, cx: RuleContext): number[
 
 /** Whether `v` (read from `p`) is the leading (true) or trailing (false) half of its source's last dim, or neither. */
 export function halfOf(p: Node, v: Value, cx: RuleContext): boolean | null {
-  const shape = p.inputs[0]?.type?.kind === 'tensor' ? p.inputs[0].type.shape : null;
+  const shape = shapeOf(p.inputs[0]);
   const last = shape?.[shape.length - 1];
   if (!shape || typeof last !== 'number' || last % 2 !== 0) return null;
   const lastAxis = (a: number) => a === -1 || a === shape.length - 1;

@@ -8,16 +8,13 @@
  */
 import type { Graph } from '../../ir/graph.js';
 import type { Node } from '../../ir/node.js';
-import type { Dim } from '../../ir/shape.js';
-import type { Value } from '../../ir/value.js';
 import { MHA_OP, SDPA_OP } from '../../dialect/fused.js';
 import type { Match, Rule } from '../pattern.js';
-import { fuse, named, oneOf, op, rest, rulePass, shared } from '../pattern.js';
+import { fuse, ints, named, oneOf, op, rest, rulePass, shapeOf, shared } from '../pattern.js';
 
 export { MHA_OP };
 
-const shapeOf = (v: Value | null | undefined): Dim[] | null => (v?.type?.kind === 'tensor' ? v.type.shape : null);
-const permOf = (n: Node | undefined) => (n?.attrs.get('perm')?.value as number[] | undefined)?.map(Number).join() ?? null;
+const permOf = (n: Node | undefined) => ints(n, 'perm')?.join() ?? null;
 
 /**
  * Nodes that only compute sizes from the values being removed and only feed the removed nodes; null when some of

@@ -20,18 +20,14 @@ import type { Attribute } from '../../ir/attribute.js';
 import { dt, fromTensor, num } from '../../ir/array.js';
 import { GROUP_NORM_OP, LAYER_NORM_OP, RMS_NORM_OP } from '../../dialect/fused.js';
 import type { Match, Operand, Rule, RuleContext } from '../pattern.js';
-import { fuse, k, named, oneOf, op, rest, rulePass, scalar, shared, tensor, where } from '../pattern.js';
+import { fuse, ints, k, named, oneOf, op, rest, rulePass, scalar, shapeOf, shared, tensor, where } from '../pattern.js';
 
 const mul = (a: Operand, b: Operand) => op('mint.mul', a, b);
 const add = (a: Operand, b: Operand) => op('mint.add', a, b);
 const div = (a: Operand, b: Operand) => op('mint.div', a, b);
 const square = (v: string) => oneOf(op('mint.pow', v, k(2)), mul(v, v));
-const shapeOf = (v: Value | null | undefined) => (v?.type?.kind === 'tensor' ? v.type.shape : null);
 const values = (t: Tensor) => Float32Array.from(num(fromTensor(t)));
-const axesOf = (n: Node, rank: number) => {
-  const a = n.attrs.get('axes');
-  return a?.type === 'ints' ? a.value.map((x) => (Number(x) < 0 ? Number(x) + rank : Number(x))).sort((p, q) => p - q) : null;
-};
+const axesOf = (n: Node, rank: number) => ints(n, 'axes')?.map((x) => (x < 0 ? x + rank : x)).sort((p, q) => p - q) ?? null;
 
 /** A mean over x's trailing axes, keeping them. */
 const trailingMean = (input: Operand, what: string) => where(named(op('mint.mean', input), 'mean'), (n, m) => {

@@ -6,11 +6,11 @@
  */
 import { ROTARY_OP } from '../../dialect/fused.js';
 import type { Rule } from '../pattern.js';
-import { fuse, op, rulePass, where } from '../pattern.js';
+import { fuse, op, rulePass, shapeOf, where } from '../pattern.js';
 import { half, halfOf } from './geglu.js';
 
 const rotated = where(op('mint.cat', op('mint.neg', half('x2', 'x')), half('x1', 'x')), (n) => {
-  const r = n.outputs[0]!.type?.kind === 'tensor' ? n.outputs[0]!.type.shape?.length : undefined;
+  const r = shapeOf(n.outputs[0])?.length;
   const axis = Number(n.attrs.get('axis')?.value ?? 0);
   return axis === -1 || axis === (r ?? 0) - 1 ? null : 'the halves are not concatenated along the last dim';
 });
