@@ -42,6 +42,10 @@ export class Mod {
   inputs: Value[] = [];
   outputs: Value[] = [];
   constructor(readonly seg: string, readonly path: string[], readonly parent: Mod | null) {}
+  /** A module with nothing of its own to hold (its work, if any, is written in its parent): no attribute, no class. */
+  get vanishes(): boolean {
+    return this.flat && !this.cellList && !this.layer && !this.buffers.length && [...this.children.values()].every((c) => c.vanishes);
+  }
   get first(): number {
     return this.subtree[0]?.index ?? Infinity;
   }

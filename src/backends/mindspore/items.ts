@@ -47,7 +47,7 @@ export function emitItem(em: Emitter, it: Item, m: Mod, scope: Namer, expr: Map<
       else {
         const sym = em.known.get(out);
         const dimName = sym?.scalar && typeof sym.elems[0] === 'string' && /^[A-Za-z_]\w*$/.test(sym.elems[0]) ? sym.elems[0] : null;
-        const name = scope.take(dimName ?? varHint(n, op), 'v');
+        const name = scope.take(dimRole(e, expr) ?? dimName ?? varHint(n, op), 'v');
         w.line(`${name} = ${e}`);
         expr.set(out, name);
       }
@@ -101,4 +101,20 @@ export function fallback(em: Emitter, n: Node, op: string, reason: string, scope
   w.line(`${names.join(', ')} = unsupported(${pyString(op)}, ${pyString(n.name)})${n.outputs.length > 1 ? '' : ''}`);
   n.outputs.forEach((o, i) => o && expr.set(o, names[i]!));
   em.count(op, 'fallback');
+}
+
+const ROLES: Record<number, string[]> = {
+  1: ['length'], 2: ['batch', 'features'], 3: ['batch', 'seq_len', 'hidden'],
+  4: ['batch', 'channels', 'height', 'width'], 5: ['batch', 'channels', 'depth', 'height', 'width'],
+};
+
+/**
+ * The canonical name of a dimension read from a tensor (`x.shape[2]` of a 4-D tensor is `height`), so that every
+ * instance of a block names it alike whatever the export called the size there.
+ */
+function dimRole(e: string, expr: Map<Value, string>): string | null {
+  const m = /^([A-Za-z_]\w*)\.shape\[(\d+)\]$/.exec(e);
+  if (!m) return null;
+  for (const [v, x] of expr) if (x === m[1]) return ROLES[shapeOf(v)?.length ?? -1]?.[Number(m[2])] ?? null;
+  return null;
 }

@@ -101,7 +101,9 @@ export function placeBuffers(e: Emitter): void {
         attr = parts[parts.length - 1]!;
       } else {
         owner = it.mod.layer ? (it.mod.parent ?? e.root) : it.mod;
-        attr = v.name.replace(/^onnx::/, '').replace(/^.*\//, '') || 'constant';
+        // Named after the op that made it, without the export's running number (`onnx::Add_2567` is `add`), so
+        // that every instance of a block names its constants alike.
+        attr = v.name.replace(/^onnx::/, '').replace(/^.*\//, '').replace(/(_output)?(_\d+)+$/, '') || 'constant';
       }
       if (owner.cellList || [...owner.children.keys()].every((k) => NUMERIC.test(k)) && owner.children.size > 0) owner = owner.parent ?? e.root;
       const b: Buffer = { value: v, tensor: t, owner, attr };
@@ -127,7 +129,7 @@ export function analyseModules(e: Emitter, m: Mod): void {
   const kids = [...m.children.keys()];
   m.cellList = kids.length > 0 && kids.every((k) => NUMERIC.test(k)) && m !== e.root && !m.layer;
   if (m === e.root || m.layer) return;
-  if (m.cellList || sub.length === 0) {
+  if (m.cellList || sub.length === 0 || trivial(m, sub)) {
     m.flat = true;
     return;
   }
@@ -163,6 +165,14 @@ export function analyseModules(e: Emitter, m: Mod): void {
   }
   m.inputs = [...inputs].sort((a, b) => firstUse.get(a)! - firstUse.get(b)! || order(a) - order(b));
   m.outputs = [...outputs].sort((a, b) => order(a) - order(b));
+}
+
+/**
+ * A module that is one stateless op (torch's ReLU, MaxPool2d, Flatten, an activation's scale): a hand port calls
+ * the function in its parent rather than writing a class for it.
+ */
+function trivial(m: Mod, sub: Item[]): boolean {
+  return sub.length === 1 && sub[0]!.kind === 'node' && m.buffers.length === 0 && [...m.children.values()].every((c) => c.flat && !c.buffers.length);
 }
 
 /** True when some item outside the module both depends on it and feeds it. */

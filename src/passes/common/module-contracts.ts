@@ -54,6 +54,9 @@ export const moduleContracts: Pass = {
       // The inputs come from outside the instance that computes the node.
       const home = instance(s);
       if (!home || n.inputs.some((v) => v?.producer && startsWith(pathOf(v.producer) ?? [], home))) continue;
+      // Its own instance reads it too: a value the instance returns for the next one to read (a Sequential's
+      // activation, the output of a block) is that module's result, not a shared one.
+      if (!out.uses.some((u) => startsWith(pathOf(u.node) ?? [], home))) continue;
       const groups = new Map<string, { path: string[]; uses: { node: Node; index: number }[] }>();
       for (const u of out.uses) {
         const p = pathOf(u.node);
