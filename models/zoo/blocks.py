@@ -234,6 +234,41 @@ class UNet2DConditionModel(nn.Module):
         return self.conv_out(F.silu(self.conv_norm_out(x)))
 
 
+class SpatialAttention(nn.Module):
+    """Multi-head self-attention over the pixels of a feature map, with a residual (a mid block's attention)."""
+
+    def __init__(self, c, heads, groups=8, eps=1e-6):
+        super().__init__()
+        self.heads = heads
+        self.group_norm = nn.GroupNorm(groups, c, eps=eps)
+        self.to_q = nn.Linear(c, c)
+        self.to_k = nn.Linear(c, c)
+        self.to_v = nn.Linear(c, c)
+        self.to_out = nn.ModuleList([nn.Linear(c, c)])
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        res = x
+        x = self.group_norm(x).view(b, c, h * w).transpose(1, 2)
+        q, k, v = [t.view(b, -1, self.heads, c // self.heads).transpose(1, 2) for t in (self.to_q(x), self.to_k(x), self.to_v(x))]
+        p = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(c // self.heads), dim=-1)
+        o = (p @ v).transpose(1, 2).reshape(b, -1, c)
+        return self.to_out[0](o).transpose(1, 2).reshape(b, c, h, w) + res
+
+
+class UNetMidBlock2D(nn.Module):
+    """resnet, multi-head attention, resnet; the time embedding reaches both resnets."""
+
+    def __init__(self, c=64, temb=128, heads=4):
+        super().__init__()
+        self.resnets = nn.ModuleList([ResnetBlock2D(c, c, temb), ResnetBlock2D(c, c, temb)])
+        self.attentions = nn.ModuleList([SpatialAttention(c, heads)])
+
+    def forward(self, hidden_states, temb):
+        x = self.resnets[0](hidden_states, temb)
+        return self.resnets[1](self.attentions[0](x), temb)
+
+
 class VAEAttention(nn.Module):
     """The VAE's single-head spatial attention (4-D per-head matmul form)."""
 

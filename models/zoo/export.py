@@ -72,6 +72,10 @@ ZOO = {
         {"sample": NCHW_DYN, "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "seq"}},
         "the diffusers-style UNet at the smallest width (committed in models/)",
     ),
+    "mid_block": (
+        lambda: blocks.UNetMidBlock2D(), lambda: (torch.randn(2, 64, 8, 8), torch.randn(2, 128)), ["hidden_states", "temb"],
+        ["out"], {"hidden_states": NCHW_DYN, "temb": {0: "batch"}}, "diffusers-style UNetMidBlock2D: two ResnetBlock2D, multi-head spatial attention",
+    ),
     "vae_decoder": (
         lambda: blocks.Decoder(), lambda: (torch.randn(1, 4, 8, 8),), ["latent"], ["image"], {"latent": NCHW_DYN},
         "diffusers-style VAE decoder with single-head attention",
@@ -155,10 +159,20 @@ def export(name, spec, outdir):
     kinds = {"attention": {"Attention", "VAEAttention", "BertSelfAttention", "CausalSelfAttention", "MultiheadAttention"},
              "group_norm": {"GroupNorm"}, "layer_norm": {"LayerNorm"}, "gelu": {"GELU", "NewGELU", "GEGLU", "BertLayer"}}
     modules = [type(m).__name__ for m in model.modules()]
+    # The module classes a port writes: not containers (ModuleList, a Sequential without a forward of its own), not
+    # torch.nn's leaf layers (a port calls mint.nn's); what is left has computation of its own.
+    def own(m):
+        if isinstance(m, (torch.nn.ModuleList, torch.nn.ModuleDict)):
+            return False
+        if isinstance(m, torch.nn.Sequential) and type(m).forward is torch.nn.Sequential.forward:
+            return False
+        return not (type(m).__module__.startswith("torch.nn.modules") and not list(m.children()))
+    module_classes = sorted({type(m).__name__ for m in model.modules() if own(m)})
     expected = {k: sum(1 for c in modules if c in names) for k, names in kinds.items()}
     return {"name": name, "file": name + ".onnx", "bundle": name + ".io.json", "notes": notes, "parameters": params,
             "state_dict": state, "fusions_expected": expected,
-            "modules": sum(1 for _ in model.named_modules()) - 1, "torch": torch.__version__, "opset": OPSET}
+            "modules": sum(1 for _ in model.named_modules()) - 1, "module_classes": module_classes,
+            "torch": torch.__version__, "opset": OPSET}
 
 
 def main():

@@ -175,10 +175,13 @@ describe('the MindSpore target runs the pass manager', () => {
 describe('classes by structure', () => {
   it('instances that differ only in constructor numbers share one class that takes them, and every instantiation passes what __init__ declares', () => {
     const code = packageText(emit(path.join(MODELS_DIR, 'unet_tiny.onnx')).files, 'model.py');
-    // The ResnetBlock2Ds without a shortcut conv (8 and 16 channels) are one class taking in_channels.
+    // Every ResnetBlock2D is one class taking its channels; the shortcut conv is built when they differ.
     const resnet = /class Resnet\(nn\.Cell\):\n.*\n    def __init__\(self, ([^)]*)\):/.exec(code);
-    expect(resnet?.[1]).toBe('in_channels');
-    expect(new Set([...code.matchAll(/Resnet\(in_channels=(\d+)\)/g)].map((m) => m[1]))).toEqual(new Set(['8', '16']));
+    expect(resnet?.[1]).toBe('in_channels, out_channels');
+    expect(code).toContain('        if in_channels != out_channels:\n            self.conv_shortcut = mint.nn.Conv2d(in_channels, out_channels, 1)');
+    expect(new Set([...code.matchAll(/Resnet\(in_channels=(\d+), out_channels=(\d+)\)/g)].map((m) => `${m[1]}->${m[2]}`))).toEqual(new Set(['8->8', '8->16', '16->16']));
+    // Self- and cross-attention: one class, the context defaulting to the hidden states.
+    expect(code).toContain('def construct(self, hidden_states, encoder_hidden_states=None):\n        if encoder_hidden_states is None:\n            encoder_hidden_states = hidden_states');
     // Every class name is instantiated with the arguments its __init__ declares.
     for (const [, name, params] of code.matchAll(/class (\w+)\(nn\.Cell\):\n.*\n    def __init__\(self(?:, )?([^)]*)\):/g)) {
       const declared = params ? params.split(', ') : [];

@@ -8,6 +8,7 @@ import { type Mod, NUMERIC, PATH_NAME, dtypeName, fmtShape, shapeOf } from './ce
 import type { EmitResult, Emitter, ParamRecord } from './emit.js';
 import type { Value } from '../../ir/value.js';
 import { nodeScope } from '../../frontend/hierarchy.js';
+import { type Cand, type MergedBody, candidate, merge, render } from './merge.js';
 
 export function emit(e: Emitter): EmitResult {
   assignAttrs(e, e.root);
@@ -24,13 +25,16 @@ export function emit(e: Emitter): EmitResult {
   const visit = (m: Mod): number => {
     let h = -1;
     for (const c of m.children.values()) if (!c.layer) h = Math.max(h, visit(c));
-    if (m.cellList || m.layer || m === e.root) return h;
+    if (m.cellList || m.layer || m === e.root || m.vanishes) return h;
     (levels[h + 1] ??= []).push(m);
     return h + 1;
   };
   visit(e.root);
-  const nameClass = (m: Mod) => {
-    let name = classNameFor(e, m);
+  const nameClass = (mods: Mod[]) => {
+    // Instances named `attn1` and `attn2` that share a class share the name without the number.
+    const names = new Set(mods.map((m) => classNameFor(e, m)));
+    const stems = new Set([...names].map((n) => n.replace(/_?\d+$/, '')));
+    let name = names.size > 1 && stems.size === 1 && [...stems][0] ? [...stems][0]! : classNameFor(e, mods[0]!);
     let k = 2;
     const base = name;
     while (usedClassNames.has(name) || e.globals.has(name)) name = /\d$/.test(base) ? `${base}_${k++}` : `${base}${k++}`;
@@ -47,9 +51,9 @@ export function emit(e: Emitter): EmitResult {
       g.bodies.push(t);
       groups.set(t.text, g);
     }
-    for (const { mods, bodies } of groups.values()) {
-      const name = nameClass(mods[0]!);
-      const { body: text, args } = parametrise(e, bodies);
+    for (const { mods, bodies, flags } of withOptionalParts([...groups.values()])) {
+      const name = nameClass(mods);
+      const { body: text, args } = parametrise(e, bodies, flags);
       const body = nameArguments(text, mods);
       mods.forEach((m, i) => {
         m.cls = name;
@@ -124,9 +128,9 @@ function templatize(body: string): Template {
   const lines = body.split('\n');
   const end = lines.findIndex((l) => l === '');
   t.text = lines.map((line, i) => {
-    // The layers and submodules __init__ creates (buffer shapes stay as they are), and construct()'s numbers.
+    // The layers, submodules and parameters __init__ creates, and construct()'s numbers.
     const init = end < 0 || i < end;
-    if (i === 0 || (init && (!/^ {4}self\.\w+ = /.test(line) || line.includes('ms.Parameter('))) || /^\s*def /.test(line)) return line;
+    if (i === 0 || (init && !/^ {4}self\.\w+ = /.test(line)) || /^\s*def /.test(line)) return line;
     return line.replace(NUMBER, (num, index: number) => {
       t.values.push(num);
       t.at.push({ line, index, init });
@@ -144,15 +148,18 @@ function templatize(body: string): Template {
 function nameArguments(body: string, mods: Mod[]): string {
   const sig = /^def construct\(self, ([^)]*)\):/m.exec(body);
   if (!sig) return body;
-  const names = sig[1]!.split(', ');
+  const names = sig[1]!.split(', ').map((a) => a.replace(/=None$/, ''));
   const taken = new Set([...body.matchAll(/\b[A-Za-z_]\w*\b/g)].map((m) => m[0]));
   const renamed = names.map((old, i) => {
     if (!/^x\d+$/.test(old)) return old;
-    const sources = new Set(mods.map((m) => sourceModule(m, m.inputs[i])));
+    // Instances that do not pass the argument (it defaults) say nothing about its name.
+    const sources = new Set(mods.filter((m) => m.inputs.length > i).map((m) => sourceModule(m, m.inputs[i])));
     const [only] = [...sources];
-    if (sources.size !== 1 || !only || taken.has(only) || !/^[A-Za-z_]\w*$/.test(only)) return old;
-    taken.add(only);
-    return only;
+    // The first argument, whatever computes it, is the block's hidden state.
+    const name = sources.size === 1 && only && /^[A-Za-z_]\w*$/.test(only) ? only : i === 0 ? 'hidden_states' : null;
+    if (!name || taken.has(name)) return old;
+    taken.add(name);
+    return name;
   });
   let out = body;
   names.forEach((old, i) => {
@@ -161,13 +168,40 @@ function nameArguments(body: string, mods: Mod[]): string {
   return out;
 }
 
-/** The child of `m`'s and the producer's common ancestor that computes `v` (`time_embedding`), or null. */
+/** The graph input `v` is, or the child of `m`'s and the producer's common ancestor that computes it (`time_embedding`), or null. */
 function sourceModule(m: Mod, v: Value | undefined): string | null {
+  if (v && !v.producer && !v.const && v.graph?.inputs.includes(v)) return identifier(v.name);
   const p = v?.producer ? nodeScope(v.producer)?.path : null;
   if (!p?.length) return null;
   let d = 0;
   while (d < p.length && d < m.path.length && p[d] === m.path[d]) d++;
   return d < p.length && !NUMERIC.test(p[d]!) ? p[d]! : null;
+}
+
+/**
+ * Groups of one level whose bodies are one class with optional parts (merge.ts) become one group; the others stay.
+ * A group is tried against the merged ones before it, in order.
+ */
+function withOptionalParts(groups: { mods: Mod[]; bodies: Template[] }[]): { mods: Mod[]; bodies: Template[]; flags: MergedBody['flags'] }[] {
+  const out: { mods: Mod[]; bodies: Template[]; flags: MergedBody['flags']; cand: Cand | null; merged: boolean }[] = [];
+  for (const g of groups) {
+    const cand = candidate(g.mods, g.bodies[0]!.text, g.bodies.map((b) => b.values));
+    let done = false;
+    for (const o of out) {
+      const m = cand && o.cand ? merge(o.cand, cand) ?? merge(cand, o.cand) : null;
+      if (!m) continue;
+      Object.assign(o, { cand: m, mods: m.mods, merged: true });
+      done = true;
+      break;
+    }
+    if (!done) out.push({ ...g, flags: [], cand, merged: false });
+  }
+  for (const o of out) if (o.merged) {
+    const r = render(o.cand!)!;
+    o.bodies = r.values.map((values) => ({ text: r.text, values, at: r.at }));
+    o.flags = r.flags;
+  }
+  return out;
 }
 
 /** What a number in a constructor call is: its keyword, or the callee's parameter name at its position. */
@@ -185,7 +219,7 @@ function slotName(e: Emitter, { line, index, init }: Template['at'][number]): st
       depth--;
     } else if (ch === ',' && depth === 0) arg++;
   }
-  const attr = init ? /^ {4}self\.(\w+)/.exec(line)?.[1] ?? 'arg' : 'value';
+  const attr = init ? /^ +self\.(\w+)/.exec(line)?.[1] ?? 'arg' : 'value';
   const before = i > 0 && line[i] === '(' ? line.slice(0, i) : '';
   if (/\.(reshape|view)\($/.test(before)) return 'dim';
   const callee = /([A-Za-z_][\w.]*)$/.exec(before)?.[1];
@@ -208,7 +242,7 @@ const PREFER = ['in_channels', 'out_channels', 'in_features', 'out_features', 'n
  * become __init__ parameters (one per distinct pattern of values, named after the argument it feeds), the rest stay.
  * Returns the class text and each instance's arguments (`in_channels=8`).
  */
-function parametrise(e: Emitter, bodies: Template[]): { body: string; args: string[][] } {
+function parametrise(e: Emitter, bodies: Template[], flags: MergedBody['flags'] = []): { body: string; args: string[][] } {
   const first = bodies[0]!;
   const params: { name: string; slots: number[]; values: string[] }[] = [];
   const byValues = new Map<string, (typeof params)[number]>();
@@ -239,6 +273,27 @@ function parametrise(e: Emitter, bodies: Template[]): { body: string; args: stri
   // construct() reads a parameter as an attribute the constructor keeps.
   const slotParam = new Map(params.flatMap((p) => p.slots.map((k) => [k, first.at[k]!.init ? p.name : `self.${p.name}`] as const)));
   let body = first.text.replace(/\u0000(\d+)\u0000/g, (_, k: string) => slotParam.get(Number(k)) ?? first.values[Number(k)]!);
+  // An optional part's condition: a comparison of the arguments where one says it (`in_channels != out_channels`,
+  // `stride != 1`), else a flag argument named after the part.
+  const flagArgs: { name: string; values: string[] }[] = [];
+  flags.forEach((f, k) => {
+    const when = (test: (i: number) => boolean) => f.present.every((p, i) => p === test(i));
+    let cond = '';
+    for (const p of params) {
+      if (cond) break;
+      if (when((i) => p.values[i] !== '1')) cond = `${p.name} != 1`;
+      for (const q of params) if (!cond && q !== p && when((i) => p.values[i] !== q.values[i])) cond = `${p.name} != ${q.name}`;
+    }
+    if (!cond) {
+      let name = `use_${f.members[0]}`;
+      for (let i = 2; taken.has(name); i++) name = `use_${f.members[0]}_${i}`;
+      taken.add(name);
+      flagArgs.push({ name, values: f.present.map((p) => (p ? 'True' : 'False')) });
+      cond = name;
+    }
+    body = body.replaceAll(`\u0001${k}\u0001`, cond);
+  });
+  params.push(...flagArgs.map((f) => ({ name: f.name, slots: [], values: f.values })));
   if (params.length) {
     const kept = params.filter((p) => p.slots.some((k) => !first.at[k]!.init)).map((p) => `\n    self.${p.name} = ${p.name}`).join('');
     body = body.replace(/^def __init__\(self\):\n {4}super\(\)\.__init__\(\)/, `def __init__(self, ${params.map((p) => p.name).join(', ')}):\n    super().__init__()${kept}`);
@@ -335,13 +390,13 @@ export function initEntries(e: Emitter, m: Mod): string[] {
       for (let i = 0; i <= max; i++) {
         const k = c.children.get(String(i));
         // A numbered child with no work (dropout, an activation folded away) keeps its index with a placeholder.
-        parts.push(k ? render(k) : e.api.has('mint.nn.Identity') ? e.api.call('mint.nn.Identity') : 'nn.Cell()');
+        parts.push(k && !k.vanishes ? render(k) : e.api.has('mint.nn.Identity') ? e.api.call('mint.nn.Identity') : 'nn.Cell()');
       }
       return `nn.CellList([${parts.join(', ')}])`;
     }
     return `${c.cls}(${c.clsArgs.join(', ')})`;
   };
-  for (const c of kids) lines.push(`self.${c.attr} = ${render(c)}`);
+  for (const c of kids) if (!c.vanishes) lines.push(`self.${c.attr} = ${render(c)}`);
   for (const b of m.buffers) {
     if (b.alias) continue;
     const t = b.tensor;

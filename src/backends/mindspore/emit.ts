@@ -297,9 +297,9 @@ export class Emitter {
         params.push(name);
       }
     } else {
+      // Positional names here; the class writer names them once it knows every instance (classes.ts).
       m.inputs.forEach((v, i) => {
-        const isGraphInput = this.model.graph.inputs.includes(v) && !v.const;
-        const name = scope.take(isGraphInput ? v.name : m.inputs.length === 1 ? 'x' : `x${i}`, 'x');
+        const name = scope.take(m.inputs.length === 1 ? 'x' : `x${i}`, 'x');
         expr.set(v, name);
         params.push(name);
       });

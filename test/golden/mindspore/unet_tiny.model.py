@@ -66,17 +66,21 @@ class TimeEmbedding(nn.Cell):
 
 
 class Resnet(nn.Cell):
-    """down_blocks.0.resnets.0, mid_block.resnets.0, mid_block.resnets.1"""
-    def __init__(self, in_channels):
+    """down_blocks.0.resnets.0, mid_block.resnets.0, mid_block.resnets.1, down_blocks.1.resnets.0 and 4 more"""
+    def __init__(self, in_channels, out_channels):
         super().__init__()
         self.norm1 = mint.nn.GroupNorm(8, in_channels, eps=0.000001)
-        self.conv1 = mint.nn.Conv2d(in_channels, in_channels, 3, padding=1)
-        self.time_emb_proj = mint.nn.Linear(32, in_channels)
-        self.norm2 = mint.nn.GroupNorm(8, in_channels, eps=0.000001)
-        self.conv2 = mint.nn.Conv2d(in_channels, in_channels, 3, padding=1)
+        self.conv1 = mint.nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.time_emb_proj = mint.nn.Linear(32, out_channels)
+        self.norm2 = mint.nn.GroupNorm(8, out_channels, eps=0.000001)
+        self.conv2 = mint.nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        if in_channels != out_channels:
+            self.conv_shortcut = mint.nn.Conv2d(in_channels, out_channels, 1)
+        else:
+            self.conv_shortcut = None
 
-    def construct(self, x0, time_embedding):
-        norm1 = self.norm1(x0)
+    def construct(self, hidden_states, time_embedding):
+        norm1 = self.norm1(hidden_states)
         silu = mint.nn.functional.silu(norm1)
         conv1 = self.conv1(silu)
         silu_1 = mint.nn.functional.silu(time_embedding)
@@ -87,39 +91,27 @@ class Resnet(nn.Cell):
         norm2 = self.norm2(add)
         silu_2 = mint.nn.functional.silu(norm2)
         conv2 = self.conv2(silu_2)
-        add_1 = x0 + conv2
+        if self.conv_shortcut is not None:
+            conv_shortcut = self.conv_shortcut(hidden_states)
+        else:
+            conv_shortcut = hidden_states
+        add_1 = conv_shortcut + conv2
         return add_1
 
 
-class Attn1(nn.Cell):
-    """down_blocks.0.attentions.0.transformer_blocks.0.attn1, down_blocks.1.attentions.0.transformer_blo... and 3 more"""
-    def __init__(self, in_features):
-        super().__init__()
-        self.to_q = mint.nn.Linear(in_features, in_features, bias=False)
-        self.to_k = mint.nn.Linear(in_features, in_features, bias=False)
-        self.to_v = mint.nn.Linear(in_features, in_features, bias=False)
-        self.to_out = nn.CellList([mint.nn.Linear(in_features, in_features)])
-
-    def construct(self, x):
-        to_q = self.to_q(x)
-        to_k = self.to_k(x)
-        to_v = self.to_v(x)
-        attention = multi_head_attention(to_q, to_k, to_v, 2)
-        to_out_0 = self.to_out[0](attention)
-        return to_out_0
-
-
-class Attn2(nn.Cell):
-    """down_blocks.0.attentions.0.transformer_blocks.0.attn2, down_blocks.1.attentions.0.transformer_blo... and 3 more"""
-    def __init__(self, out_features):
+class Attn(nn.Cell):
+    """down_blocks.0.attentions.0.transformer_blocks.0.attn2, down_blocks.1.attentions.0.transformer_blo... and 10 more"""
+    def __init__(self, out_features, in_features):
         super().__init__()
         self.to_q = mint.nn.Linear(out_features, out_features, bias=False)
-        self.to_k = mint.nn.Linear(16, out_features, bias=False)
-        self.to_v = mint.nn.Linear(16, out_features, bias=False)
+        self.to_k = mint.nn.Linear(in_features, out_features, bias=False)
+        self.to_v = mint.nn.Linear(in_features, out_features, bias=False)
         self.to_out = nn.CellList([mint.nn.Linear(out_features, out_features)])
 
-    def construct(self, norm2, encoder_hidden_states):
-        to_q = self.to_q(norm2)
+    def construct(self, hidden_states, encoder_hidden_states=None):
+        if encoder_hidden_states is None:
+            encoder_hidden_states = hidden_states
+        to_q = self.to_q(hidden_states)
         to_k = self.to_k(encoder_hidden_states)
         to_v = self.to_v(encoder_hidden_states)
         attention = multi_head_attention(to_q, to_k, to_v, 2)
@@ -148,34 +140,6 @@ class Downsampler(nn.Cell):
     def construct(self, x):
         conv = self.conv(x)
         return conv
-
-
-class Resnet2(nn.Cell):
-    """down_blocks.1.resnets.0, up_blocks.0.resnets.0, up_blocks.0.resnets.1, up_blocks.1.resnets.0 and 1 more"""
-    def __init__(self, in_channels, out_channels):
-        super().__init__()
-        self.norm1 = mint.nn.GroupNorm(8, in_channels, eps=0.000001)
-        self.conv1 = mint.nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.time_emb_proj = mint.nn.Linear(32, out_channels)
-        self.norm2 = mint.nn.GroupNorm(8, out_channels, eps=0.000001)
-        self.conv2 = mint.nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        self.conv_shortcut = mint.nn.Conv2d(in_channels, out_channels, 1)
-
-    def construct(self, x0, time_embedding):
-        norm1 = self.norm1(x0)
-        silu = mint.nn.functional.silu(norm1)
-        conv1 = self.conv1(silu)
-        silu_1 = mint.nn.functional.silu(time_embedding)
-        time_emb_proj = self.time_emb_proj(silu_1)
-        unsqueeze = mint.unsqueeze(time_emb_proj, 2)
-        unsqueeze_1 = mint.unsqueeze(unsqueeze, 3)
-        add = conv1 + unsqueeze_1
-        norm2 = self.norm2(add)
-        silu_2 = mint.nn.functional.silu(norm2)
-        conv2 = self.conv2(silu_2)
-        conv_shortcut = self.conv_shortcut(x0)
-        add_1 = conv_shortcut + conv2
-        return add_1
 
 
 class Upsampler(nn.Cell):
@@ -207,16 +171,16 @@ class TransformerBlock(nn.Cell):
     def __init__(self, in_features, out_features, in_features_2):
         super().__init__()
         self.norm1 = mint.nn.LayerNorm((in_features,), eps=0.00001)
-        self.attn1 = Attn1(in_features=in_features)
+        self.attn1 = Attn(out_features=in_features, in_features=in_features)
         self.norm2 = mint.nn.LayerNorm((in_features,), eps=0.00001)
-        self.attn2 = Attn2(out_features=in_features)
+        self.attn2 = Attn(out_features=in_features, in_features=16)
         self.norm3 = mint.nn.LayerNorm((in_features,), eps=0.00001)
         self.ff = Ff(in_features=in_features, out_features=out_features, in_features_2=in_features_2)
 
-    def construct(self, x0, encoder_hidden_states):
-        norm1 = self.norm1(x0)
+    def construct(self, hidden_states, encoder_hidden_states):
+        norm1 = self.norm1(hidden_states)
         attn1 = self.attn1(norm1)
-        add = attn1 + x0
+        add = attn1 + hidden_states
         norm2 = self.norm2(add)
         attn2 = self.attn2(norm2, encoder_hidden_states)
         add_1 = attn2 + add
@@ -227,32 +191,7 @@ class TransformerBlock(nn.Cell):
 
 
 class Attention(nn.Cell):
-    """down_blocks.0.attentions.0"""
-    def __init__(self):
-        super().__init__()
-        self.norm = mint.nn.GroupNorm(8, 8, eps=0.000001)
-        self.proj_in = mint.nn.Conv2d(8, 8, 1)
-        self.transformer_blocks = nn.CellList([TransformerBlock(in_features=8, out_features=64, in_features_2=32)])
-        self.proj_out = mint.nn.Conv2d(8, 8, 1)
-
-    def construct(self, resnets, encoder_hidden_states):
-        batch = resnets.shape[0]
-        height = resnets.shape[2]
-        width = resnets.shape[3]
-        norm = self.norm(resnets)
-        proj_in = self.proj_in(norm)
-        permute = mint.permute(proj_in, (0, 2, 3, 1))
-        reshape_1 = permute.reshape((batch, height * width, 8))
-        transformer_blocks_0 = self.transformer_blocks[0](reshape_1, encoder_hidden_states)
-        reshape_2 = transformer_blocks_0.reshape((batch, height, width, 8))
-        permute_1 = mint.permute(reshape_2, (0, 3, 1, 2))
-        proj_out = self.proj_out(permute_1)
-        add = proj_out + resnets
-        return add
-
-
-class Attention2(nn.Cell):
-    """down_blocks.1.attentions.0, mid_block.attentions.0, up_blocks.0.attentions.0, up_blocks.0.attenti... and 2 more"""
+    """down_blocks.0.attentions.0, down_blocks.1.attentions.0, mid_block.attentions.0, up_blocks.0.atten... and 3 more"""
     def __init__(self, in_channels, out_features, in_features_2):
         super().__init__()
         self.in_channels = in_channels
@@ -263,14 +202,14 @@ class Attention2(nn.Cell):
 
     def construct(self, resnets, encoder_hidden_states):
         batch = resnets.shape[0]
-        gather_1 = resnets.shape[2]
-        gather_2 = resnets.shape[3]
+        height = resnets.shape[2]
+        width = resnets.shape[3]
         norm = self.norm(resnets)
         proj_in = self.proj_in(norm)
         permute = mint.permute(proj_in, (0, 2, 3, 1))
-        reshape_1 = permute.reshape((batch, gather_1 * gather_2, self.in_channels))
+        reshape_1 = permute.reshape((batch, height * width, self.in_channels))
         transformer_blocks_0 = self.transformer_blocks[0](reshape_1, encoder_hidden_states)
-        reshape_2 = transformer_blocks_0.reshape((batch, gather_1, gather_2, self.in_channels))
+        reshape_2 = transformer_blocks_0.reshape((batch, height, width, self.in_channels))
         permute_1 = mint.permute(reshape_2, (0, 3, 1, 2))
         proj_out = self.proj_out(permute_1)
         add = proj_out + resnets
@@ -281,8 +220,8 @@ class DownBlock(nn.Cell):
     """down_blocks.0"""
     def __init__(self):
         super().__init__()
-        self.resnets = nn.CellList([Resnet(in_channels=8)])
-        self.attentions = nn.CellList([Attention()])
+        self.resnets = nn.CellList([Resnet(in_channels=8, out_channels=8)])
+        self.attentions = nn.CellList([Attention(in_channels=8, out_features=64, in_features_2=32)])
         self.downsamplers = nn.CellList([Downsampler()])
 
     def construct(self, conv_in, time_embedding, encoder_hidden_states):
@@ -296,11 +235,11 @@ class DownBlock2(nn.Cell):
     """down_blocks.1"""
     def __init__(self):
         super().__init__()
-        self.resnets = nn.CellList([Resnet2(in_channels=8, out_channels=16)])
-        self.attentions = nn.CellList([Attention2(in_channels=16, out_features=128, in_features_2=64)])
+        self.resnets = nn.CellList([Resnet(in_channels=8, out_channels=16)])
+        self.attentions = nn.CellList([Attention(in_channels=16, out_features=128, in_features_2=64)])
 
-    def construct(self, x0, time_embedding, encoder_hidden_states):
-        resnets_0 = self.resnets[0](x0, time_embedding)
+    def construct(self, hidden_states, time_embedding, encoder_hidden_states):
+        resnets_0 = self.resnets[0](hidden_states, time_embedding)
         attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
         return attentions_0
 
@@ -309,8 +248,8 @@ class MidBlock(nn.Cell):
     """mid_block"""
     def __init__(self):
         super().__init__()
-        self.resnets = nn.CellList([Resnet(in_channels=16), Resnet(in_channels=16)])
-        self.attentions = nn.CellList([Attention2(in_channels=16, out_features=128, in_features_2=64)])
+        self.resnets = nn.CellList([Resnet(in_channels=16, out_channels=16), Resnet(in_channels=16, out_channels=16)])
+        self.attentions = nn.CellList([Attention(in_channels=16, out_features=128, in_features_2=64)])
 
     def construct(self, down_blocks, time_embedding, encoder_hidden_states):
         resnets_0 = self.resnets[0](down_blocks, time_embedding)
@@ -320,39 +259,28 @@ class MidBlock(nn.Cell):
 
 
 class UpBlock(nn.Cell):
-    """up_blocks.0"""
-    def __init__(self):
+    """up_blocks.0, up_blocks.1"""
+    def __init__(self, in_channels, in_channels_2, in_channels_3, out_features, in_features_2, use_upsamplers):
         super().__init__()
-        self.resnets = nn.CellList([Resnet2(in_channels=32, out_channels=16), Resnet2(in_channels=24, out_channels=16)])
-        self.attentions = nn.CellList([Attention2(in_channels=16, out_features=128, in_features_2=64), Attention2(in_channels=16, out_features=128, in_features_2=64)])
-        self.upsamplers = nn.CellList([Upsampler()])
+        self.resnets = nn.CellList([Resnet(in_channels=in_channels, out_channels=in_channels_2), Resnet(in_channels=in_channels_3, out_channels=in_channels_2)])
+        self.attentions = nn.CellList([Attention(in_channels=in_channels_2, out_features=out_features, in_features_2=in_features_2), Attention(in_channels=in_channels_2, out_features=out_features, in_features_2=in_features_2)])
+        if use_upsamplers:
+            self.upsamplers = nn.CellList([Upsampler()])
+        else:
+            self.upsamplers = None
 
-    def construct(self, down_blocks, mid_block, time_embedding, encoder_hidden_states, x4):
-        cat = mint.cat((mid_block, down_blocks), dim=1)
+    def construct(self, down_blocks, x1, time_embedding, encoder_hidden_states, x4):
+        cat = mint.cat((x1, down_blocks), dim=1)
         resnets_0 = self.resnets[0](cat, time_embedding)
         attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
         cat_1 = mint.cat((attentions_0, x4), dim=1)
         resnets_1 = self.resnets[1](cat_1, time_embedding)
         attentions_1 = self.attentions[1](resnets_1, encoder_hidden_states)
-        upsamplers_0 = self.upsamplers[0](attentions_1)
+        if self.upsamplers is not None:
+            upsamplers_0 = self.upsamplers[0](attentions_1)
+        else:
+            upsamplers_0 = attentions_1
         return upsamplers_0
-
-
-class UpBlock2(nn.Cell):
-    """up_blocks.1"""
-    def __init__(self):
-        super().__init__()
-        self.resnets = nn.CellList([Resnet2(in_channels=24, out_channels=8), Resnet2(in_channels=16, out_channels=8)])
-        self.attentions = nn.CellList([Attention2(in_channels=8, out_features=64, in_features_2=32), Attention2(in_channels=8, out_features=64, in_features_2=32)])
-
-    def construct(self, down_blocks, x1, time_embedding, encoder_hidden_states, conv_in):
-        cat = mint.cat((x1, down_blocks), dim=1)
-        resnets_0 = self.resnets[0](cat, time_embedding)
-        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
-        cat_1 = mint.cat((attentions_0, conv_in), dim=1)
-        resnets_1 = self.resnets[1](cat_1, time_embedding)
-        attentions_1 = self.attentions[1](resnets_1, encoder_hidden_states)
-        return attentions_1
 
 
 class UnetTiny(nn.Cell):
@@ -363,14 +291,14 @@ class UnetTiny(nn.Cell):
         self.conv_in = mint.nn.Conv2d(4, 8, 3, padding=1)
         self.down_blocks = nn.CellList([DownBlock(), DownBlock2()])
         self.mid_block = MidBlock()
-        self.up_blocks = nn.CellList([UpBlock(), UpBlock2()])
+        self.up_blocks = nn.CellList([UpBlock(in_channels=32, in_channels_2=16, in_channels_3=24, out_features=128, in_features_2=64, use_upsamplers=True), UpBlock(in_channels=24, in_channels_2=8, in_channels_3=16, out_features=64, in_features_2=32, use_upsamplers=False)])
         self.conv_norm_out = mint.nn.GroupNorm(8, 8, eps=0.000001)
         self.conv_out = mint.nn.Conv2d(8, 4, 3, padding=1)
-        self.constant_1_output_0 = ms.Parameter(mint.zeros((1, 4), dtype=ms.float32), requires_grad=False)
+        self.constant_1 = ms.Parameter(mint.zeros((1, 4), dtype=ms.float32), requires_grad=False)
 
     def construct(self, sample, timestep, encoder_hidden_states):
         unsqueeze = mint.unsqueeze(timestep, 1)
-        mul = unsqueeze * self.constant_1_output_0
+        mul = unsqueeze * self.constant_1
         cos = mint.cos(mul)
         sin = mint.sin(mul)
         cat = mint.cat((cos, sin), dim=-1)

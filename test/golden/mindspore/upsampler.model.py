@@ -8,17 +8,6 @@ import mindspore as ms
 from mindspore import mint, nn, ops  # noqa: F401
 
 
-class Shuffle(nn.Cell):
-    """shuffle"""
-    def __init__(self):
-        super().__init__()
-        pass
-
-    def construct(self, x):
-        depth_to_space = mint.nn.functional.pixel_shuffle(x, 2)
-        return depth_to_space
-
-
 class Upsampler(nn.Cell):
     """The model: input[batch, 3, height, width] -> output[batch, 3, height*4, width*4]."""
     def __init__(self):
@@ -28,7 +17,6 @@ class Upsampler(nn.Cell):
         self.deconv = mint.nn.ConvTranspose2d(16, 16, 4, stride=2, padding=1)
         self.act_1 = mint.nn.PReLU(16)
         self.body = mint.nn.Conv2d(16, 12, 3, padding=1)
-        self.shuffle = Shuffle()
 
     def construct(self, input):
         head = self.head(input)
@@ -36,6 +24,6 @@ class Upsampler(nn.Cell):
         deconv = self.deconv(act)
         act_1 = self.act_1(deconv)
         body = self.body(act_1)
-        shuffle = self.shuffle(body)
-        sigmoid = mint.sigmoid(shuffle)
+        depth_to_space = mint.nn.functional.pixel_shuffle(body, 2)
+        sigmoid = mint.sigmoid(depth_to_space)
         return sigmoid
