@@ -62,11 +62,11 @@ describe.skipIf(!hasClasses)('classes against the PyTorch module classes (zoo)',
 });
 
 describe('port statistics', () => {
-  it('counts classes, construct() statements and the plumbing among them', () => {
+  it('counts classes, construct() statements (not copies) and the plumbing among them', () => {
     const s = portStats([
       'class A(nn.Cell):', '    def __init__(self):', '        super().__init__()', '', '    def construct(self, x):',
       '        b = x.shape[0]', '        y = mint.permute(x, (0, 2, 1))', '        z = self.conv(y)', '        if self.p is not None:',
-      '            z = self.p(z)', '        return z.reshape((b, -1))',
+      '            z = self.p(z)', '        else:', '            z = y', '        return z.reshape((b, -1))',
     ].join('\n'));
     expect(s).toEqual({ classes: ['A'], statements: 4, plumbing: 2 });
   });

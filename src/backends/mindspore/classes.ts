@@ -8,7 +8,7 @@ import { type Mod, NUMERIC, PATH_NAME, dtypeName, fmtShape, shapeOf } from './ce
 import type { EmitResult, Emitter, ParamRecord } from './emit.js';
 import type { Value } from '../../ir/value.js';
 import { nodeScope } from '../../frontend/hierarchy.js';
-import { type Cand, type MergedBody, candidate, merge, render } from './merge.js';
+import { type Cand, type MergedBody, candidate, merge } from './merge.js';
 
 export function emit(e: Emitter): EmitResult {
   assignAttrs(e, e.root);
@@ -197,7 +197,7 @@ function withOptionalParts(groups: { mods: Mod[]; bodies: Template[] }[]): { mod
     if (!done) out.push({ ...g, flags: [], cand, merged: false });
   }
   for (const o of out) if (o.merged) {
-    const r = render(o.cand!)!;
+    const r = o.cand!.rendered!;
     o.bodies = r.values.map((values) => ({ text: r.text, values, at: r.at }));
     o.flags = r.flags;
   }
@@ -279,10 +279,12 @@ function parametrise(e: Emitter, bodies: Template[], flags: MergedBody['flags'] 
   flags.forEach((f, k) => {
     const when = (test: (i: number) => boolean) => f.present.every((p, i) => p === test(i));
     let cond = '';
-    for (const p of params) {
+    // Only sizes and strides (integers) say it: a float that happens to differ is no reason for a part.
+    const ints = params.filter((p) => p.values.every((v) => /^\d+$/.test(v)));
+    for (const p of ints) {
       if (cond) break;
       if (when((i) => p.values[i] !== '1')) cond = `${p.name} != 1`;
-      for (const q of params) if (!cond && q !== p && when((i) => p.values[i] !== q.values[i])) cond = `${p.name} != ${q.name}`;
+      for (const q of ints) if (!cond && q !== p && when((i) => p.values[i] !== q.values[i])) cond = `${p.name} != ${q.name}`;
     }
     if (!cond) {
       let name = `use_${f.members[0]}`;

@@ -47,7 +47,7 @@ export function emitItem(em: Emitter, it: Item, m: Mod, scope: Namer, expr: Map<
       else {
         const sym = em.known.get(out);
         const dimName = sym?.scalar && typeof sym.elems[0] === 'string' && /^[A-Za-z_]\w*$/.test(sym.elems[0]) ? sym.elems[0] : null;
-        const name = scope.take(dimRole(e, expr) ?? dimName ?? varHint(n, op), 'v');
+        const name = scope.take(dimRole(e, n, expr) ?? dimName ?? varHint(n, op), 'v');
         w.line(`${name} = ${e}`);
         expr.set(out, name);
       }
@@ -112,9 +112,11 @@ const ROLES: Record<number, string[]> = {
  * The canonical name of a dimension read from a tensor (`x.shape[2]` of a 4-D tensor is `height`), so that every
  * instance of a block names it alike whatever the export called the size there.
  */
-function dimRole(e: string, expr: Map<Value, string>): string | null {
+function dimRole(e: string, n: Node, expr: Map<Value, string>): string | null {
   const m = /^([A-Za-z_]\w*)\.shape\[(\d+)\]$/.exec(e);
   if (!m) return null;
-  for (const [v, x] of expr) if (x === m[1]) return ROLES[shapeOf(v)?.length ?? -1]?.[Number(m[2])] ?? null;
-  return null;
+  // The tensor is the node's input, or the input of the Shape that feeds it.
+  const near = n.inputs.flatMap((v) => (v ? [v, ...(v.producer?.inputs ?? [])] : []));
+  const v = near.find((x) => x && expr.get(x) === m[1]);
+  return v ? ROLES[shapeOf(v)?.length ?? -1]?.[Number(m[2])] ?? null : null;
 }

@@ -27,6 +27,8 @@ export interface Cand {
   elses: Map<string, string>;
   /** construct() arguments only some instances pass: the argument they stand for when absent (`x1=None`). */
   defaults: Map<string, string>;
+  /** The text of a merged body (set by merge, which renders it to check it). */
+  rendered?: MergedBody;
 }
 
 const argsOf = (sig: string) => /^def construct\(self(?:, )?(.*)\):$/.exec(sig)?.[1]?.split(', ').filter(Boolean) ?? [];
@@ -65,7 +67,7 @@ function refs(l: Line): { members: string[]; names: string[]; targets: string[] 
   const targets = eq > 0 && l.indent === 4 ? (l.toks.slice(0, eq).filter((t) => typeof t === 'string' && /^[A-Za-z_]\w*$/.test(t)) as string[]) : [];
   l.toks.forEach((t, i) => {
     if (typeof t !== 'string' || !/^[A-Za-z_]\w*$/.test(t) || i < eq) return;
-    if (l.toks[i - 1] === '.' ) {
+    if (l.toks[i - 1] === '.') {
       if (l.toks[i - 2] === 'self') members.push(t);
       return;
     }
@@ -165,7 +167,8 @@ export function merge(a: Cand, b: Cand): Cand | null {
     const [aa, ba] = [argsOf(a.sig), argsOf(b.sig)];
     if (ba.length >= aa.length || !ba.length || a.defaults.size || b.defaults.size) return null;
     const rename = new Map(ba.map((x, i) => [x, aa[i]!]));
-    if (aa.slice(ba.length).some((x) => b.body.some((l) => l.toks.includes(x)))) return null;
+    // Every name the renamed body takes from `a` must be free in it.
+    if (aa.filter((x) => !ba.includes(x)).some((x) => b.body.some((l) => l.toks.includes(x)))) return null;
     b = { ...b, sig: a.sig, body: b.body.map((l) => ({ indent: l.indent, toks: l.toks.map((t) => (typeof t === 'string' ? rename.get(t) ?? t : t)) })) };
     aa.slice(ba.length).forEach((x) => extra.add(x));
   }
@@ -255,7 +258,8 @@ export function merge(a: Cand, b: Cand): Cand | null {
     elses.delete(x);
   }
   const merged: Cand = { mods: [...a.mods, ...b.mods], init, sig: a.sig, body, present, elses, defaults };
-  return render(merged) ? merged : null;
+  merged.rendered = render(merged) ?? undefined;
+  return merged.rendered ? merged : null;
 }
 
 /**
@@ -273,7 +277,7 @@ function filler(shared: Line[], na: number, nb: number, side: 'a' | 'b'): (vals:
 }
 
 /** The merged body's text; null when a guarded statement's result is read where its guard may have skipped it. */
-export function render(c: Cand): MergedBody | null {
+function render(c: Cand): MergedBody | null {
   const values: string[][] = c.mods.map(() => []);
   const at: MergedBody['at'] = [];
   const flags: MergedBody['flags'] = [];
@@ -290,7 +294,7 @@ export function render(c: Cand): MergedBody | null {
     let s = ' '.repeat(indent);
     for (const t of l.toks) {
       if (isSlot(t)) {
-        at.push({ line: '', index: s.length, init });
+        at.push({ line: '', index: 0, init });
         t.slot.forEach((v, i) => values[i]!.push(v));
         s += `\u0000${at.length - 1}\u0000`;
       } else s += t;

@@ -1,6 +1,7 @@
 /**
- * What a MindSpore package's model.py is made of: its classes, and how many of construct()'s statements are shape
- * plumbing (reshape, view, permute, transpose, swapaxes, (un)squeeze, flatten, reads of `.shape`) rather than work.
+ * What a MindSpore package's model.py is made of: its classes, and how many of construct()'s statements (each class
+ * counted once) are shape plumbing (reshape, view, permute, transpose, swapaxes, (un)squeeze, flatten, reads of
+ * `.shape`) rather than work.
  */
 export interface PortStats {
   classes: string[];
@@ -18,7 +19,8 @@ export function portStats(code: string): PortStats {
   for (const line of code.split('\n')) {
     if (/^ {4}def construct\(/.test(line)) inConstruct = true;
     else if (/^ {0,4}\S/.test(line)) inConstruct = false;
-    else if (inConstruct && /^ {8,}[A-Za-z_][\w, ]* = /.test(line)) {
+    // Statements that compute something (a copy, `y = x`, as an optional part's `else` writes, is neither).
+    else if (inConstruct && /^ {8,}[A-Za-z_][\w, ]* = /.test(line) && !/^ +\w+ = \w+$/.test(line)) {
       statements++;
       if (PLUMBING.test(line)) plumbing++;
     }
