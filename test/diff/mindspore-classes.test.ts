@@ -21,10 +21,17 @@ const hasClasses = Object.values(manifest).some((m) => m.module_classes);
 if (!hasClasses) console.warn(`\n*** SKIPPED class counts: no zoo manifest with module classes at ${ZOO_DIR} (run the test command as root, or export the zoo) ***\n`);
 
 describe.skipIf(!hasClasses)('classes against the PyTorch module classes (zoo)', () => {
-  it('the mid block gives one class per PyTorch module class; the UNet one more (its down blocks differ in outputs)', () => {
+  it('the mid block and the UNet give one class per PyTorch module class', () => {
     expect(portStats(code('mid_block')).classes.length).toBe(manifest.mid_block!.module_classes!.length);
-    // CrossAttnDownBlock2D returns (skip, downsampled) with a downsampler and one tensor without: two classes.
-    expect(portStats(code('unet')).classes.length).toBe(manifest.unet!.module_classes!.length + 1);
+    expect(portStats(code('unet')).classes.length).toBe(manifest.unet!.module_classes!.length);
+  });
+
+  it('blocks that return fewer results share the class: the caller takes what it uses', () => {
+    // The down block with a downsampler returns (skip, downsampled); the last one's skip is its output.
+    const unet = code('unet');
+    expect(unet).toMatch(/ {8}if self\.downsamplers is not None:\n {12}(\w+) = self\.downsamplers\[0\]\((\w+)\)\n {8}else:\n {12}\1 = \2\n {8}return \2, \1\n/);
+    expect(unet).toMatch(/\w+_0, \w+_1 = self\.down_blocks\[0\]\(/);
+    expect(unet).toMatch(/down_blocks_1, _ = self\.down_blocks\[1\]\(/);
   });
 
   it('the whole zoo holds at most 1.2x as many classes as PyTorch module classes, every instantiation passing what __init__ declares', () => {

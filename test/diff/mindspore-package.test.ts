@@ -179,7 +179,9 @@ describe('classes by structure', () => {
     const resnet = /class Resnet\(nn\.Cell\):\n.*\n    def __init__\(self, ([^)]*)\):/.exec(code);
     expect(resnet?.[1]).toBe('in_channels, out_channels');
     expect(code).toContain('        if in_channels != out_channels:\n            self.conv_shortcut = mint.nn.Conv2d(in_channels, out_channels, 1)');
-    expect(new Set([...code.matchAll(/Resnet\(in_channels=(\d+), out_channels=(\d+)\)/g)].map((m) => `${m[1]}->${m[2]}`))).toEqual(new Set(['8->8', '8->16', '16->16']));
+    expect(new Set([...code.matchAll(/Resnet\(in_channels=(\w+), out_channels=(\w+)\)/g)].map((m) => `${m[1]}->${m[2]}`))).toEqual(new Set(['8->out_channels', '16->16', 'in_channels->out_channels', 'in_channels_2->out_channels']));
+    // The down blocks (8 -> 8 with a downsampler, 8 -> 16 without) pass their resnet's out_channels.
+    expect(code).toMatch(/DownBlock\(out_channels=8, [^)]*use_downsamplers=True\), DownBlock\(out_channels=16, [^)]*use_downsamplers=False\)/);
     // Self- and cross-attention: one class, the context defaulting to the hidden states.
     expect(code).toContain('def construct(self, hidden_states, encoder_hidden_states=None):\n        if encoder_hidden_states is None:\n            encoder_hidden_states = hidden_states');
     // Every class name is instantiated with the arguments its __init__ declares.

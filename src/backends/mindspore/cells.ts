@@ -41,6 +41,8 @@ export class Mod {
   subtree: Item[] = [];
   inputs: Value[] = [];
   outputs: Value[] = [];
+  /** When its class returns more than this instance uses: how many it returns, and where each of `outputs` is. */
+  returns: { count: number; at: number[] } | null = null;
   constructor(readonly seg: string, readonly path: string[], readonly parent: Mod | null) {}
   /** A module with nothing of its own to hold (its work, if any, is written in its parent): no attribute, no class. */
   get vanishes(): boolean {

@@ -172,10 +172,33 @@ function nameArguments(body: string, mods: Mod[]): string {
 function sourceModule(m: Mod, v: Value | undefined): string | null {
   if (v && !v.producer && !v.const && v.graph?.inputs.includes(v)) return identifier(v.name);
   const p = v?.producer ? nodeScope(v.producer)?.path : null;
-  if (!p?.length) return null;
+  if (!p?.length) return v ? preparedInput(v) : null;
   let d = 0;
   while (d < p.length && d < m.path.length && p[d] === m.path[d]) d++;
   return d < p.length && !NUMERIC.test(p[d]!) ? p[d]! : null;
+}
+
+/**
+ * The graph input a value is prepared from by the model's own statements (BERT's extended attention mask: unsqueezes,
+ * a cast, `(1 - mask) * -10000`), when it comes from exactly one; null otherwise.
+ */
+function preparedInput(v: Value): string | null {
+  const found = new Set<Value>();
+  const seen = new Set<Value>();
+  const stack = [v];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (seen.has(x) || x.const) continue;
+    seen.add(x);
+    if (!x.producer) {
+      if (x.graph?.inputs.includes(x)) found.add(x);
+      continue;
+    }
+    // A value a module computes is that module's, not the input's; a long chain is no preparation.
+    if (nodeScope(x.producer)?.path.length || seen.size > 16) return null;
+    for (const i of x.producer.inputs) if (i) stack.push(i);
+  }
+  return found.size === 1 ? identifier([...found][0]!.name) : null;
 }
 
 /**
@@ -200,6 +223,11 @@ function withOptionalParts(groups: { mods: Mod[]; bodies: Template[] }[]): { mod
     const r = o.cand!.rendered!;
     o.bodies = r.values.map((values) => ({ text: r.text, values, at: r.at }));
     o.flags = r.flags;
+    const count = Math.max(...o.cand!.outs.map((x) => x.length));
+    o.mods.forEach((m, i) => {
+      const at = o.cand!.outs[i]!;
+      if (at.length !== count || at.some((k, j) => k !== j)) m.returns = { count, at };
+    });
   }
   return out;
 }
@@ -248,7 +276,8 @@ function parametrise(e: Emitter, bodies: Template[], flags: MergedBody['flags'] 
   const byValues = new Map<string, (typeof params)[number]>();
   first.values.forEach((_, k) => {
     const values = bodies.map((b) => b.values[k]!);
-    if (values.every((v) => v === values[0])) return;
+    // A number all instances agree on stays literal, but for an attention's heads: a hand port always takes them.
+    if (values.every((v) => v === values[0]) && (first.at[k]!.init || slotName(e, first.at[k]!) !== 'heads')) return;
     const key = JSON.stringify(values);
     const p = byValues.get(key) ?? { name: '', slots: [], values };
     if (!byValues.has(key)) {
@@ -264,7 +293,10 @@ function parametrise(e: Emitter, bodies: Template[], flags: MergedBody['flags'] 
     const names = p.slots.map((k) => slotName(e, first.at[k]!));
     const count = (n: string) => names.filter((x) => x === n).length;
     const rank = (n: string) => (PREFER.includes(n) ? PREFER.indexOf(n) : PREFER.length);
-    const best = [...new Set(names)].sort((a, b) => count(b) - count(a) || rank(a) - rank(b))[0]!;
+    // `in_channels` and `out_channels` fed equally: the first wins (a block's out_channels feeds its first layer's
+    // out_channels before the next layer's in_channels).
+    const pair = (a: string, b: string) => (`${a} ${b}` === 'in_channels out_channels' || `${a} ${b}` === 'out_channels in_channels' ? names.indexOf(a) - names.indexOf(b) : 0);
+    const best = [...new Set(names)].sort((a, b) => count(b) - count(a) || pair(a, b) || rank(a) - rank(b))[0]!;
     let name = best;
     for (let i = 2; taken.has(name); i++) name = `${best}_${i}`;
     taken.add(name);

@@ -390,7 +390,9 @@ export class Emitter {
     const base = c.parent?.cellList ? `${c.parent.attr || c.parent.seg}_${c.seg}` : c.attr;
     const names = c.outputs.map((o, i) => scope.take(c.outputs.length === 1 ? base : `${base}_${i}`, 'out'));
     c.outputs.forEach((o, i) => expr.set(o, names[i]!));
-    w.line(`${names.join(', ')} = ${access(this, m, c)}(${args.join(', ')})`);
+    // A class that returns more than this instance uses: the results it does not use are `_`.
+    const targets = c.returns ? Array.from({ length: c.returns.count }, (_, k) => names[c.returns!.at.indexOf(k)] ?? '_') : names;
+    w.line(`${targets.join(', ')} = ${access(this, m, c)}(${args.join(', ')})`);
     this.count('(cell)', c.cls);
   }
 

@@ -27,6 +27,8 @@ export interface Cand {
   elses: Map<string, string>;
   /** construct() arguments only some instances pass: the argument they stand for when absent (`x1=None`). */
   defaults: Map<string, string>;
+  /** Per instance, for each of its own results, its position in the class's `return` (an instance may use fewer). */
+  outs: number[][];
   /** The text of a merged body (set by merge, which renders it to check it). */
   rendered?: MergedBody;
 }
@@ -85,7 +87,37 @@ export function candidate(mods: Mod[], text: string, values: string[][]): Cand |
   const init = lines.slice(2, c - 1).filter((l) => l !== '    pass').map((l) => tokenize(l, values));
   if (init.some((l) => l.indent !== 4 || !memberOf(l))) return null;
   const present = new Map(init.map((l) => [memberOf(l)!, mods.map(() => true)]));
-  return { mods, init, sig: lines[c]!, body: lines.slice(c + 1).map((l) => tokenize(l, values)), present, elses: new Map(), defaults: new Map() };
+  const body = lines.slice(c + 1).map((l) => tokenize(l, values));
+  const n = returned(body)?.length ?? 1;
+  return { mods, init, sig: lines[c]!, body, present, elses: new Map(), defaults: new Map(), outs: mods.map(() => [...Array(n).keys()]) };
+}
+
+/** The names a body's final `return a, b` returns; null when it returns anything else. */
+function returned(body: Line[]): string[] | null {
+  const l = body[body.length - 1];
+  if (!l || l.indent !== 4 || l.toks[0] !== 'return' || l.toks[1] !== ' ') return null;
+  const text = l.toks.slice(2);
+  if (text.some((t) => typeof t !== 'string')) return null;
+  const names = (text as string[]).join('').split(', ');
+  return names.every((x) => /^[A-Za-z_]\w*$/.test(x)) ? names : null;
+}
+
+/**
+ * The value an instance without an optional part passes on in place of `v`, a result of the part: the first value
+ * the part's statements read that every instance has (a skipped downsampler passes its input through).
+ */
+function passedThrough(body: Line[], v: string, optional: Set<string>): string | null {
+  const seen = new Set<string>();
+  for (let name = v; optional.has(name) && !seen.has(name);) {
+    seen.add(name);
+    const def = body.find((l) => refs(l).targets.includes(name));
+    const reads = def ? refs(def).names.filter((x) => x !== 'self') : [];
+    const ready = reads.find((x) => !optional.has(x));
+    if (ready) return ready;
+    if (!reads.length) return null;
+    name = reads[0]!;
+  }
+  return null;
 }
 
 /** Longest common subsequence of two lists under a pairing function; returns the pairs. */
@@ -172,6 +204,16 @@ export function merge(a: Cand, b: Cand): Cand | null {
     b = { ...b, sig: a.sig, body: b.body.map((l) => ({ indent: l.indent, toks: l.toks.map((t) => (typeof t === 'string' ? rename.get(t) ?? t : t)) })) };
     aa.slice(ba.length).forEach((x) => extra.add(x));
   }
+  // An instance that returns fewer results (the last down block returns its hidden state once; the others also
+  // return the downsampled one): the class returns them all, and its caller takes the ones it needs.
+  const [ra, rb] = [returned(a.body), returned(b.body)];
+  let ret: { line: Line; names: string[]; at: number[] } | null = null;
+  if (ra && rb && rb.length < ra.length) {
+    if (!rb.every((x) => ra.includes(x)) || new Set(rb).size !== rb.length) return null;
+    ret = { line: a.body[a.body.length - 1]!, names: ra, at: rb.map((x) => ra.indexOf(x)) };
+    a = { ...a, body: a.body.slice(0, -1) };
+    b = { ...b, body: b.body.slice(0, -1) };
+  }
   const na = a.mods.length;
   const nb = b.mods.length;
   const members = align(a.init, b.init, (x, y) => (memberOf(x) === memberOf(y) ? joinInit(x, y, na, nb) : null));
@@ -257,7 +299,17 @@ export function merge(a: Cand, b: Cand): Cand | null {
     defaults.set(x, subA.get(x)!);
     elses.delete(x);
   }
-  const merged: Cand = { mods: [...a.mods, ...b.mods], init, sig: a.sig, body, present, elses, defaults };
+  if (ret) {
+    for (const v of ret.names) {
+      if (rb!.includes(v) || !optA.has(v) || elses.has(v)) continue;
+      const u = passedThrough(a.body, v, optA);
+      if (!u) return null;
+      elses.set(v, u);
+    }
+    body.push(ret.line);
+  }
+  const outs = [...a.outs, ...b.outs.map((o) => (ret ? o.map((k) => ret.at[k]!) : o))];
+  const merged: Cand = { mods: [...a.mods, ...b.mods], init, sig: a.sig, body, present, elses, defaults, outs };
   merged.rendered = render(merged) ?? undefined;
   return merged.rendered ? merged : null;
 }

@@ -36,9 +36,9 @@ export function hostExpr(op: DialectOp, c: OpCtx, inputIsHost: (i: number) => bo
       const data = lit(0);
       const idx = c.ints(1);
       if (!data || !idx || c.attrInt('axis', 0) !== 0) return null;
-      if (c.rank(1) === 0) return `${wrap(data)}[${idx[0]}]`;
-      if (idx.length === 1) return `(${wrap(data)}[${idx[0]}],)`;
-      return tuple(idx.map((i) => `${wrap(data)}[${i}]`));
+      if (c.rank(1) === 0) return element(data, idx[0]!);
+      if (idx.length === 1) return `(${element(data, idx[0]!)},)`;
+      return tuple(idx.map((i) => element(data, i)));
     }
     case 'mint.unsqueeze': {
       const x = lit(0);
@@ -48,7 +48,7 @@ export function hostExpr(op: DialectOp, c: OpCtx, inputIsHost: (i: number) => bo
     case 'mint.squeeze': {
       const x = lit(0);
       if (!x || !outScalar) return null;
-      return `${wrap(x)}[0]`;
+      return element(x, 0);
     }
     case 'mint.cat': {
       const parts = c.node.inputs.map((_, i) => lit(i));
@@ -123,6 +123,14 @@ function joinTuples(parts: string[]): string {
   }
   if (run) out.push(tuple(run));
   return out.join(' + ');
+}
+
+/** Element `i` of a host tuple: picked out of a tuple literal (`(seq_len,)[0]` is `seq_len`), else indexed. */
+export function element(t: string, i: number): string {
+  const m = /^\((.*?),?\)$/.exec(t);
+  const parts = m && balanced(m[1]!) ? splitTop(m[1]!) : null;
+  const at = parts && i < 0 ? parts.length + i : i;
+  return parts && at >= 0 && at < parts.length ? parts[at]! : `${wrap(t)}[${i}]`;
 }
 
 function balanced(s: string): boolean {

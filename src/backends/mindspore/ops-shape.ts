@@ -4,6 +4,7 @@ import { NoMapping, INT_MAX, isInt, wrap, tuple, norm, axesOf, binary, type OpCt
 import { fmt } from './layers.js';
 import { pyString } from './python.js';
 import { padsTorch } from './ops-nn.js';
+import { element } from './ops-host.js';
 
 export function reduce(api: string, op: 'plain' | 'sum_square' | 'l1' | 'l2' | 'log_sum' = 'plain'): OpEmitter {
   return (c) => {
@@ -54,14 +55,14 @@ export function slice(c: OpCtx): string {
     const ax = norm(axes[i]!, rank);
     const st = steps[i]!;
     if (st < 0) {
-      const s = starts ? String(Math.min(Math.max(starts[i]!, -INT_MAX), INT_MAX)) : `${wrap(c.host(1))}[${i}]`;
-      const e = ends ? String(Math.min(Math.max(ends[i]!, -INT_MAX), INT_MAX)) : `${wrap(c.host(2))}[${i}]`;
+      const s = starts ? String(Math.min(Math.max(starts[i]!, -INT_MAX), INT_MAX)) : element(c.host(1), i);
+      const e = ends ? String(Math.min(Math.max(ends[i]!, -INT_MAX), INT_MAX)) : element(c.host(2), i);
       if (st === -1 && starts && ends && starts[i]! >= INT_MAX / 4 && ends[i]! <= -INT_MAX / 4) reversed.push(`mint.flip(%, dims=${tuple([ax])})`);
       else reversed.push(`${c.helper('slice_backwards')}(%, ${ax}, ${s}, ${e}, ${st})`);
       continue;
     }
-    const s = starts ? String(starts[i]) : `${wrap(c.host(1))}[${i}]`;
-    const e = ends ? (ends[i]! >= INT_MAX / 4 ? '' : String(Math.max(ends[i]!, -INT_MAX))) : `${wrap(c.host(2))}[${i}]`;
+    const s = starts ? String(starts[i]) : element(c.host(1), i);
+    const e = ends ? (ends[i]! >= INT_MAX / 4 ? '' : String(Math.max(ends[i]!, -INT_MAX))) : element(c.host(2), i);
     const sText = s === '0' ? '' : s;
     parts[ax] = `${sText}:${e}${st !== 1 ? `:${st}` : ''}`;
   }
@@ -263,7 +264,7 @@ export function depthToSpace(c: OpCtx): string {
 }
 
 export function topk(c: OpCtx): string {
-  const k = c.node.attrs.has('k') ? String(c.attrInt('k', 1)) : c.ints(1) ? String(c.ints(1)![0]) : `${wrap(c.host(1))}[0]`;
+  const k = c.node.attrs.has('k') ? String(c.attrInt('k', 1)) : c.ints(1) ? String(c.ints(1)![0]) : element(c.host(1), 0);
   c.multi(2);
   // A stable sort keeps ONNX's tie order (lower index first), which mint.topk does not promise.
   return `${c.helper('topk')}(${c.t(0)}, ${k}, ${c.attrInt('axis', -1)}, ${c.attrInt('largest', 1) ? 'True' : 'False'})`;

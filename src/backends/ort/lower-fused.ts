@@ -15,7 +15,7 @@ import type { Model } from '../../ir/model.js';
 import type { Attribute } from '../../ir/attribute.js';
 import type { Node } from '../../ir/node.js';
 import type { Value } from '../../ir/value.js';
-import type { Dim } from '../../ir/shape.js';
+import { type Dim, tensorType } from '../../ir/shape.js';
 import { LAYER_NORM_OP, MHA_OP, SDPA_OP } from '../../dialect/fused.js';
 import { epSupports } from './capabilities.js';
 import { f32Scalar, int64s, nodesBefore, takeOver } from './build.js';
@@ -87,7 +87,17 @@ export function lowerFusedForOrt(model: Model, ep: string): FusedLowering {
   for (const n of [...g]) {
     if (n.op === MHA_OP) {
       if (!epSupports(ep, 'com.microsoft', 'MultiHeadAttention')) throw new MsgraphError('unsupported', `the ${ep} execution provider has no MultiHeadAttention kernel`, { node: n.name });
-      const [q, key, v, mask] = n.inputs;
+      const [q, key, v, keep] = n.inputs;
+      let mask = keep;
+      if (keep?.type?.kind === 'tensor' && keep.type.dtype?.name === 'bool') {
+        // A boolean keep-mask as the additive bias the kernel takes: 0 where kept, float32's lowest where not (finite:
+        // -inf is not safe in every kernel's arithmetic).
+        const base = `${n.name || 'attention'}_${k++}`;
+        const add = nodesBefore(g, n, base);
+        const zero = f32Scalar(g, `${base}/keep`, 0);
+        mask = add('mint.where', [keep, zero, f32Scalar(g, `${base}/drop`, -3.4028234663852886e38)]);
+        mask.type = tensorType(zero.type?.kind === 'tensor' ? zero.type.dtype : null, keep.type.shape);
+      }
       const bias = mask ? attentionBias(g, n, mask, q!, key!, Number(n.attrs.get('num_heads')?.value ?? 1), ep === 'webgpu', biases) : null;
       contrib(n, 'MultiHeadAttention', bias ? [q!, key!, v!, null, null, bias] : [q!, key!, v!], [['num_heads', n.attrs.get('num_heads')!], ['scale', n.attrs.get('scale')!]]);
       stats.mha++;

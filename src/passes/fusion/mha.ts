@@ -83,9 +83,11 @@ export const MHA_RULES: Rule[] = [{
     if (h[0] !== h[1] || h[0] !== h[2]) return 'Q, K and V split into different head counts';
     if (!!m.n.qFold !== !!m.n.unfold || (m.n.unfold && shapeOf(m.n.unfold.outputs[0])?.[1] !== h[0])) return 'the result is not unfolded into the same heads';
     if (permOf(m.n.mergePerm) !== '0,2,1,3' || shapeOf(m.root.outputs[0])?.length !== 3) return 'the result is not merged back to [B, S, D]';
-    // An additive [B|1, H|1, S|1, L] bias (the ONNX Runtime lowering expands what attention_bias cannot broadcast).
+    // An additive [B|1, H|1, S|1, L] bias or a boolean keep-mask of that shape (GPT's causal mask; the ONNX Runtime
+    // lowering expands what attention_bias cannot broadcast and turns a boolean mask into a bias).
     const [mask, ms, seq] = [m.v.mask, shapeOf(m.v.mask), shapeOf(m.v.q)?.[1]];
-    if (mask && (ms?.length !== 4 || mask.type?.kind !== 'tensor' || mask.type.dtype?.kind !== 'float' || ms[2] === null || (ms[2] !== seq && ms[2] !== 1))) return 'the mask is not an additive [B|1, H|1, S|1, L] float tensor';
+    const kind = mask?.type?.kind === 'tensor' ? (mask.type.dtype?.name === 'bool' ? 'bool' : mask.type.dtype?.kind) : null;
+    if (mask && (ms?.length !== 4 || (kind !== 'float' && kind !== 'bool') || ms[2] === null || (ms[2] !== seq && ms[2] !== 1))) return 'the mask is not an additive float or boolean [B|1, H|1, S|1, L] tensor';
     const r = removable(m, cx.g);
     return typeof r === 'string' ? r : null;
   },

@@ -101,8 +101,9 @@ class Resnet(nn.Cell):
 
 class Attn(nn.Cell):
     """down_blocks.0.attentions.0.transformer_blocks.0.attn2, down_blocks.1.attentions.0.transformer_blo... and 10 more"""
-    def __init__(self, out_features, in_features):
+    def __init__(self, out_features, in_features, heads):
         super().__init__()
+        self.heads = heads
         self.to_q = mint.nn.Linear(out_features, out_features, bias=False)
         self.to_k = mint.nn.Linear(in_features, out_features, bias=False)
         self.to_v = mint.nn.Linear(in_features, out_features, bias=False)
@@ -114,7 +115,7 @@ class Attn(nn.Cell):
         to_q = self.to_q(hidden_states)
         to_k = self.to_k(encoder_hidden_states)
         to_v = self.to_v(encoder_hidden_states)
-        attention = multi_head_attention(to_q, to_k, to_v, 2)
+        attention = multi_head_attention(to_q, to_k, to_v, self.heads)
         to_out_0 = self.to_out[0](attention)
         return to_out_0
 
@@ -171,9 +172,9 @@ class TransformerBlock(nn.Cell):
     def __init__(self, in_features, out_features, in_features_2):
         super().__init__()
         self.norm1 = mint.nn.LayerNorm((in_features,), eps=0.00001)
-        self.attn1 = Attn(out_features=in_features, in_features=in_features)
+        self.attn1 = Attn(out_features=in_features, in_features=in_features, heads=2)
         self.norm2 = mint.nn.LayerNorm((in_features,), eps=0.00001)
-        self.attn2 = Attn(out_features=in_features, in_features=16)
+        self.attn2 = Attn(out_features=in_features, in_features=16, heads=2)
         self.norm3 = mint.nn.LayerNorm((in_features,), eps=0.00001)
         self.ff = Ff(in_features=in_features, out_features=out_features, in_features_2=in_features_2)
 
@@ -217,31 +218,24 @@ class Attention(nn.Cell):
 
 
 class DownBlock(nn.Cell):
-    """down_blocks.0"""
-    def __init__(self):
+    """down_blocks.0, down_blocks.1"""
+    def __init__(self, out_channels, out_features, in_features_2, use_downsamplers):
         super().__init__()
-        self.resnets = nn.CellList([Resnet(in_channels=8, out_channels=8)])
-        self.attentions = nn.CellList([Attention(in_channels=8, out_features=64, in_features_2=32)])
-        self.downsamplers = nn.CellList([Downsampler()])
-
-    def construct(self, conv_in, time_embedding, encoder_hidden_states):
-        resnets_0 = self.resnets[0](conv_in, time_embedding)
-        attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
-        downsamplers_0 = self.downsamplers[0](attentions_0)
-        return attentions_0, downsamplers_0
-
-
-class DownBlock2(nn.Cell):
-    """down_blocks.1"""
-    def __init__(self):
-        super().__init__()
-        self.resnets = nn.CellList([Resnet(in_channels=8, out_channels=16)])
-        self.attentions = nn.CellList([Attention(in_channels=16, out_features=128, in_features_2=64)])
+        self.resnets = nn.CellList([Resnet(in_channels=8, out_channels=out_channels)])
+        self.attentions = nn.CellList([Attention(in_channels=out_channels, out_features=out_features, in_features_2=in_features_2)])
+        if use_downsamplers:
+            self.downsamplers = nn.CellList([Downsampler()])
+        else:
+            self.downsamplers = None
 
     def construct(self, hidden_states, time_embedding, encoder_hidden_states):
         resnets_0 = self.resnets[0](hidden_states, time_embedding)
         attentions_0 = self.attentions[0](resnets_0, encoder_hidden_states)
-        return attentions_0
+        if self.downsamplers is not None:
+            downsamplers_0 = self.downsamplers[0](attentions_0)
+        else:
+            downsamplers_0 = attentions_0
+        return attentions_0, downsamplers_0
 
 
 class MidBlock(nn.Cell):
@@ -260,10 +254,10 @@ class MidBlock(nn.Cell):
 
 class UpBlock(nn.Cell):
     """up_blocks.0, up_blocks.1"""
-    def __init__(self, in_channels, in_channels_2, in_channels_3, out_features, in_features_2, use_upsamplers):
+    def __init__(self, in_channels, out_channels, in_channels_2, out_features, in_features_2, use_upsamplers):
         super().__init__()
-        self.resnets = nn.CellList([Resnet(in_channels=in_channels, out_channels=in_channels_2), Resnet(in_channels=in_channels_3, out_channels=in_channels_2)])
-        self.attentions = nn.CellList([Attention(in_channels=in_channels_2, out_features=out_features, in_features_2=in_features_2), Attention(in_channels=in_channels_2, out_features=out_features, in_features_2=in_features_2)])
+        self.resnets = nn.CellList([Resnet(in_channels=in_channels, out_channels=out_channels), Resnet(in_channels=in_channels_2, out_channels=out_channels)])
+        self.attentions = nn.CellList([Attention(in_channels=out_channels, out_features=out_features, in_features_2=in_features_2), Attention(in_channels=out_channels, out_features=out_features, in_features_2=in_features_2)])
         if use_upsamplers:
             self.upsamplers = nn.CellList([Upsampler()])
         else:
@@ -289,9 +283,9 @@ class UnetTiny(nn.Cell):
         super().__init__()
         self.time_embedding = TimeEmbedding()
         self.conv_in = mint.nn.Conv2d(4, 8, 3, padding=1)
-        self.down_blocks = nn.CellList([DownBlock(), DownBlock2()])
+        self.down_blocks = nn.CellList([DownBlock(out_channels=8, out_features=64, in_features_2=32, use_downsamplers=True), DownBlock(out_channels=16, out_features=128, in_features_2=64, use_downsamplers=False)])
         self.mid_block = MidBlock()
-        self.up_blocks = nn.CellList([UpBlock(in_channels=32, in_channels_2=16, in_channels_3=24, out_features=128, in_features_2=64, use_upsamplers=True), UpBlock(in_channels=24, in_channels_2=8, in_channels_3=16, out_features=64, in_features_2=32, use_upsamplers=False)])
+        self.up_blocks = nn.CellList([UpBlock(in_channels=32, out_channels=16, in_channels_2=24, out_features=128, in_features_2=64, use_upsamplers=True), UpBlock(in_channels=24, out_channels=8, in_channels_2=16, out_features=64, in_features_2=32, use_upsamplers=False)])
         self.conv_norm_out = mint.nn.GroupNorm(8, 8, eps=0.000001)
         self.conv_out = mint.nn.Conv2d(8, 4, 3, padding=1)
         self.constant_1 = ms.Parameter(mint.zeros((1, 4), dtype=ms.float32), requires_grad=False)
@@ -305,7 +299,7 @@ class UnetTiny(nn.Cell):
         time_embedding = self.time_embedding(cat)
         conv_in = self.conv_in(sample)
         down_blocks_0_0, down_blocks_0_1 = self.down_blocks[0](conv_in, time_embedding, encoder_hidden_states)
-        down_blocks_1 = self.down_blocks[1](down_blocks_0_1, time_embedding, encoder_hidden_states)
+        down_blocks_1, _ = self.down_blocks[1](down_blocks_0_1, time_embedding, encoder_hidden_states)
         mid_block = self.mid_block(down_blocks_1, time_embedding, encoder_hidden_states)
         up_blocks_0 = self.up_blocks[0](down_blocks_1, mid_block, time_embedding, encoder_hidden_states, down_blocks_0_1)
         up_blocks_1 = self.up_blocks[1](down_blocks_0_0, up_blocks_0, time_embedding, encoder_hidden_states, conv_in)
