@@ -8,6 +8,7 @@ import { runCommand } from './run.js';
 import { verifyCommand } from './verify.js';
 import { benchCommand } from './bench.js';
 import { VERSION } from '../src/version.js';
+import { DEFAULT_MS_VERSION } from '../src/backends/mindspore/api.js';
 import { serveCommand } from './serve.js';
 import { guardStream, termSafe } from './terminal.js';
 
@@ -68,7 +69,7 @@ precisionOptions(program
   .option('--print-after <pass>', 'print the IR after this pass (repeatable)', collect)
   .option('--external-data', 'onnx: store tensors of 1 KiB and more in <output>.data (automatic past 2 GiB)')
   .addOption(new Option('--weights <format>', 'mindspore: weight file format').choices(['safetensors', 'ckpt']).default('safetensors'))
-  .option('--ms-version <version>', 'mindspore: MindSpore version the code must run on', '2.6.0')
+  .option('--ms-version <version>', 'mindspore: MindSpore version the code must run on (2.3.0 to 2.11.0)', DEFAULT_MS_VERSION)
   .addOption(new Option('--attention <path>', 'mindspore: attention helper default path').choices(['math', 'flash']).default('math'))
   .option('--strict', 'mindspore: fail (exit 2) instead of emitting fallbacks for unmapped ops (exit 3)')
   .option('--explain-fusion', 'print what fused and why each near-miss did not')

@@ -4,7 +4,7 @@ msgraph's tests run the emitted MindSpore packages under this package because Mi
 the tests run. It exposes only MindSpore's public mint / mint.nn / mint.nn.functional API (and the few ops.* the
 emitted code may use) as listed for one MindSpore version in `_api.json` (read from MindSpore's sources); any
 other name raises AttributeError, and a call whose keywords or positional count do not fit that version's
-signature raises TypeError. The version is MSGRAPH_STANDIN_MS_VERSION (default 2.6.0).
+signature raises TypeError. The version is MSGRAPH_STANDIN_MS_VERSION (default 2.7.1, as the compiler's).
 
 Implemented on torch: nn.Cell, nn.CellList, Parameter, Tensor construction, dtypes, set_context,
 load_checkpoint (MindSpore .ckpt protobuf and safetensors) and load_param_into_net.
@@ -19,7 +19,7 @@ import torch
 
 from ._signature import fits
 
-__version__ = os.environ.get("MSGRAPH_STANDIN_MS_VERSION", "2.6.0")
+__version__ = os.environ.get("MSGRAPH_STANDIN_MS_VERSION", "2.7.1")
 STANDIN = True
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -67,6 +67,7 @@ def Parameter(default_input, name=None, requires_grad=True):  # noqa: N802
 
 # MindSpore Tensor methods that torch spells differently.
 torch.Tensor.astype = lambda self, dtype: self.to(dtype)
+torch.Tensor.copy = lambda self: self.clone()
 
 
 # ---- nn.Cell ----------------------------------------------------------------------------------------------------
@@ -242,6 +243,7 @@ _OVERRIDES = {
     "ops.conv2d": _ops_conv(2),
     "ops.conv3d": _ops_conv(3),
     "mint.squeeze": _squeeze,
+    "ops.squeeze": lambda input, axis=None: _squeeze(input, axis),
     "mint.nn.functional.pad": _pad,
     "mint.nn.LayerNorm": _layer_norm_cls,
     "mint.nn.GroupNorm": _group_norm_cls,

@@ -91,6 +91,25 @@ describe.skipIf(!HAS_TORCH)('emitted code against MindSpore\'s API surface', () 
     });
   }
 
+  // The releases a port targets: 2.4.10 (the oldest with every op the zoo needs, through fallbacks), 2.6.0 and 2.7.1
+  // (mindone's range), 2.11.0 (the newest).
+  const zoo = zooModels();
+  for (const version of ['2.4.10', '2.6.0', '2.7.1', '2.11.0']) {
+    it.skipIf(!zoo.length)(`every zoo model at ${version}: no fallback, scan clean`, () => {
+      const dir = tmp();
+      const files: string[] = [];
+      for (const f of zoo) {
+        const pkg = emit(f, { msVersion: version });
+        expect(pkg.result.fallbacks.map((x) => x.reason), path.basename(f)).toEqual([]);
+        files.push(path.join(writePackage(pkg.files, path.join(dir, path.basename(f, '.onnx'))), 'model.py'));
+      }
+      expect(Object.entries(scan(version, files)).filter(([, p]) => p.length)).toEqual([]);
+    });
+  }
+  it.skipIf(!zoo.length)('every zoo model at 2.4.10 matches onnxruntime under the stand-in at 2.4.10', async () => {
+    for (const f of zoo) await matchesOrt(f, { msVersion: '2.4.10' }, { MSGRAPH_STANDIN_MS_VERSION: '2.4.10' });
+  }, 300_000);
+
   it('2.4.x names GroupNorm parameters gamma/beta, and 2.3.x cannot load safetensors', async () => {
     const file = path.join(MODELS_DIR, 'unet_tiny.onnx');
     const pkg = emit(file, { msVersion: '2.4.10', weights: 'ckpt' });

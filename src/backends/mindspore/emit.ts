@@ -31,7 +31,7 @@ import { analyseModules, buildTree, placeBuffers } from './tree.js';
 import { access, emit } from './classes.js';
 import { HELPERS } from './helpers.js';
 import { CodeWriter, Namer } from './python.js';
-import { ApiChecker } from './api.js';
+import { ApiChecker, DEFAULT_MS_VERSION } from './api.js';
 import { emitItem } from './items.js';
 import { type Buffer, type Item, Mod, constantTensor, dtypeName, isWithin, literalHost, literals, outerRefs, shapeOf } from './cells.js';
 import type { NearMiss } from '../../passes/pass.js';
@@ -138,7 +138,7 @@ export class Emitter {
   fusionCounts: Record<string, number> = {};
 
   constructor(readonly model: Model, readonly opts: MindSporeOptions) {
-    this.msVersion = opts.msVersion ?? '2.6.0';
+    this.msVersion = opts.msVersion ?? DEFAULT_MS_VERSION;
     this.api = new ApiChecker(this.msVersion);
     for (const h of Object.keys(HELPERS)) this.globals.reserve(h);
     this.globals.reserve('scaled_dot_product_attention');

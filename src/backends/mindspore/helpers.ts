@@ -75,6 +75,15 @@ export const HELPERS: Record<string, Helper> = {
     y = mint.permute(y, (0, 3, 4, 1, 5, 2))
     return y.reshape(n, c // (block * block), h * block, w * block)`,
   },
+  depth_to_space_crd: {
+    apis: ['mint.permute'],
+    code: `def depth_to_space_crd(x, block):
+    """ONNX DepthToSpace in CRD mode (column, row, depth): torch's pixel_shuffle."""
+    n, c, h, w = x.shape
+    y = x.reshape(n, c // (block * block), block, block, h, w)
+    y = mint.permute(y, (0, 1, 4, 2, 5, 3))
+    return y.reshape(n, c // (block * block), h * block, w * block)`,
+  },
   slice_backwards: {
     apis: ['mint.index_select', 'mint.arange'],
     code: `def slice_backwards(x, axis, start, end, step):
@@ -118,10 +127,10 @@ export const HELPERS: Record<string, Helper> = {
     return x[tuple(indices[..., k] for k in range(indices.shape[-1]))]`,
   },
   scatter_nd: {
-    apis: ['mint.clone'],
+    apis: [],
     code: `def scatter_nd(x, indices, updates):
-    """ONNX ScatterND without reduction (uses tensor item assignment)."""
-    out = mint.clone(x)
+    """ONNX ScatterND without reduction (item assignment on a copy; Tensor.copy is in every version)."""
+    out = x.copy()
     out[tuple(indices[..., k] for k in range(indices.shape[-1]))] = updates
     return out`,
   },

@@ -111,8 +111,10 @@ export function globalPool(api: string): OpEmitter {
   };
 }
 
-export function softmax(api: string): OpEmitter {
+export function softmax(name: string): OpEmitter {
   return (c) => {
+    // mint.softmax arrives in 2.5.0; mint.nn.functional.softmax is in every version.
+    const api = name === 'mint.softmax' && !c.apiHas(name) ? 'mint.nn.functional.softmax' : name;
     const r = c.rank(0);
     let axis = c.attrInt('axis', -1);
     if (c.attrInt('coerce_2d', 0) === 1 && r !== null && norm(axis, r) !== r - 1) {

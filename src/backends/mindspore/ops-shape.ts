@@ -139,7 +139,8 @@ export function squeeze(c: OpCtx): string {
   }
   if (r !== null) axes = axes.map((a) => norm(a, r));
   let e = c.t(0);
-  for (const a of [...axes].sort((x, y) => y - x)) e = c.call('mint.squeeze', e, String(a));
+  // mint.squeeze arrives in 2.5.0; before, ops.squeeze.
+  for (const a of [...axes].sort((x, y) => y - x)) e = c.apiHas('mint.squeeze') ? c.call('mint.squeeze', e, String(a)) : c.call('ops.squeeze', e, String(a));
   return e;
 }
 
@@ -259,7 +260,8 @@ export function flatten(c: OpCtx): string {
 
 export function depthToSpace(c: OpCtx): string {
   const b = c.attrInt('blocksize', 1);
-  if (c.attrStr('mode', 'DCR') === 'CRD') return c.call('mint.nn.functional.pixel_shuffle', c.t(0), String(b));
+  // pixel_shuffle (CRD) arrives in 2.6.0; before, the same reshape / permute as DCR in CRD's order.
+  if (c.attrStr('mode', 'DCR') === 'CRD') return c.apiHas('mint.nn.functional.pixel_shuffle') ? c.call('mint.nn.functional.pixel_shuffle', c.t(0), String(b)) : `${c.helper('depth_to_space_crd')}(${c.t(0)}, ${b})`;
   return `${c.helper('depth_to_space_dcr')}(${c.t(0)}, ${b})`;
 }
 
