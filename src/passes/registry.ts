@@ -14,11 +14,12 @@ import { foldBatchNorm } from './fusion/fold-batch-norm.js';
 import { foldPad } from './fusion/fold-pad.js';
 import { mergeLayout } from './common/merge-layout.js';
 import { moduleContracts } from './common/module-contracts.js';
+import { expandIdiom } from './common/expand-idiom.js';
 
 export const PASSES: ReadonlyMap<string, Pass> = new Map(
   [
     foldConstants, foldLiterals, removeNoops, cse, dce, mergeLayout, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass, fuseLayerNormPass,
-    fuseRmsNormPass, fuseGegluPass, fuseRotaryPass, foldBatchNorm, foldPad, moduleContracts,
+    fuseRmsNormPass, fuseGegluPass, fuseRotaryPass, foldBatchNorm, foldPad, moduleContracts, expandIdiom,
   ].map((p) => [p.name, p]),
 );
 
@@ -34,13 +35,14 @@ export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-la
 
 /**
  * The MindSpore target's default: literals folded (fold-literals: integer constants and scalars, never a parameter or
- * shape arithmetic), its fusions, one copy per module of the values torch's exporter shared across modules
+ * shape arithmetic), torch's expand(-1) arithmetic read as the shape it builds (expand-idiom), its fusions, one copy
+ * per module of the values torch's exporter shared across modules
  * (module-contracts), and dead-code removal. Not the onnx target's canonicalisation: folding
  * turns a parameter's transpose or unsqueeze into a new constant (no state_dict name, not trainable), removing
  * Identity loses the names torch gives shared parameters, and CSE merges values computed once per module into one
  * shared across modules. `--passes` chooses otherwise.
  */
-export const MINDSPORE_PIPELINE: readonly string[] = ['fold-literals', ...MINDSPORE_FUSIONS, 'module-contracts', 'dce'];
+export const MINDSPORE_PIPELINE: readonly string[] = ['fold-literals', 'expand-idiom', ...MINDSPORE_FUSIONS, 'module-contracts', 'dce'];
 
 /**
  * Canonicalisation (fold, drop no-ops, merge duplicates, drop dead code), then attention: fused, and where the head

@@ -135,6 +135,28 @@ def _sig(entry):
 def _check(name, entry, params, args, kwargs):
     if not fits([params] + list(entry.get("overloads") or []), len(args), list(kwargs)):
         raise TypeError("stand-in: %s%s does not fit MindSpore %s's signature (%s)" % (name, (args, kwargs), __version__, ", ".join(params)))
+    names = [p.rstrip("?") for p in params if p not in ("*", "self")]
+    for key, value in list(zip(names, args)) + list(kwargs.items()):
+        if key in _SIZE_PARAMS:
+            _host_sizes(name, value)
+
+
+# Arguments that are sizes: under GRAPH_MODE a tuple of them must hold Python ints (or be one int Tensor), never a
+# tuple with Tensor elements (a size computed from a Tensor's values on the host).
+_SIZE_PARAMS = frozenset(["size", "shape", "dims", "perm", "output_size", "split_size_or_sections", "input_perm"])
+
+
+def _host_sizes(name, value):
+    if isinstance(value, (tuple, list)) and any(isinstance(v, torch.Tensor) for v in value):
+        raise TypeError("stand-in: %s got a size tuple holding a Tensor %r; GRAPH_MODE needs Python ints" % (name, value))
+
+
+for _m in ("reshape", "view"):
+    def _sizes_checked(self, *shape, _f=getattr(torch.Tensor, _m), _name=_m):
+        for v in shape:
+            _host_sizes("Tensor." + _name, v if isinstance(v, (tuple, list)) else (v,))
+        return _f(self, *shape)
+    setattr(torch.Tensor, _m, _sizes_checked)
 
 
 def _squeeze(input, dim=None):
@@ -145,6 +167,15 @@ def _squeeze(input, dim=None):
             input = torch.squeeze(input, d)
         return input
     return torch.squeeze(input, dim)
+
+
+def _sized(fn):
+    """mint.ones/zeros: the size may be an int32/int64 Tensor (0-D or 1-D), as MindSpore documents."""
+    def op(size, *args, **kwargs):
+        if isinstance(size, torch.Tensor):
+            size = tuple(int(s) for s in size.reshape(-1).tolist())
+        return fn(size, *args, **kwargs)
+    return op
 
 
 def _pad(input, pad, mode="constant", value=None):
@@ -243,6 +274,8 @@ _OVERRIDES = {
     "ops.conv2d": _ops_conv(2),
     "ops.conv3d": _ops_conv(3),
     "mint.squeeze": _squeeze,
+    "mint.ones": _sized(torch.ones),
+    "mint.zeros": _sized(torch.zeros),
     "ops.squeeze": lambda input, axis=None: _squeeze(input, axis),
     "mint.nn.functional.pad": _pad,
     "mint.nn.LayerNorm": _layer_norm_cls,

@@ -15,7 +15,7 @@ import { Model } from '../../src/ir/model.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { committedModels, corpusModels, inputsFor, MODELS_DIR, runOnnx, skipIfNone, ZOO_DIR, zooModels } from '../helpers/ort.js';
 import { HAS_TORCH, PY, STANDIN_DIR, packageText, relError, runStandin, writePackage } from '../helpers/standin.js';
-import { Builder, f32 } from '../helpers/builder.js';
+import { Builder, f32, i64 } from '../helpers/builder.js';
 import { msgraph } from '../helpers/cli.js';
 
 const all = [...committedModels(), ...zooModels(), ...corpusModels()];
@@ -285,6 +285,52 @@ describe.skipIf(!HAS_TORCH)('hostile names', () => {
     const run = runStandin(d, feeds);
     for (const [name, want] of ref) expect(relError(want, run.outputs.get(name)!)).toBe(0);
     expect(scan('2.6.0', [path.join(d, 'model.py')])[path.join(d, 'model.py')]).toEqual([]);
+  });
+});
+
+/** torch's `token.expand(x.shape[0], -1, -1)` as the exporter writes it (the -1s become 1s through Equal/Where). */
+function expandIdiomModel(): Model {
+  const b = new Builder('expand_idiom');
+  const x = b.input('x', ['batch', 4, 8]);
+  const token = b.constant('token', [1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 8]);
+  const i64c = (name: string, vals: number[], dims = [vals.length]) => b.graph.addConstant(name, Tensor.fromArray(i64, dims, new BigInt64Array(vals.map(BigInt)), name));
+  const n = b.op('Unsqueeze', [b.op('Gather', [b.op('Shape', [x]).outputs[0]!, i64c('zero', [0], [])], { attrs: { axis: { type: 'int', value: 0 } } }).outputs[0]!, i64c('axes', [0])]).outputs[0]!;
+  const cat = b.op('Concat', [n, i64c('m1', [-1]), i64c('m2', [-1])], { attrs: { axis: { type: 'int', value: 0 } } }).outputs[0]!;
+  const s = b.op('Reshape', [cat, i64c('flat', [-1])]).outputs[0]!;
+  const ones = b.op('ConstantOfShape', [b.op('Shape', [s]).outputs[0]!], { attrs: { value: { type: 'tensor', value: Tensor.fromArray(i64, [1], new BigInt64Array([1n])) } } }).outputs[0]!;
+  const minus = b.op('Mul', [ones, i64c('neg', [-1], [])]).outputs[0]!;
+  const where = b.op('Where', [b.op('Equal', [s, minus]).outputs[0]!, ones, s]).outputs[0]!;
+  const e = b.op('Expand', [token, where]).outputs[0]!;
+  b.output(b.op('Concat', [e, x], { attrs: { axis: { type: 'int', value: 1 } } }).outputs[0]!);
+  return new Model(b.graph, 8, new Map([['', 17]]));
+}
+
+describe.skipIf(!HAS_TORCH)('GRAPH_MODE-clean shapes', () => {
+  it("torch's expand(-1) is broadcast_to(x, (batch, -1, -1)): no Tensor built from a shape, same numbers at any batch", async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'expand_idiom.onnx');
+    fs.writeFileSync(file, Buffer.concat(encodeModelBytes(expandIdiomModel()).chunks));
+    const feeds = new Map([['x', Tensor.fromArray(f32, [3, 4, 8], Float32Array.from({ length: 96 }, (_, i) => i / 10))]]);
+    const ref = await runOnnx(file, feeds);
+    const pkg = buildMindSporePackage(loadModelFile(file), { source: 'expand_idiom.onnx' });
+    const d = writePackage(pkg.files, path.join(dir, 'pkg'));
+    const code = fs.readFileSync(path.join(d, 'model.py'), 'utf8');
+    expect(code).toMatch(/mint\.broadcast_to\(self\.token, \(x\.shape\[0\], -1, -1\)\)/);
+    expect(code).not.toMatch(/ms\.Tensor\(|mint\.eq|mint\.where/);
+    const run = runStandin(d, feeds);
+    for (const [name, want] of ref) expect(relError(want, run.outputs.get(name)!)).toBe(0);
+    expect(scan('2.4.10', [path.join(d, 'model.py')])[path.join(d, 'model.py')]).toEqual([]);
+  });
+
+  it('the stand-in refuses a size tuple holding a Tensor (host code reading a Tensor) and takes an int Tensor size', () => {
+    const probe = (code: string) => spawnSync(PY, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(STANDIN_DIR)}); import torch; from mindspore import mint\n${code}`], { encoding: 'utf8' });
+    const bad = probe('x = mint.zeros((2, 3))\nmint.broadcast_to(x, (torch.tensor(2), 3))');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/size tuple holding a Tensor; GRAPH_MODE needs Python ints|size tuple holding a Tensor/);
+    expect(probe('x = mint.zeros((2, 3))\nx.reshape((torch.tensor(3), 2))').stderr).toMatch(/Tensor\.reshape got a size tuple holding a Tensor/);
+    const ok = probe('print(tuple(mint.ones(torch.tensor([2, 3])).shape))');
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout.trim()).toBe('(2, 3)');
   });
 });
 

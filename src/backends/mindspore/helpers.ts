@@ -51,13 +51,19 @@ export const HELPERS: Record<string, Helper> = {
     return x.reshape(tuple(x.shape[i] if d == 0 else d for i, d in enumerate(shape)))`,
   },
   expand: {
-    apis: ['mint.broadcast_to'],
+    apis: ['mint.broadcast_to', 'mint.ones', 'mint.logical_and'],
     code: `def expand(x, shape):
-    """ONNX Expand: broadcast \`x\` and \`shape\` against each other (either may hold the 1s)."""
-    rank = max(x.ndim, len(shape))
-    src = (1,) * (rank - x.ndim) + tuple(x.shape)
-    dst = (1,) * (rank - len(shape)) + tuple(shape)
-    return mint.broadcast_to(x, tuple(src[i] if dst[i] == 1 else dst[i] for i in range(rank)))`,
+    """ONNX Expand: broadcast \`x\` and \`shape\` against each other (either may hold the 1s). A shape of Python ints
+    picks each size on the host; a shape held in a Tensor broadcasts against ones of that shape, so no host code
+    reads a Tensor's elements."""
+    if isinstance(shape, tuple):
+        rank = max(x.ndim, len(shape))
+        src = (1,) * (rank - x.ndim) + tuple(x.shape)
+        dst = (1,) * (rank - len(shape)) + shape
+        return mint.broadcast_to(x, tuple(src[i] if dst[i] == 1 else dst[i] for i in range(rank)))
+    if x.dtype == ms.bool_:
+        return mint.logical_and(x, mint.ones(shape, dtype=ms.bool_))
+    return x * mint.ones(shape, dtype=x.dtype)`,
   },
   torch_pads: {
     apis: [],

@@ -143,7 +143,7 @@ function balanced(s: string): boolean {
   return d === 0;
 }
 
-function splitTop(s: string): string[] {
+export function splitTop(s: string): string[] {
   const out: string[] = [];
   let d = 0;
   let cur = '';

@@ -4,7 +4,7 @@ import { NoMapping, INT_MAX, isInt, wrap, tuple, norm, axesOf, binary, type OpCt
 import { fmt } from './layers.js';
 import { pyString } from './python.js';
 import { padsTorch } from './ops-nn.js';
-import { element } from './ops-host.js';
+import { element, splitTop } from './ops-host.js';
 
 export function reduce(api: string, op: 'plain' | 'sum_square' | 'l1' | 'l2' | 'log_sum' = 'plain'): OpEmitter {
   return (c) => {
@@ -224,7 +224,17 @@ export function where(c: OpCtx): string {
 }
 
 export function expand(c: OpCtx): string {
-  return `${c.helper('expand')}(${c.t(0)}, ${c.host(1)})`;
+  // A shape written out (`(batch, 1, 1)`) is what broadcast_to takes, with -1 where ONNX's 1 keeps the input's dim
+  // (torch's `expand(batch, -1, -1)`); the helper takes the rest (a shorter shape, one known only as a value).
+  const shape = c.host(1);
+  const m = /^\((.*?),?\)$/.exec(shape);
+  const parts = m ? splitTop(m[1]!) : null;
+  const r = c.rank(0);
+  if (parts && r !== null && parts.length >= r && c.apiHas('mint.broadcast_to')) {
+    const lead = parts.length - r;
+    return c.call('mint.broadcast_to', c.t(0), tuple(parts.map((p, i) => (i >= lead && p === '1' ? '-1' : p))));
+  }
+  return `${c.helper('expand')}(${c.t(0)}, ${shape})`;
 }
 
 export function constantOfShape(c: OpCtx): string {
