@@ -66,6 +66,28 @@ describe('state_dict names', () => {
   }
 });
 
+describe('trainable ports', () => {
+  const manifestFile = path.join(ZOO_DIR, 'manifest.json');
+  const manifest: Record<string, { file: string; state_dict?: Record<string, number[]> }> = fs.existsSync(manifestFile) ? JSON.parse(fs.readFileSync(manifestFile, 'utf8')) : {};
+  for (const name of ['vit', 'convnext', 'unet']) {
+    it.skipIf(!manifest[name]?.state_dict)(`${name}: every checkpoint key is a state_dict name of that shape, and every tensor is trainable`, () => {
+      const sd = manifest[name]!.state_dict!;
+      const pkg = emit(path.join(ZOO_DIR, manifest[name]!.file));
+      for (const p of pkg.result.params) expect(sd[p.name], p.name).toEqual(p.dims);
+      const code = packageText(pkg.files, 'model.py');
+      expect(code).not.toContain('requires_grad=False');
+    });
+  }
+
+  it('a frequency table the export made is computed in the Cell, not a checkpoint key; a causal mask stays a buffer', () => {
+    const unet = emit(path.join(MODELS_DIR, 'unet_tiny.onnx'));
+    expect(unet.result.params.filter((p) => p.kind === 'constant').map((p) => p.name)).toEqual([]);
+    expect(packageText(unet.files, 'model.py')).toMatch(/= mint\.exp\(mint\.arange\(0, \d+, dtype=ms\.float32\) \* -?\d/);
+    const gpt = zooModels().find((f) => f.endsWith('gpt.onnx'));
+    if (gpt) expect(packageText(emit(gpt).files, 'model.py')).toMatch(/self\.bias = ms\.Parameter\(.*requires_grad=False\)/);
+  });
+});
+
 describe.skipIf(!HAS_TORCH)('emitted code against MindSpore\'s API surface', () => {
   it('every model at 2.6.0: APIs, keywords, tensor methods and GRAPH_MODE syntax', () => {
     const dir = tmp();

@@ -23,6 +23,14 @@ export interface Buffer {
   attr: string;
   /** When the constant is a layer's parameter already (tied weights), the layer module and attribute. */
   alias?: { mod: Mod; attr: string };
+  /**
+   * `learned`: a float tensor under a state_dict name that feeds computation (a trainable Parameter); `buffer`: one
+   * under a state_dict name read only by comparisons or as a size (a causal mask: a Parameter without gradient);
+   * `computed`: a small constant the exporter made (a frequency table), written in the code, not a checkpoint key.
+   */
+  kind: 'learned' | 'buffer' | 'computed';
+  /** A 2-D weight the export holds as [in, out]: the parameter is [out, in] as in torch, read by a functional linear. */
+  transposed?: boolean;
 }
 
 export class Mod {
@@ -83,6 +91,25 @@ export function literals(t: Tensor): string[] {
   if (t.dtype.name === 'int64' || t.dtype.name === 'uint64') return Array.from(t.toArray() as BigInt64Array, (x) => String(x));
   const vals = Array.from(num(fromTensor(t)));
   return vals.map((x) => (t.dtype.kind === 'float' ? pyFloat(x) : t.dtype.kind === 'bool' ? (x ? 'True' : 'False') : String(x)));
+}
+
+/**
+ * A small constant the exporter made, as code: a geometric sequence (a sinusoidal embedding's frequency table,
+ * `10000 ** (-i / half)`) is computed with exp(arange * log(ratio)); anything else is written out.
+ */
+export function computedTensor(api: { call(name: string, ...args: string[]): string }, t: Tensor): string {
+  const ms = t.dtype.ms ?? 'ms.float32';
+  const vals = Array.from(num(fromTensor(t)));
+  const n = vals.length;
+  const reshape = t.dims.length === 1 ? '' : `.reshape(${t.dims.length === 0 ? '()' : `(${t.dims.join(', ')})`})`;
+  const ratio = n >= 4 && vals.every((x) => x > 0) ? vals[1]! / vals[0]! : NaN;
+  if (Number.isFinite(ratio) && ratio !== 1 && vals.every((x, i) => Math.abs(vals[0]! * ratio ** i - x) <= 1e-6 * Math.abs(x))) {
+    const step = `${api.call('mint.arange', '0', String(n), `dtype=${ms}`)} * ${pyFloat(Math.log(ratio))}`;
+    const scaled = vals[0] === 1 ? api.call('mint.exp', step) : `${pyFloat(vals[0]!)} * ${api.call('mint.exp', step)}`;
+    return `${vals[0] === 1 ? scaled : `(${scaled})`}${reshape}`;
+  }
+  const lits = literals(t);
+  return `ms.Tensor(${lits.length === 1 ? `(${lits[0]},)` : `(${lits.join(', ')})`}, ${ms})${reshape}`;
 }
 
 export function literalHost(t: Tensor): string {

@@ -2,9 +2,9 @@
 import { CELL_MEMBERS } from './cell-members.js';
 import { HELPERS } from './helpers.js';
 import { attentionHelper } from './attention.js';
-import type { Layer, LayerParam } from './layers.js';
+import { type Layer, type LayerParam, transpose2d } from './layers.js';
 import { CodeWriter, Namer, className, identifier, pyComment, pyString } from './python.js';
-import { type Mod, NUMERIC, PATH_NAME, dtypeName, fmtShape, shapeOf } from './cells.js';
+import { type Mod, NUMERIC, PATH_NAME, computedTensor, dtypeName, fmtShape, shapeOf } from './cells.js';
 import type { EmitResult, Emitter, ParamRecord } from './emit.js';
 import type { Value } from '../../ir/value.js';
 import { nodeScope } from '../../frontend/hierarchy.js';
@@ -434,9 +434,14 @@ export function initEntries(e: Emitter, m: Mod): string[] {
   for (const b of m.buffers) {
     if (b.alias) continue;
     const t = b.tensor;
+    if (b.kind === 'computed') {
+      lines.push(`self.${b.attr} = ${computedTensor(e.api, t)}`);
+      continue;
+    }
     const ms = t.dtype.ms ?? 'ms.float32';
-    const shape = t.dims.length === 1 ? `(${t.dims[0]},)` : `(${t.dims.join(', ')})`;
-    lines.push(`self.${b.attr} = ms.Parameter(${e.api.call('mint.zeros', shape, `dtype=${ms}`)}, requires_grad=False)`);
+    const dims = b.transposed ? [...t.dims].reverse() : t.dims;
+    const shape = dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
+    lines.push(`self.${b.attr} = ms.Parameter(${e.api.call('mint.zeros', shape, `dtype=${ms}`)}${b.kind === 'learned' ? '' : ', requires_grad=False'})`);
   }
   if (lines.length === 0) lines.push('pass');
   return lines.filter((l) => l !== 'super().__init__()');
@@ -458,8 +463,11 @@ export function collectParams(e: Emitter): ParamRecord[] {
       } else walk(c, p + '.');
     }
     for (const b of m.buffers) {
-      if (b.alias) continue;
-      out.push({ name: prefix + b.attr, source: b.value.name, dims: [...b.tensor.dims], dtype: b.tensor.dtype.name, nbytes: b.tensor.nbytes, load: () => b.tensor.read(), kind: 'constant' });
+      if (b.alias || b.kind === 'computed') continue;
+      const t = b.tensor;
+      out.push(b.transposed
+        ? { name: prefix + b.attr, source: b.value.name, dims: [...t.dims].reverse(), dtype: t.dtype.name, nbytes: t.nbytes, load: (s) => transpose2d(t, s), transform: 'transposed (ONNX MatMul weight is [in, out])', kind: 'constant' }
+        : { name: prefix + b.attr, source: b.value.name, dims: [...t.dims], dtype: t.dtype.name, nbytes: t.nbytes, load: () => t.read(), kind: 'constant' });
     }
   };
   walk(e.root, '');

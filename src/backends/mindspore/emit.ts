@@ -24,7 +24,7 @@ import { toMint } from '../../dialect/to-mint.js';
 import { MINT_DOMAIN, onnxOpOf } from '../../dialect/names.js';
 import { inferShapes } from '../../dialect/ops/infer.js';
 import type { KnownValue } from '../../dialect/ops/types.js';
-import { findLayers, fmt, type Layer } from './layers.js';
+import { findLayers, fmt, projectionWeights, type Layer } from './layers.js';
 import { findHost } from './ops-host.js';
 import { loopChains } from './loops.js';
 import { analyseModules, buildTree, placeBuffers } from './tree.js';
@@ -121,6 +121,8 @@ export class Emitter {
   readonly root = new Mod('', [], null);
   readonly modByPath = new Map<string, Mod>([['', this.root]]);
   readonly buffers = new Map<Value, Buffer>();
+  /** Weights stored transposed in the export that are parameters under these state_dict names (layers.ts). */
+  projections = new Map<Value, string>();
   readonly layerParamOf = new Map<Value, { mod: Mod; attr: string }>();
   readonly helpersUsed = new Set<string>();
   readonly globals = Namer.module();
@@ -195,9 +197,9 @@ export class Emitter {
       }
     }
     const nodes = [...g].filter((n) => !this.constants.has(n.outputs[0]!));
-    const layers = findLayers(nodes, (v) => (v ? this.constants.get(v) ?? null : null), {
-      versionAtLeast: (v) => this.api.atLeast(v), available: (api) => this.api.has(api),
-    });
+    const constOf = (v: Value | null | undefined) => (v ? this.constants.get(v) ?? null : null);
+    const layers = findLayers(nodes, constOf, { versionAtLeast: (v) => this.api.atLeast(v), available: (api) => this.api.has(api) });
+    this.projections = projectionWeights(nodes, constOf);
     // Live items: walk back from the outputs through layers (absorbed nodes are not traversed).
     const layerOfNode = new Map<Node, Layer>();
     for (const l of layers) for (const n of l.nodes) layerOfNode.set(n, l);

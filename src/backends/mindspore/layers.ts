@@ -266,7 +266,35 @@ function gemm(n: Node, constOf: ConstOf): Layer | null {
   return linearLayer(n, n.inputs[0], n.outputs[0], weight, bias, n.inputs[1]!, c ? n.inputs[2]! : null, [n]);
 }
 
+/**
+ * nn.MultiheadAttention's input projection: a MatMul by an unnamed weight (the exporter's transposed copy) whose bias
+ * is a state_dict tensor named `<module>.<p>_bias`. Its weight is `<module>.<p>_weight` in torch, a parameter of the
+ * module, not of a Linear child: the port keeps both there and calls mint.nn.functional.linear. Returns that name.
+ */
+export function projectionWeight(n: Node, constOf: ConstOf): string | null {
+  const b = constOf(n.inputs[1]);
+  const w = n.inputs[1];
+  if (op(n) !== 'mint:mint.matmul' || !b || b.dims.length !== 2 || !w || (PATH_NAME.test(w.name) && w.name.includes('.'))) return null;
+  const add = userOf(n.outputs[0]);
+  if (!add || op(add) !== 'mint:mint.add') return null;
+  const bias = add.inputs[0] === n.outputs[0] ? add.inputs[1] : add.inputs[0];
+  const c = constOf(bias);
+  if (!c || c.dims.length !== 1 || c.dims[0] !== b.dims[1] || !foreignBias(bias) || !/_bias$/.test(bias!.name)) return null;
+  return bias!.name.replace(/_bias$/, '_weight');
+}
+
+/** The projection weights of `nodes` (see projectionWeight), by the weight's value. */
+export function projectionWeights(nodes: readonly Node[], constOf: ConstOf): Map<Value, string> {
+  const out = new Map<Value, string>();
+  for (const n of nodes) {
+    const name = projectionWeight(n, constOf);
+    if (name) out.set(n.inputs[1]!, name);
+  }
+  return out;
+}
+
 function matmul(n: Node, constOf: ConstOf): Layer | null {
+  if (projectionWeight(n, constOf)) return null;
   const b = constOf(n.inputs[1]);
   const x = n.inputs[0];
   if (!b || b.dims.length !== 2 || !x || !n.outputs[0] || constOf(x)) return null;

@@ -26,6 +26,8 @@ export interface OpCtx {
   /** True when input i is a shape whose elements are known never to be a literal 0. */
   noZeroDims(i: number): boolean;
   has(i: number): boolean;
+  /** Whether input i is a weight kept as torch's [out, in] though the graph multiplies by [in, out]. */
+  transposedWeight(i: number): boolean;
   rank(i: number): number | null;
   shape(i: number): Dim[] | null;
   dtype(i: number): string | null;

@@ -73,7 +73,7 @@ export const OP_EMITTERS: { [K in DialectOp | ForeignOp]?: OpEmitter } = {
   'mint.clamp': clip,
   'ops.cast': cast,
   'msgraph.cast_like': cast,
-  'mint.matmul': (c) => c.call('mint.matmul', c.t(0), c.t(1)),
+  'mint.matmul': (c) => (c.transposedWeight(1) ? c.call('mint.nn.functional.linear', c.t(0), c.t(1)) : c.call('mint.matmul', c.t(0), c.t(1))),
   'mint.nn.functional.linear': gemm,
   'mint.einsum': einsum,
   'mint.nn.functional.conv1d': conv,

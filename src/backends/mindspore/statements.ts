@@ -137,6 +137,7 @@ export function opContext(e: Emitter, n: Node, op: string, m: Mod, expr: Map<Val
       return !!k && k.elems.every((d) => d !== 0 && d !== null);
     },
     has: (i) => !!n.inputs[i],
+    transposedWeight: (i) => !!(n.inputs[i] && e.buffers.get(n.inputs[i]!)?.transposed),
     rank: (i) => shapeOf(n.inputs[i])?.length ?? null,
     shape: (i) => shapeOf(n.inputs[i]),
     dtype: (i) => dtypeName(n.inputs[i]),

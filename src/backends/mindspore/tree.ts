@@ -1,6 +1,7 @@
 /** The module tree: items placed at module paths, constant parameters owned by modules, and which modules become Cells. */
 import type { Node } from '../../ir/node.js';
 import type { Value } from '../../ir/value.js';
+import type { Tensor } from '../../ir/tensor.js';
 import { nodeScope } from '../../frontend/hierarchy.js';
 import type { Layer } from './layers.js';
 import { identifier } from './python.js';
@@ -89,13 +90,14 @@ export function placeBuffers(e: Emitter): void {
       const t = e.constants.get(v)!;
       const alias = e.layerParamOf.get(v);
       if (alias) {
-        e.buffers.set(v, { value: v, tensor: t, owner: alias.mod, attr: alias.attr, alias });
+        e.buffers.set(v, { value: v, tensor: t, owner: alias.mod, attr: alias.attr, alias, kind: 'learned' });
         continue;
       }
       let owner: Mod;
       let attr: string;
-      if (PATH_NAME.test(v.name) && !e.modByPath.get(v.name)) {
-        const parts = v.name.split('.');
+      const name = e.projections.get(v) ?? v.name;
+      if (PATH_NAME.test(name) && !e.modByPath.get(name)) {
+        const parts = name.split('.');
         owner = mod(e, parts.slice(0, -1));
         if (owner.layer) owner = owner.parent ?? e.root;
         attr = parts[parts.length - 1]!;
@@ -106,11 +108,39 @@ export function placeBuffers(e: Emitter): void {
         attr = v.name.replace(/^onnx::/, '').replace(/^.*\//, '').replace(/(_output)?(_\d+)+$/, '') || 'constant';
       }
       if (owner.cellList || [...owner.children.keys()].every((k) => NUMERIC.test(k)) && owner.children.size > 0) owner = owner.parent ?? e.root;
-      const b: Buffer = { value: v, tensor: t, owner, attr };
+      const projection = e.projections.has(v);
+      const b: Buffer = { value: v, tensor: t, owner, attr, kind: projection ? 'learned' : bufferKind(v, t), ...(projection ? { transposed: true } : {}) };
       owner.buffers.push(b);
       e.buffers.set(v, b);
     }
   }
+}
+
+/** Ops through which a tensor is still the same values (a slice of a mask is the mask). */
+const VIEWS = new Set(['msgraph.slice', 'mint.reshape', 'mint.squeeze', 'mint.unsqueeze', 'mint.permute', 'mint.transpose', 'msgraph.identity', 'mint.broadcast_to']);
+/** Uses that take no gradient: comparisons, a condition, a size. */
+const NO_GRAD = new Set(['mint.eq', 'mint.lt', 'mint.gt', 'mint.le', 'mint.greater_equal', 'mint.logical_not', 'mint.logical_and', 'mint.logical_or', 'msgraph.shape', 'msgraph.size']);
+/** Exporter constants up to this many elements are written in the code rather than stored. */
+export const COMPUTED_LIMIT = 256;
+
+/** What a constant is in the port (see Buffer.kind). */
+function bufferKind(v: Value, t: Tensor): Buffer['kind'] {
+  const named = PATH_NAME.test(v.name) && !/^onnx::|^\//.test(v.name);
+  if (!named) return t.dtype.kind === 'float' && t.size <= COMPUTED_LIMIT ? 'computed' : 'buffer';
+  if (t.dtype.kind !== 'float') return 'buffer';
+  // A state_dict tensor is learned when some use takes a gradient through it.
+  const seen = new Set<Value>();
+  const grads = (x: Value): boolean => {
+    if (seen.has(x)) return false;
+    seen.add(x);
+    return x.uses.some(({ node, index }) => {
+      if (NO_GRAD.has(node.op) || (node.op === 'mint.where' && index === 0)) return false;
+      if (node.op === 'ops.cast' && node.outputs[0]?.type?.kind === 'tensor' && node.outputs[0].type.dtype?.kind !== 'float') return false;
+      if (VIEWS.has(node.op) && index === 0) return node.outputs.some((o) => o && grads(o));
+      return true;
+    }) || !!x.graph?.outputs.includes(x);
+  };
+  return grads(v) ? 'learned' : 'buffer';
 }
 
 /** A constant rendered inline: one element, or a small integer vector. */

@@ -288,7 +288,7 @@ class UnetTiny(nn.Cell):
         self.up_blocks = nn.CellList([UpBlock(in_channels=32, out_channels=16, in_channels_2=24, out_features=128, in_features_2=64, use_upsamplers=True), UpBlock(in_channels=24, out_channels=8, in_channels_2=16, out_features=64, in_features_2=32, use_upsamplers=False)])
         self.conv_norm_out = mint.nn.GroupNorm(8, 8, eps=0.000001)
         self.conv_out = mint.nn.Conv2d(8, 4, 3, padding=1)
-        self.constant_1 = ms.Parameter(mint.zeros((1, 4), dtype=ms.float32), requires_grad=False)
+        self.constant_1 = mint.exp(mint.arange(0, 4, dtype=ms.float32) * -2.3025851525986925).reshape((1, 4))
 
     def construct(self, sample, timestep, encoder_hidden_states):
         unsqueeze = mint.unsqueeze(timestep, 1)
