@@ -244,8 +244,14 @@ def _flash_attention_score(query, key, value, head_num, real_shift=None, drop_ma
         raise TypeError("stand-in: flash_attention_score takes float16/bfloat16 inputs only")
     if input_layout not in ("BNSD", "BSH"):
         raise ValueError("stand-in: layout %s not implemented" % input_layout)
+    if query.shape[-1] % 16:
+        raise ValueError("stand-in: flash_attention_score takes a head size that is a multiple of 16, not %d" % query.shape[-1])
+    if attn_mask is not None and attn_mask.dim() == 4 and attn_mask.shape[0] != query.shape[0]:
+        raise ValueError("stand-in: flash_attention_score's attn_mask is [B, 1|N, S1, S2] or [S1, S2], not %s" % (tuple(attn_mask.shape),))
     q, k, v = (t.float() for t in (query, key, value))
     scores = torch.matmul(q, k.transpose(-1, -2)) * scalar_value
+    if real_shift is not None:
+        scores = scores + real_shift.float()
     if attn_mask is not None:
         scores = scores.masked_fill(attn_mask.bool(), float("-inf"))
     return torch.matmul(torch.softmax(scores, dim=-1), v).to(query.dtype)
