@@ -26,6 +26,7 @@ export interface CompileOptions {
   msVersion?: string;
   attention?: 'math' | 'flash';
   strict?: boolean;
+  static?: boolean;
   explainFusion?: boolean;
   timings?: boolean;
   profile?: boolean;
@@ -64,7 +65,8 @@ async function compileMindSpore(file: string, model: Model, opts: CompileOptions
   if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) {
     throw new MsgraphError('usage', 'the MindSpore target writes a directory; the output exists and is a file', { file: opts.output });
   }
-  const passes = parsePassList(opts.passes, MINDSPORE_PIPELINE);
+  // --static keeps every size the export fixed: the pipeline without free-dims.
+  const passes = parsePassList(opts.passes, opts.static ? MINDSPORE_PIPELINE.filter((p) => p !== 'free-dims') : MINDSPORE_PIPELINE);
   checkPassNames([...passes, ...(opts.printAfter ?? [])]);
   const pkg = buildMindSporePackage(model, {
     source: path.basename(file), weights: opts.weights, msVersion: opts.msVersion, attention: opts.attention, strict: opts.strict,

@@ -65,6 +65,22 @@ ZOO = {
         {"sample": NCHW_DYN, "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "seq"}},
         "diffusers-style UNet2DConditionModel: ResnetBlock2D, GroupNorm+SiLU, timestep embedding, cross-attention, GEGLU",
     ),
+    "unet_static": (
+        lambda: blocks.UNet2DConditionModel(),
+        lambda: (torch.randn(1, 4, 16, 16), torch.tensor([10.0]), torch.randn(1, 8, 32)),
+        ["sample", "timestep", "encoder_hidden_states"], ["out_sample"], {"out_sample": {}},
+        "the zoo UNet exported with every size fixed (no dynamic axes): 16x16 latent, 8-token context, batch 1",
+    ),
+    "vae_static": (
+        lambda: blocks.Decoder(), lambda: (torch.randn(1, 4, 8, 8),), ["latent"], ["image"], {"image": {}},
+        "the zoo VAE decoder exported with every size fixed (8x8 latent, batch 1)",
+    ),
+    "bert_static": (
+        lambda: blocks.BertEncoder(),
+        lambda: (torch.randint(0, 100, (2, 12)), torch.tensor([[1] * 12, [1] * 8 + [0] * 4])),
+        ["input_ids", "attention_mask"], ["last_hidden_state", "pooler_output"], {"last_hidden_state": {}, "pooler_output": {}},
+        "the zoo BERT encoder exported with every size fixed (batch 2, 12 tokens)",
+    ),
     "unet_tiny": (
         lambda: blocks.UNet2DConditionModel(ch=(8, 16), cross=16),
         lambda: (torch.randn(1, 4, 8, 8), torch.tensor([10.0]), torch.randn(1, 4, 16)),

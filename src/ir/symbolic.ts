@@ -180,6 +180,15 @@ export const dim = {
   product: (ds: Dim[]): Dim => ds.reduce<Dim>((acc, d) => dim.mul(acc, d), 1),
 };
 
+/** A dim that is one term, `coef * a * b`: its coefficient and atoms; null for a sum or a number. */
+export function monomial(d: Dim): { coef: number; atoms: string[] } | null {
+  if (d === null || typeof d === 'number') return null;
+  const p = toPoly(d);
+  if (p.size !== 1) return null;
+  const [[key, coef]] = [...p];
+  return key === '' ? null : { coef: coef!, atoms: atomsOf(key!) };
+}
+
 /** Binds symbols to numbers and evaluates; null if an atom is unbound or opaque. */
 export function evaluate(d: Dim, env: Record<string, number>): number | null {
   if (d === null) return null;

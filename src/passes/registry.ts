@@ -15,11 +15,12 @@ import { foldPad } from './fusion/fold-pad.js';
 import { mergeLayout } from './common/merge-layout.js';
 import { moduleContracts } from './common/module-contracts.js';
 import { expandIdiom } from './common/expand-idiom.js';
+import { freeDims } from './common/free-dims.js';
 
 export const PASSES: ReadonlyMap<string, Pass> = new Map(
   [
     foldConstants, foldLiterals, removeNoops, cse, dce, mergeLayout, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass, fuseLayerNormPass,
-    fuseRmsNormPass, fuseGegluPass, fuseRotaryPass, foldBatchNorm, foldPad, moduleContracts, expandIdiom,
+    fuseRmsNormPass, fuseGegluPass, fuseRotaryPass, foldBatchNorm, foldPad, moduleContracts, expandIdiom, freeDims,
   ].map((p) => [p.name, p]),
 );
 
@@ -42,7 +43,7 @@ export const MINDSPORE_FUSIONS: readonly string[] = ['fuse-group-norm', 'fuse-la
  * Identity loses the names torch gives shared parameters, and CSE merges values computed once per module into one
  * shared across modules. `--passes` chooses otherwise.
  */
-export const MINDSPORE_PIPELINE: readonly string[] = ['fold-literals', 'expand-idiom', ...MINDSPORE_FUSIONS, 'module-contracts', 'dce'];
+export const MINDSPORE_PIPELINE: readonly string[] = ['fold-literals', 'free-dims', 'expand-idiom', ...MINDSPORE_FUSIONS, 'module-contracts', 'dce'];
 
 /**
  * Canonicalisation (fold, drop no-ops, merge duplicates, drop dead code), then attention: fused, and where the head

@@ -283,6 +283,8 @@ _OVERRIDES = {
     "mint.ones": _sized(torch.ones),
     "mint.zeros": _sized(torch.zeros),
     "ops.squeeze": lambda input, axis=None: _squeeze(input, axis),
+    # ops.reshape takes an int Tensor shape as well as a tuple (mint.reshape and Tensor.reshape do not).
+    "ops.reshape": lambda input, shape: input.reshape(tuple(int(s) for s in shape.reshape(-1).tolist()) if isinstance(shape, torch.Tensor) else shape),
     "mint.nn.functional.pad": _pad,
     "mint.nn.LayerNorm": _layer_norm_cls,
     "mint.nn.GroupNorm": _group_norm_cls,

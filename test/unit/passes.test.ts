@@ -150,3 +150,45 @@ describe('module-contracts', () => {
     expect(runPasses(m, ['module-contracts'])[0]!.modified).toBe(false);
   });
 });
+
+describe('free-dims', () => {
+  /** x[1, 8, 4, 4] -> flatten the spatial dims -> split the channels in 2 heads -> back, every target fixed at export. */
+  function fixedExport(): Model {
+    const b = new Builder();
+    const x = b.input('x', [1, 8, 4, 4]);
+    const flat = b.op('Reshape', [x, ints(b, 't1', [1, 8, 16])]).outputs[0]!;
+    const t = b.op('Transpose', [flat], { attrs: { perm: { type: 'ints', value: [0, 2, 1] } } }).outputs[0]!;
+    const heads = b.op('Reshape', [t, ints(b, 't2', [1, 16, 2, 4])]).outputs[0]!;
+    const back = b.op('Reshape', [heads, ints(b, 't3', [1, 4, 4, 8])]).outputs[0]!;
+    b.output(back);
+    const m = model(b);
+    for (const n of m.graph) for (const o of n.outputs) if (o) o.type = null;
+    return m;
+  }
+
+  it('frees the batch and spatial input dims and re-derives the Reshape targets the export fixed from them', () => {
+    const m = fixedExport();
+    const [r] = runPasses(m, ['free-dims', 'dce'], { verifyEach: true });
+    expect(r!.stats).toMatchObject({ freed: 3, fixed: 0 });
+    expect(m.graph.inputs[0]!.type).toMatchObject({ shape: ['batch', 8, 'height', 'width'] });
+    expect(m.graph.outputs[0]!.type).toMatchObject({ shape: ['batch', 'height', 'width', 8] });
+    // No Reshape keeps a literal target.
+    expect(m.graph.nodes.filter((n) => n.op === 'mint.reshape' && n.attrs.has('shape'))).toEqual([]);
+    const again = runPasses(m, ['free-dims']);
+    expect(again[0]!.modified).toBe(false);
+  });
+
+  it('reports a size a parameter pins, and a Reshape it cannot align', () => {
+    const b = new Builder();
+    const x = b.input('x', [1, 6, 4]);
+    const pos = b.constant('pos_embedding', new Array(24).fill(0.5), [1, 6, 4]);
+    const y = b.input('y', [1, 6, 4]);
+    b.output(b.op('Add', [x, pos]).outputs[0]!, b.op('Reshape', [y, ints(b, 't', [1, 4, 6])]).outputs[0]!);
+    const m = model(b);
+    const [r] = runPasses(m, ['free-dims']);
+    const report = r!.report as { pinned: { dim: string; size: number; by: string }[]; fixed: { reason: string }[] };
+    expect(report.pinned).toEqual([{ dim: 'seq', size: 6, by: 'pos_embedding [1, 6, 4]' }]);
+    // y's [batch, seq, 4] as [1, 4, 6] mixes the sequence with the features: it stays as exported.
+    expect(report.fixed.map((f) => f.reason).join()).toMatch(/mixes several input dims/);
+  });
+});

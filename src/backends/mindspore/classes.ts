@@ -100,6 +100,7 @@ export function emit(e: Emitter): EmitResult {
     geglus: e.geglus,
     nearMisses: e.nearMisses,
     fusionCounts: e.fusionCounts,
+    sizes: e.sizes,
     classes: classOrder,
     msVersion: e.msVersion,
     topClass: top,

@@ -35,13 +35,14 @@ import { ApiChecker, DEFAULT_MS_VERSION } from './api.js';
 import { emitItem } from './items.js';
 import { type Buffer, type Item, Mod, constantTensor, dtypeName, isWithin, literalHost, literals, outerRefs, shapeOf } from './cells.js';
 import type { NearMiss } from '../../passes/pass.js';
-
-type AttentionReport = { fused: number; nearMisses: NearMiss[] };
-type ActivationReport = Record<'silu' | 'gelu' | 'hardswish' | 'hardsigmoid', number>;
+import type { FreeDimsReport } from '../../passes/common/free-dims.js';
 import { runPasses } from '../../passes/manager.js';
 import { MINDSPORE_PIPELINE } from '../../passes/registry.js';
 import { Profile } from '../../util/profile.js';
 import type { Scratch } from './weights.js';
+
+type AttentionReport = { fused: number; nearMisses: NearMiss[] };
+type ActivationReport = Record<'silu' | 'gelu' | 'hardswish' | 'hardsigmoid', number>;
 
 export interface MindSporeOptions {
   msVersion?: string;
@@ -73,11 +74,7 @@ export interface ParamRecord {
   kind: 'layer' | 'constant';
 }
 
-export interface Fallback {
-  node: string;
-  op: string;
-  reason: string;
-}
+export interface Fallback { node: string; op: string; reason: string }
 
 export interface EmitResult {
   code: string;
@@ -97,6 +94,8 @@ export interface EmitResult {
   nearMisses: { node: string; reason: string }[];
   /** Every count the fusion and fold passes reported, summed by kind (`attention`, `rotary_embedding`, ...). */
   fusionCounts: Record<string, number>;
+  /** Which input dims are free and what stays fixed (the free-dims pass; null when it did not run). */
+  sizes: FreeDimsReport | null;
   classes: string[];
   msVersion: string;
   topClass: string;
@@ -138,6 +137,7 @@ export class Emitter {
   geglus = 0;
   nearMisses: { node: string; reason: string }[] = [];
   fusionCounts: Record<string, number> = {};
+  sizes: FreeDimsReport | null = null;
 
   constructor(readonly model: Model, readonly opts: MindSporeOptions) {
     this.msVersion = opts.msVersion ?? DEFAULT_MS_VERSION;
@@ -162,6 +162,7 @@ export class Emitter {
     this.layerNorms = stat('layer_norm');
     this.geglus = stat('geglu');
     this.nearMisses = fusions.flatMap((r) => r.nearMisses ?? []);
+    this.sizes = (fusions.find((r) => r.name === 'free-dims')?.report as FreeDimsReport | undefined) ?? null;
     for (const r of fusions.filter((p) => /^(fuse|fold)-/.test(p.name))) for (const [k, v] of Object.entries(r.stats)) this.fusionCounts[k] = (this.fusionCounts[k] ?? 0) + v;
     const inferred = prof.run('shape inference (fused)', () => inferShapes(model));
     const itemsStart = performance.now();

@@ -45,10 +45,15 @@ export const HELPERS: Record<string, Helper> = {
     return flat.reshape(x.shape[:axis] + indices.shape + x.shape[axis + 1:])`,
   },
   reshape: {
-    apis: [],
+    apis: ['ops.reshape', 'mint.where'],
     code: `def reshape(x, shape):
-    """ONNX Reshape: a 0 in \`shape\` copies the input's dim."""
-    return x.reshape(tuple(x.shape[i] if d == 0 else d for i, d in enumerate(shape)))`,
+    """ONNX Reshape: a 0 in \`shape\` copies the input's dim. A shape of Python ints is read on the host; one held
+    in an int64 Tensor goes to ops.reshape, which takes it, with its 0s replaced by a Tensor of x's dims."""
+    if isinstance(shape, tuple):
+        return x.reshape(tuple(x.shape[i] if d == 0 else d for i, d in enumerate(shape)))
+    n = shape.shape[0]
+    dims = ms.Tensor((tuple(x.shape) + (1,) * n)[:n], ms.int64)
+    return ops.reshape(x, mint.where(shape == 0, dims, shape))`,
   },
   expand: {
     apis: ['mint.broadcast_to', 'mint.ones', 'mint.logical_and'],

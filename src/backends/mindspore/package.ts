@@ -85,6 +85,7 @@ function reportJson(r: EmitResult, opts: PackageOptions, weightFile: string): un
     op_mapping: mappingObject(r),
     fusions: { attention: r.attention.fused, group_norm: r.groupNorms, layer_norm: r.layerNorms, gelu: r.activations.gelu, silu: r.activations.silu, hardswish: r.activations.hardswish, hardsigmoid: r.activations.hardsigmoid, geglu: r.geglus },
     near_misses: r.nearMisses,
+    input_sizes: r.sizes,
     partial: r.fallbacks.length > 0,
     fallbacks: r.fallbacks,
     warnings: r.warnings,
@@ -125,6 +126,16 @@ function reportMd(r: EmitResult, opts: PackageOptions, weightFile: string): stri
     lines.push('## Fallbacks');
     lines.push('');
     for (const f of r.fallbacks) lines.push(`- ${mdCode(f.op)} at node ${mdCode(f.node)}: ${mdText(f.reason)}`);
+  }
+  lines.push('', '## Input sizes', '');
+  if (!r.sizes) lines.push('- As the export wrote them (`--static`, or a pass list without free-dims): a dim with a number takes only that size.');
+  else {
+    for (const i of r.sizes.inputs) {
+      const free = i.dims.filter((d): d is string => typeof d === 'string' && !r.sizes!.pinned.some((p) => p.dim === d));
+      lines.push(`- ${mdCode(i.name)} [${i.dims.map((d) => mdText(String(d))).join(', ')}]: ${free.length ? `free: ${free.map(mdText).join(', ')}` : 'no size free'}.`);
+    }
+    for (const p of r.sizes.pinned) lines.push(`- ${mdCode(p.dim)} stays ${p.size} at run time: ${mdText(p.by)} is that size (a size learned in the weights).`);
+    for (const f of r.sizes.fixed) lines.push(`- Fixed at ${mdCode(f.node)}: ${mdText(f.reason)}; other sizes fail there.`);
   }
   if (r.nearMisses.length) {
     lines.push('');

@@ -117,7 +117,7 @@ export function placeBuffers(e: Emitter): void {
 }
 
 /** Ops through which a tensor is still the same values (a slice of a mask is the mask). */
-const VIEWS = new Set(['msgraph.slice', 'mint.reshape', 'mint.squeeze', 'mint.unsqueeze', 'mint.permute', 'mint.transpose', 'msgraph.identity', 'mint.broadcast_to']);
+const VIEWS = new Set(['msgraph.slice', 'mint.reshape', 'mint.squeeze', 'mint.unsqueeze', 'mint.permute', 'msgraph.identity', 'mint.broadcast_to']);
 /** Uses that take no gradient: comparisons, a condition, a size. */
 const NO_GRAD = new Set(['mint.eq', 'mint.lt', 'mint.gt', 'mint.le', 'mint.greater_equal', 'mint.logical_not', 'mint.logical_and', 'mint.logical_or', 'msgraph.shape', 'msgraph.size']);
 /** Exporter constants up to this many elements are written in the code rather than stored. */

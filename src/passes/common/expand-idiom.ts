@@ -1,9 +1,10 @@
 /**
- * torch's `x.expand(n, -1, -1)`: the exporter turns the -1s into 1s at run time, `Expand(x, Where(Equal(s, -1 * ones),
- * ones, s))` with `ones = ConstantOfShape(Shape(s), 1)`. Where `s` is a Concat of literals and sizes read from tensors
- * (never -1), the Where is `s` with its literal -1s written as 1s: the Expand reads that Concat directly, and the
- * Equal/Where/ConstantOfShape arithmetic (a Tensor built from a shape, compared element by element) goes. Backends then
- * see a shape made of sizes and literals (`broadcast_to(x, (batch, -1, -1))` in a MindSpore port).
+ * torch's `x.expand(n, -1, -1)` (and `expand_as`): the exporter turns the -1s into 1s at run time, `Expand(x,
+ * Where(Equal(s, -1 * ones), ones, s))` with `ones = ConstantOfShape(Shape(s), 1)`. Where `s` is a size read off a
+ * tensor, the Where is `s`; where it is a Concat of literals and such sizes, it is `s` with its literal -1s as 1s.
+ * The Expand reads that directly, and the Equal/Where/ConstantOfShape arithmetic (a Tensor built from a shape,
+ * compared element by element) goes. Backends then see a shape made of sizes and literals
+ * (`broadcast_to(x, (batch, -1, -1))` in a MindSpore port).
  */
 import type { Graph } from '../../ir/graph.js';
 import { Node } from '../../ir/node.js';
@@ -65,8 +66,14 @@ function rewrite(g: Graph, expand: Node, constOf: ConstOf): boolean {
   const [a, b] = eq.inputs.map(throughFlat);
   const minus = a === src ? eq.inputs[1] : b === src ? eq.inputs[0] : null;
   if (!minus || !all(minus, -1, constOf)) return false;
-  const cat = src?.producer;
-  if (cat?.op !== 'mint.cat' || !src || src.type?.kind !== 'tensor' || src.type.shape?.length !== 1) return false;
+  if (!src || src.type?.kind !== 'tensor' || src.type.shape?.length !== 1) return false;
+  // A shape read off a tensor (`expand_as`) holds no -1: the Where is that shape.
+  if (sizeDerived(src, constOf)) {
+    expand.replaceInput(1, src);
+    return true;
+  }
+  const cat = src.producer;
+  if (cat?.op !== 'mint.cat') return false;
   // Each part: a literal (its -1s become 1s) or a size.
   const parts: Value[] = [];
   for (const p of cat.inputs) {
