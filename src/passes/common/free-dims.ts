@@ -484,8 +484,24 @@ export function freeInputDims(model: Model): FreeDimsReport & { rewritten: numbe
     for (const n of g) for (const o of n.outputs) if (o?.type?.kind === 'tensor') o.type = tensorType(o.type.dtype, null);
     inferShapes(model);
   };
-  for (let round = 0; round < 256; round++) {
+  // Where a free size is more than the model takes (an op that needs it static, such as a convolution whose
+  // kernel is an input), the inputs go back to the export's sizes; what was re-derived holds at those sizes too.
+  const restore = (e: unknown) => {
+    for (const v of g.inputs) {
+      const s = exportShapes.get(v);
+      if (s && v.type?.kind === 'tensor') v.type = tensorType(v.type.dtype, s);
+    }
+    fixed.push({ node: '(inputs)', reason: `the sizes stay as exported: ${(e as Error).message}` });
+    chosen.clear();
     reinfer();
+  };
+  for (let round = 0; round < 256; round++) {
+    try {
+      reinfer();
+    } catch (e) {
+      restore(e);
+      break;
+    }
     let changed = 0;
     // What a rewrite this round changes downstream is only known after inference: those nodes wait a round.
     const stale = new Set<Value>();
@@ -508,7 +524,13 @@ export function freeInputDims(model: Model): FreeDimsReport & { rewritten: numbe
       break;
     }
   }
-  reinfer();
+  if (chosen.size) {
+    try {
+      reinfer();
+    } catch (e) {
+      restore(e);
+    }
+  }
   const pinned = pinnedDims(g, env);
   return { rewritten, freed: chosen.size, fixed, pinned, inputs: g.inputs.filter((v) => !v.const).map((v) => ({ name: v.name, dims: shapeOf(v) ?? [] })) };
 }
