@@ -27,6 +27,7 @@ export interface CompileOptions {
   attention?: 'math' | 'flash';
   strict?: boolean;
   static?: boolean;
+  dtype?: 'float32' | 'float16' | 'bfloat16';
   explainFusion?: boolean;
   timings?: boolean;
   profile?: boolean;
@@ -69,7 +70,7 @@ async function compileMindSpore(file: string, model: Model, opts: CompileOptions
   const passes = parsePassList(opts.passes, opts.static ? MINDSPORE_PIPELINE.filter((p) => p !== 'free-dims') : MINDSPORE_PIPELINE);
   checkPassNames([...passes, ...(opts.printAfter ?? [])]);
   const pkg = buildMindSporePackage(model, {
-    source: path.basename(file), weights: opts.weights, msVersion: opts.msVersion, attention: opts.attention, strict: opts.strict,
+    source: path.basename(file), weights: opts.weights, msVersion: opts.msVersion, attention: opts.attention, strict: opts.strict, dtype: opts.dtype,
     passes, printAfter: opts.printAfter, onPrint: (name, m) => process.stdout.write(`# after ${name}\n${printGraph(m.graph)}`),
     profile: opts.profile ? prof : undefined,
     // stageDirectory writes each chunk before asking for the next.

@@ -70,7 +70,8 @@ def main():
     if not isinstance(outs, tuple):
         outs = (outs,)
     extra = {"not_loaded": not_loaded, "unused": unused, "parameters": [n for n, _ in net.parameters_and_names()]}
-    arrays = {o["name"]: t.detach().numpy() for o, t in zip(report["outputs"], outs)}
+    # numpy has no bfloat16: such outputs come back as float32 (exactly their values).
+    arrays = {o["name"]: (t.float() if t.dtype == torch.bfloat16 else t).detach().numpy() for o, t in zip(report["outputs"], outs)}
     if raw:
         write_raw(out_path, arrays, extra)
         return

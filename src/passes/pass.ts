@@ -15,6 +15,8 @@ export interface PassContext {
   keepFp32?: readonly string[];
   /** Float inputs and outputs in float16 (precision passes). */
   io16?: boolean;
+  /** The half type a port computes in (`float16`, `bfloat16`; the half-precision pass). */
+  dtype?: string;
 }
 
 /** A candidate that did not fuse, and why. */

@@ -16,11 +16,12 @@ import { mergeLayout } from './common/merge-layout.js';
 import { moduleContracts } from './common/module-contracts.js';
 import { expandIdiom } from './common/expand-idiom.js';
 import { freeDims } from './common/free-dims.js';
+import { halfPrecision } from './common/half.js';
 
 export const PASSES: ReadonlyMap<string, Pass> = new Map(
   [
     foldConstants, foldLiterals, removeNoops, cse, dce, mergeLayout, fuseAttentionPass, fuseMhaPass, fuseActivationsPass, fuseGroupNormPass, fuseLayerNormPass,
-    fuseRmsNormPass, fuseGegluPass, fuseRotaryPass, foldBatchNorm, foldPad, moduleContracts, expandIdiom, freeDims,
+    fuseRmsNormPass, fuseGegluPass, fuseRotaryPass, foldBatchNorm, foldPad, moduleContracts, expandIdiom, freeDims, halfPrecision,
   ].map((p) => [p.name, p]),
 );
 

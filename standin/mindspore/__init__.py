@@ -228,11 +228,39 @@ def _batch_norm_cls(dims):
     return make
 
 
+_HALF = (torch.float16, torch.bfloat16)
+
+
 def _drop(cls, *names):
+    """A torch layer for a mint.nn one: MindSpore-only keywords dropped; `dtype` builds its parameters in that type,
+    and a half-precision layer computes as a float32-accumulating kernel does (torch's CPU kernels lack most half
+    ops): in float32, rounded to its type."""
+    class Layer(cls):
+        def forward(self, x):
+            w = next(self.parameters(), None)
+            half = w.dtype if w is not None else None
+            if half in _HALF:
+                if x.dtype != half and x.is_floating_point():
+                    raise TypeError("stand-in: %s with %s parameters got a %s input" % (cls.__name__, half, x.dtype))
+                if x.is_floating_point():
+                    saved = {n: p.data for n, p in self.named_parameters()}
+                    try:
+                        for n, p in self.named_parameters():
+                            p.data = p.data.float()
+                        return super().forward(x.float()).to(half)
+                    finally:
+                        for n, p in self.named_parameters():
+                            p.data = saved[n]
+            return super().forward(x)
+
+    Layer.__name__ = cls.__name__
+
     def make(*args, **kwargs):
+        dtype = kwargs.get("dtype")
         for n in names:
             kwargs.pop(n, None)
-        return cls(*args, **kwargs)
+        m = Layer(*args, **kwargs)
+        return m.to(dtype) if dtype in _HALF else m
     return make
 
 
@@ -329,11 +357,12 @@ def _wrap(name, entry):
         except RuntimeError as e:
             # torch's CPU kernels lack some float16 ops (matmul among them) that MindSpore has: compute in float32
             # and return float16, as a float16 kernel would.
-            if "not implemented for 'Half'" not in str(e):
+            if "not implemented for 'Half'" not in str(e) and "not implemented for 'BFloat16'" not in str(e):
                 raise
-            up = lambda a: a.float() if isinstance(a, torch.Tensor) and a.dtype == torch.float16 else a
+            half = next(a.dtype for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor) and a.dtype in _HALF)
+            up = lambda a: a.float() if isinstance(a, torch.Tensor) and a.dtype in _HALF else a
             out = impl(*[up(a) for a in args], **{k: up(v) for k, v in kwargs.items()})
-            return out.half() if isinstance(out, torch.Tensor) and out.is_floating_point() else out
+            return out.to(half) if isinstance(out, torch.Tensor) and out.is_floating_point() else out
 
     api.__name__ = name.rsplit(".", 1)[-1]
     api.__qualname__ = name
@@ -451,6 +480,11 @@ def _read_safetensors(path):
         if name == "__metadata__":
             continue
         a, b = info["data_offsets"]
+        if info["dtype"] == "BF16":
+            # numpy has no bfloat16: the upper halves of float32s.
+            bits = np.frombuffer(raw[base + a:base + b], dtype="<u2").astype(np.uint32) << 16
+            result[name] = torch.from_numpy(bits.view(np.float32).reshape(info["shape"]).copy()).to(torch.bfloat16)
+            continue
         arr = np.frombuffer(raw[base + a:base + b], dtype=_ST_TYPES[info["dtype"]]).reshape(info["shape"])
         result[name] = torch.from_numpy(arr.copy())
     return result

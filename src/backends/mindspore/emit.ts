@@ -47,18 +47,16 @@ type ActivationReport = Record<'silu' | 'gelu' | 'hardswish' | 'hardsigmoid', nu
 export interface MindSporeOptions {
   msVersion?: string;
   attention?: 'math' | 'flash';
-  /** Name of the source file, for the docstring. */
-  source?: string;
-  /** Python class name of the top-level Cell. */
-  className?: string;
-  /** Records the emitter's phases. */
-  profile?: Profile;
+  source?: string; // the source file's name, for the docstring
+  className?: string; // the top-level Cell's class name
+  profile?: Profile; // records the emitter's phases
+  /** Weights and activations in this type (`float16`, `bfloat16`: the half-precision pass), else float32. */
+  dtype?: 'float32' | 'float16' | 'bfloat16';
   /** The dialect passes to run before emitting (default: MINDSPORE_PIPELINE). */
   passes?: readonly string[];
-  /** Pass names after which `onPrint` receives the model; every pass verified when set (tests). */
-  printAfter?: string[];
+  printAfter?: string[]; // pass names after which `onPrint` receives the model
   onPrint?: (pass: string, model: Model) => void;
-  verifyEach?: boolean;
+  verifyEach?: boolean; // every pass verified (tests)
 }
 
 export interface ParamRecord {
@@ -154,7 +152,10 @@ export class Emitter {
     this.opset = model.onnxOpset;
     prof.run('shape inference', () => inferShapes(model));
     const o = this.opts;
-    const fusions = runPasses(model, o.passes ?? MINDSPORE_PIPELINE, { profile: prof, printAfter: o.printAfter, onPrint: o.onPrint, verifyEach: o.verifyEach });
+    // --dtype: the half-precision pass after the fusions (before module-contracts), whatever the list.
+    const passes = [...(o.passes ?? MINDSPORE_PIPELINE)];
+    if (o.dtype && o.dtype !== 'float32' && !passes.includes('half-precision')) passes.splice(Math.max(0, passes.indexOf('module-contracts')) || passes.length, 0, 'half-precision');
+    const fusions = runPasses(model, passes, { profile: prof, printAfter: o.printAfter, onPrint: o.onPrint, verifyEach: o.verifyEach, dtype: o.dtype });
     const stat = (k: string) => fusions.reduce((s, r) => s + (r.stats[k] ?? 0), 0);
     this.attention = { fused: stat('attention'), nearMisses: fusions.find((r) => r.name === 'fuse-attention')?.nearMisses ?? [] };
     this.activations = { silu: stat('silu'), gelu: stat('gelu'), hardswish: stat('hardswish'), hardsigmoid: stat('hardsigmoid') };

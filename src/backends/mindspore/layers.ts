@@ -141,6 +141,9 @@ export function findLayers(nodes: readonly Node[], constOf: ConstOf, opts: Layer
     if (taken.has(n)) continue;
     const l = recognise(n, constOf, opts);
     if (!l || l.nodes.some((m) => taken.has(m)) || !opts.available(l.cls)) continue;
+    // A layer whose weight is half precision (--dtype) is built in that type.
+    const w = l.params[0]?.tensor.dtype;
+    if (w && (w.name === 'float16' || w.name === 'bfloat16') && !/Norm/.test(l.cls)) l.kwargs.push(['dtype', w.ms!]);
     for (const m of l.nodes) taken.add(m);
     out.push(l);
   }
