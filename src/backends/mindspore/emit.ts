@@ -71,7 +71,6 @@ export interface ParamRecord {
   transform?: string;
   kind: 'layer' | 'constant';
 }
-
 export interface Fallback { node: string; op: string; reason: string }
 
 export interface EmitResult {
