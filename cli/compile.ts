@@ -28,6 +28,7 @@ export interface CompileOptions {
   strict?: boolean;
   static?: boolean;
   dtype?: 'float32' | 'float16' | 'bfloat16';
+  dim?: string[];
   explainFusion?: boolean;
   timings?: boolean;
   profile?: boolean;
@@ -61,6 +62,20 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
   return compileMindSpore(file, model, opts, prof);
 }
 
+/** `--dim sample=batch,4,height,width`: per input, a name frees a dim, a number keeps the export's size. */
+function parseDims(specs: string[]): Record<string, (string | number)[]> {
+  const out: Record<string, (string | number)[]> = {};
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    const dims = eq > 0 ? spec.slice(eq + 1).split(',').map((d) => d.trim()) : [];
+    if (eq <= 0 || !dims.length || dims.some((d) => !/^(\d+|[A-Za-z_]\w*)$/.test(d))) {
+      throw new MsgraphError('usage', `--dim ${spec}: expected input=dim,dim,... (a name frees a dim, a number keeps it)`);
+    }
+    out[spec.slice(0, eq)] = dims.map((d) => (/^\d+$/.test(d) ? Number(d) : d));
+  }
+  return out;
+}
+
 async function compileMindSpore(file: string, model: Model, opts: CompileOptions, prof: Profile): Promise<void> {
   const out = path.resolve(opts.output);
   if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) {
@@ -70,7 +85,7 @@ async function compileMindSpore(file: string, model: Model, opts: CompileOptions
   const passes = parsePassList(opts.passes, opts.static ? MINDSPORE_PIPELINE.filter((p) => p !== 'free-dims') : MINDSPORE_PIPELINE);
   checkPassNames([...passes, ...(opts.printAfter ?? [])]);
   const pkg = buildMindSporePackage(model, {
-    source: path.basename(file), weights: opts.weights, msVersion: opts.msVersion, attention: opts.attention, strict: opts.strict, dtype: opts.dtype,
+    source: path.basename(file), weights: opts.weights, msVersion: opts.msVersion, attention: opts.attention, strict: opts.strict, dtype: opts.dtype, dims: parseDims(opts.dim ?? []),
     passes, printAfter: opts.printAfter, onPrint: (name, m) => process.stdout.write(`# after ${name}\n${printGraph(m.graph)}`),
     profile: opts.profile ? prof : undefined,
     // stageDirectory writes each chunk before asking for the next.

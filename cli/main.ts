@@ -72,6 +72,7 @@ precisionOptions(program
   .option('--ms-version <version>', 'mindspore: MindSpore version the code must run on (2.3.0 to 2.11.0)', DEFAULT_MS_VERSION)
   .addOption(new Option('--attention <path>', 'mindspore: attention helper default path').choices(['math', 'flash']).default('math'))
   .addOption(new Option('--dtype <dtype>', 'mindspore: weights and activations in this type; float16/bfloat16 keep softmax, norms, reductions and sinusoids in float32').choices(['float32', 'float16', 'bfloat16']).default('float32'))
+  .option('--dim <input=dims>', 'mindspore: which dims of an input are free, by name, and which keep the export\'s size, by number (sample=batch,4,height,width); repeatable', (v: string, prev: string[] = []) => [...prev, v])
   .option('--static', 'mindspore: keep every input size the export fixed (by default batch, spatial and sequence dims are free)')
   .option('--strict', 'mindspore: fail (exit 2) instead of emitting fallbacks for unmapped ops (exit 3)')
   .option('--explain-fusion', 'print what fused and why each near-miss did not')

@@ -17,6 +17,8 @@ export interface PassContext {
   io16?: boolean;
   /** The half type a port computes in (`float16`, `bfloat16`; the half-precision pass). */
   dtype?: string;
+  /** Per input, which dims are free (a name) and which keep the export's size (a number) (free-dims; `--dim`). */
+  dims?: Record<string, (string | number)[]>;
 }
 
 /** A candidate that did not fuse, and why. */

@@ -422,4 +422,33 @@ describe('compile --target mindspore (CLI)', () => {
     expect(r.stderr).toMatch(/unknown MindSpore version 9\.9/);
     expect(fs.existsSync(out)).toBe(false);
   });
+
+  it('--dim names the free dims of an input and keeps the numbered ones; --static keeps them all; bad --dim is a one-line error', () => {
+    const signature = (file: string, args: string[]) => {
+      const out = path.join(tmp(), 'pkg');
+      const r = msgraph(['compile', file, '--target', 'mindspore', '-o', out, ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return /The model: ([^\n]*)/.exec(fs.readFileSync(path.join(out, 'model.py'), 'utf8'))?.[1] ?? '';
+    };
+    const file = path.join(MODELS_DIR, 'unet_tiny.onnx');
+    // unet_tiny's export names its dims (dynamic axes): nothing to free.
+    expect(signature(file, [])).toMatch(/^sample\[batch, 4, height, width\]/);
+    for (const [args, msg] of [
+      [['--dim', 'nope=1,2'], /--dim names no input: nope/],
+      [['--dim', 'sample=1,4,height'], /--dim sample gives 3 dims; the input has 4/],
+      [['--dim', 'sample=1;4'], /expected input=dim,dim/],
+    ] as const) {
+      const out = path.join(tmp(), 'pkg');
+      const r = msgraph(['compile', file, '--target', 'mindspore', '-o', out, ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(fs.existsSync(out)).toBe(false);
+    }
+    const fixed = zooModels().find((f) => f.endsWith('unet_static.onnx'));
+    if (fixed) {
+      expect(signature(fixed, ['--dim', 'sample=1,4,h,w', '--dim', 'encoder_hidden_states=1,tokens,32'])).toMatch(/^sample\[1, 4, h, w\], timestep\[batch\], encoder_hidden_states\[1, tokens, 32\]/);
+      expect(signature(fixed, ['--static'])).toMatch(/^sample\[1, 4, 16, 16\]/);
+      expect(signature(fixed, [])).toMatch(/^sample\[batch, 4, height, width\]/);
+    }
+  });
 });

@@ -50,8 +50,8 @@ export interface MindSporeOptions {
   source?: string; // the source file's name, for the docstring
   className?: string; // the top-level Cell's class name
   profile?: Profile; // records the emitter's phases
-  /** Weights and activations in this type (`float16`, `bfloat16`: the half-precision pass), else float32. */
-  dtype?: 'float32' | 'float16' | 'bfloat16';
+  dtype?: 'float32' | 'float16' | 'bfloat16'; // weights and activations (half: the half-precision pass)
+  dims?: Record<string, (string | number)[]>; // --dim: per input, free dims by name, fixed ones by number
   /** The dialect passes to run before emitting (default: MINDSPORE_PIPELINE). */
   passes?: readonly string[];
   printAfter?: string[]; // pass names after which `onPrint` receives the model
@@ -154,7 +154,7 @@ export class Emitter {
     // --dtype: the half-precision pass after the fusions (before module-contracts), whatever the list.
     const passes = [...(o.passes ?? MINDSPORE_PIPELINE)];
     if (o.dtype && o.dtype !== 'float32' && !passes.includes('half-precision')) passes.splice(Math.max(0, passes.indexOf('module-contracts')) || passes.length, 0, 'half-precision');
-    const fusions = runPasses(model, passes, { profile: prof, printAfter: o.printAfter, onPrint: o.onPrint, verifyEach: o.verifyEach, dtype: o.dtype });
+    const fusions = runPasses(model, passes, { profile: prof, printAfter: o.printAfter, onPrint: o.onPrint, verifyEach: o.verifyEach, dtype: o.dtype, dims: o.dims });
     const stat = (k: string) => fusions.reduce((s, r) => s + (r.stats[k] ?? 0), 0);
     this.attention = { fused: stat('attention'), nearMisses: fusions.find((r) => r.name === 'fuse-attention')?.nearMisses ?? [] };
     this.activations = { silu: stat('silu'), gelu: stat('gelu'), hardswish: stat('hardswish'), hardsigmoid: stat('hardsigmoid') };

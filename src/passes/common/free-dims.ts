@@ -21,6 +21,7 @@ import { type Dim, tensorType } from '../../ir/shape.js';
 import { inferShapes } from '../../dialect/ops/infer.js';
 import type { Pass, PassResult } from '../pass.js';
 import { constantsOf } from '../util.js';
+import { MsgraphError } from '../../errors.js';
 import { Builder, type FixedSize, reshapeTarget, resetNames, shapeOf } from './reshape-targets.js';
 
 /** A state_dict name (`down_blocks.0.norm1.weight`): a parameter, never an exporter's constant. */
@@ -37,8 +38,10 @@ export interface FreeDimsReport {
 }
 
 /** The batch, spatial and sequence dims of the inputs, as symbols with their export values. */
-function chooseFree(g: Graph, where: Map<string, [Value, number]>): Map<string, number> {
+function chooseFree(g: Graph, where: Map<string, [Value, number]>, spec: Record<string, (string | number)[]> = {}): Map<string, number> {
   const env = new Map<string, number>();
+  const unknown = Object.keys(spec).filter((k) => !g.inputs.some((v) => !v.const && v.name === k));
+  if (unknown.length) throw new MsgraphError('usage', `--dim names no input: ${unknown.join(', ')}`, { hint: `inputs: ${g.inputs.filter((v) => !v.const).map((v) => v.name).join(', ')}` });
   const take = (base: string, value: number): string => {
     // One symbol per role and value: inputs that share a batch of 1 share `batch`.
     for (let i = 1; ; i++) {
@@ -60,9 +63,20 @@ function chooseFree(g: Graph, where: Map<string, [Value, number]>): Map<string, 
     if (s.length === 3 && float) roles[1] = 'seq';
     if (s.length === 4 && float) [roles[2], roles[3]] = ['height', 'width'];
     if (s.length === 5 && float) [roles[2], roles[3], roles[4]] = ['depth', 'height', 'width'];
+    // `--dim input=batch,4,height,width`: a name frees that dim under that name, a number keeps it.
+    const own = spec[v.name];
+    if (own) {
+      if (own.length !== s.length) throw new MsgraphError('usage', `--dim ${v.name} gives ${own.length} dims; the input has ${s.length} ([${s.join(', ')}])`);
+      own.forEach((d, i) => {
+        const e = s[i];
+        if (typeof d === 'number' && typeof e === 'number' && d !== e) throw new MsgraphError('usage', `--dim ${v.name}: dim ${i} is ${e} in the export, not ${d}`);
+        if (typeof d === 'string' && typeof e === 'number' && env.has(d) && env.get(d) !== e) throw new MsgraphError('usage', `--dim ${v.name}: ${d} is ${env.get(d)} elsewhere in the export but ${e} here`);
+        roles[i] = typeof d === 'string' ? d : null;
+      });
+    }
     v.type = tensorType(v.type.dtype, s.map((d, i) => {
       if (typeof d !== 'number' || !roles[i]) return d;
-      const sym = take(roles[i]!, d);
+      const sym = own && !env.has(roles[i]!) ? (env.set(roles[i]!, d), roles[i]!) : take(roles[i]!, d);
       if (!where.has(sym)) where.set(sym, [v, i]);
       return sym;
     }));
@@ -198,7 +212,7 @@ function pinnedDims(g: Graph, env: Record<string, number>): FreeDimsReport['pinn
   return out;
 }
 
-export function freeInputDims(model: Model): FreeDimsReport & { rewritten: number; freed: number } {
+export function freeInputDims(model: Model, spec: Record<string, (string | number)[]> = {}): FreeDimsReport & { rewritten: number; freed: number } {
   const g = model.graph;
   resetNames();
   inferShapes(model);
@@ -210,7 +224,7 @@ export function freeInputDims(model: Model): FreeDimsReport & { rewritten: numbe
   g.inputs.forEach(record);
   for (const n of g) n.outputs.forEach(record);
   const where = new Map<string, [Value, number]>();
-  const chosen = chooseFree(g, where);
+  const chosen = chooseFree(g, where, spec);
   const env = Object.fromEntries(chosen);
   const fixed: FreeDimsReport['fixed'] = [];
   let rewritten = constants(g, chosen, where, constantsOf(model));
@@ -273,8 +287,8 @@ export function freeInputDims(model: Model): FreeDimsReport & { rewritten: numbe
 export const freeDims: Pass = {
   name: 'free-dims',
   description: 'batch, spatial and sequence input dims made free; Reshape targets and Slice ends the export fixed from them re-derived as shape arithmetic',
-  run(model): PassResult {
-    const r = freeInputDims(model);
+  run(model, ctx): PassResult {
+    const r = freeInputDims(model, ctx.dims);
     return { modified: r.rewritten > 0 || r.freed > 0, stats: { freed: r.freed, rewritten: r.rewritten, fixed: r.fixed.length }, report: { inputs: r.inputs, fixed: r.fixed, pinned: r.pinned } };
   },
 };
