@@ -125,8 +125,7 @@ export const COMPUTED_LIMIT = 256;
 
 /** What a constant is in the port (see Buffer.kind). */
 function bufferKind(v: Value, t: Tensor): Buffer['kind'] {
-  const named = PATH_NAME.test(v.name) && !/^onnx::|^\//.test(v.name);
-  if (!named) return t.dtype.kind === 'float' && t.size <= COMPUTED_LIMIT ? 'computed' : 'buffer';
+  if (!PATH_NAME.test(v.name)) return t.dtype.kind === 'float' && t.size <= COMPUTED_LIMIT ? 'computed' : 'buffer';
   if (t.dtype.kind !== 'float') return 'buffer';
   // A state_dict tensor is learned when some use takes a gradient through it.
   const seen = new Set<Value>();

@@ -56,7 +56,6 @@ function chooseFree(g: Graph, where: Map<string, [Value, number]>, spec: Record<
   for (const v of g.inputs) {
     if (v.const || v.type?.kind !== 'tensor' || !v.type.shape) continue;
     const s = v.type.shape;
-    exportShapes.set(v, [...s]);
     const float = v.type.dtype?.kind === 'float';
     const roles: (string | null)[] = s.map((_, i) => (i === 0 ? 'batch' : null));
     if (s.length === 2 && !float) roles[1] = 'seq';
@@ -113,7 +112,7 @@ const ELEMENTWISE = new Set(['mint.add', 'mint.sub', 'mint.mul', 'mint.div']);
  * (BERT's token_type_ids, zeros like input_ids) becomes a ConstantOfShape of that input's shape; `arange(n)` where n
  * is one free dim's size (position ids) becomes an arange to that dim. Returns how many it rewrote.
  */
-function constants(g: Graph, env: Map<string, number>, where: Map<string, [Value, number]>, constOf: (v: Value | null | undefined) => Tensor | null): number {
+function constants(g: Graph, env: Map<string, number>, where: Map<string, [Value, number]>, before: Map<Value, Dim[]>, constOf: (v: Value | null | undefined) => Tensor | null): number {
   let n = 0;
   const done = new Set<Value>();
   for (const node of [...g]) {
@@ -123,7 +122,7 @@ function constants(g: Graph, env: Map<string, number>, where: Map<string, [Value
       const vals = num(fromTensor(c));
       const b = new Builder(g, node);
       let out: Value | null = null;
-      const same = g.inputs.find((x) => !x.const && JSON.stringify(before0(x)) === JSON.stringify(c.dims) && shapeOf(x)?.some((d) => typeof d === 'string'));
+      const same = g.inputs.find((x) => !x.const && JSON.stringify(before.get(x)) === JSON.stringify(c.dims) && shapeOf(x)?.some((d) => typeof d === 'string'));
       if (vals.every((x) => x === vals[0]) && same) {
         out = b.fill(same, c);
       } else {
@@ -141,9 +140,6 @@ function constants(g: Graph, env: Map<string, number>, where: Map<string, [Value
   return n;
 }
 
-/** The export-time shape of an input, as chooseFree found it (its numbers, or null where the export had a name). */
-const exportShapes = new WeakMap<Value, Dim[]>();
-const before0 = (v: Value) => exportShapes.get(v) ?? null;
 
 
 /**
@@ -227,7 +223,7 @@ export function freeInputDims(model: Model, spec: Record<string, (string | numbe
   const chosen = chooseFree(g, where, spec);
   const env = Object.fromEntries(chosen);
   const fixed: FreeDimsReport['fixed'] = [];
-  let rewritten = constants(g, chosen, where, constantsOf(model));
+  let rewritten = constants(g, chosen, where, before, constantsOf(model));
   // The export's declared shapes are its fixed sizes: inference starts from the inputs again.
   const reinfer = () => {
     for (const n of g) for (const o of n.outputs) if (o?.type?.kind === 'tensor') o.type = tensorType(o.type.dtype, null);
@@ -237,7 +233,7 @@ export function freeInputDims(model: Model, spec: Record<string, (string | numbe
   // kernel is an input), the inputs go back to the export's sizes; what was re-derived holds at those sizes too.
   const restore = (e: unknown) => {
     for (const v of g.inputs) {
-      const s = exportShapes.get(v);
+      const s = before.get(v);
       if (s && v.type?.kind === 'tensor') v.type = tensorType(v.type.dtype, s);
     }
     fixed.push({ node: '(inputs)', reason: `the sizes stay as exported: ${(e as Error).message}` });

@@ -51,17 +51,14 @@ export function toHalf(model: import('../../ir/model.js').Model, half: DType): P
   const g = model.graph;
   const constOf = constantsOf(model);
   const mode = new Map<Node, 'half' | 'f32'>();
-  const dt = new Map<Value, DType>();
-  const dtypeOf = (v: Value) => dt.get(v) ?? floatOf(v);
   // Decide each node's precision.
   for (const n of g) {
     const floats = n.inputs.filter((v): v is Value => !!v && !constOf(v) && !!floatOf(v));
     const m = ANY_INPUT.has(n.op) ? 'f32' : HEAVY.has(n.op) || (n.op === 'mint.index_select' && floatOf(n.inputs[0]) && constOf(n.inputs[0])) ? 'half'
-      : ISLANDS.has(n.op) ? 'f32' : floats.some((v) => dtypeOf(v) === half) ? 'half' : 'f32';
+      : ISLANDS.has(n.op) ? 'f32' : floats.some((v) => floatOf(v) === half) ? 'half' : 'f32';
     mode.set(n, m);
     for (const o of n.outputs) {
       if (!o || !floatOf(o) || n.op === 'ops.cast') continue;
-      dt.set(o, m === 'half' ? half : F32);
       o.type = tensorType(m === 'half' ? half : F32, o.type?.kind === 'tensor' ? o.type.shape : null);
     }
   }
@@ -86,7 +83,8 @@ export function toHalf(model: import('../../ir/model.js').Model, half: DType): P
     converted++;
   }
   // Casts where a node reads a float value of the other precision.
-  const cache = new Map<string, Value>();
+  // One cast per value and precision, shared by its readers.
+  const cache = new Map<Value, Map<DType, Value>>();
   for (const n of [...g]) {
     if (ANY_INPUT.has(n.op) && n.op !== 'ops.cast') continue;
     const want = mode.get(n) === 'half' ? half : F32;
@@ -96,17 +94,16 @@ export function toHalf(model: import('../../ir/model.js').Model, half: DType): P
       if (to === F32 && n.outputs[0]!.uses.some((u) => mode.get(u.node) === 'half')) {
         n.setAttr('to', { type: 'int', value: half.onnx });
         n.outputs[0]!.type = tensorType(half, n.outputs[0]!.type?.kind === 'tensor' ? n.outputs[0]!.type.shape : null);
-        dt.set(n.outputs[0]!, half);
       }
       continue;
     }
     n.inputs.forEach((v, i) => {
       if (!v || halfConst.has(v)) return;
-      const have = constOf(v) ? floatOf(v) : dtypeOf(v);
+      const have = floatOf(v);
       if (!have || have === want || !floatOf(v)) return;
       // The index of an embedding lookup, a size, an integer: not ours to cast; a float operand is.
-      const key = `${v.name}|${want.name}`;
-      let c = cache.get(key);
+      const byType = cache.get(v) ?? cache.set(v, new Map()).get(v)!;
+      let c = byType.get(want);
       if (!c) {
         const cast = new Node({ op: 'ops.cast', domain: 'mint', name: scopedName(n, `cast_${want.name}_${casts}`), inputs: [v], outputs: 1, attrs: [['to', { type: 'int', value: want.onnx }]] });
         for (const [k, x] of (v.producer ?? n).metadata) cast.metadata.set(k, x);
@@ -114,7 +111,7 @@ export function toHalf(model: import('../../ir/model.js').Model, half: DType): P
         cast.outputs[0]!.type = tensorType(want, v.type?.kind === 'tensor' ? v.type.shape : null);
         g.insertBefore(n, cast);
         c = cast.outputs[0]!;
-        cache.set(key, c);
+        byType.set(want, c);
         casts++;
       }
       n.replaceInput(i, c);
