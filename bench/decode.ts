@@ -6,13 +6,12 @@
  *   node dist/bench/decode.js [model.onnx] [--runs N]
  * Without a model it uses torchvision's vit_b_16, exported on first use with Debian's PyTorch.
  */
-import { spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { modelArgs } from './model-arg.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
 
 interface Sample {
   ms: number;
@@ -50,16 +49,7 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') return runChild(args[1]!, args[2]!);
-  const runsAt = args.indexOf('--runs');
-  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 3;
-  let file = args.find((a, i) => !a.startsWith('--') && (i === 0 || args[i - 1] !== '--runs'));
-  if (!file) {
-    file = path.join(root, 'models/.cache/large/vit_b_16.onnx');
-    if (!fs.existsSync(file)) {
-      console.log('exporting torchvision vit_b_16 with /usr/bin/python3 (once)...');
-      execFileSync('/usr/bin/python3', [path.join(root, 'models/zoo/export.py'), path.dirname(file), '--large', '--only', 'vit_b_16'], { stdio: 'inherit' });
-    }
-  }
+  const { file, runs } = modelArgs(args, 3);
   const size = fs.statSync(file).size;
   const dec: Sample[] = [];
   const ortS: Sample[] = [];

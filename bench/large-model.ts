@@ -22,7 +22,7 @@ import { saveModelFile } from '../src/frontend/onnx/node-fs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const CLI = path.join(root, 'dist/cli/main.js');
+const CLI = path.join(root, 'dist/cli/msgraph.js');
 const MEASURE = path.join(root, 'scripts/measure-cli.mjs');
 const WIDTH = 4096;
 

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModelFile } from '../src/frontend/onnx/node-fs.js';
+import { concatChunks } from '../src/frontend/onnx/index.js';
 import { buildMindSporePackage } from '../src/backends/mindspore/package.js';
 import { portStats } from '../src/backends/mindspore/stats.js';
 
@@ -27,7 +28,7 @@ console.log('model'.padEnd(20), 'classes', 'torch', 'ratio', 'plumbing');
 for (const [name, m] of Object.entries(manifest).sort()) {
   const file = path.join(zoo, m.file);
   const pkg = buildMindSporePackage(loadModelFile(file), { source: m.file });
-  const code = Buffer.concat([...pkg.files.find(([n]) => n === 'model.py')![1]]).toString('utf8');
+  const code = new TextDecoder().decode(concatChunks([...pkg.files.find(([n]) => n === 'model.py')![1]]));
   const s = portStats(code);
   const torch = m.module_classes?.length ?? NaN;
   pkgTotal += s.classes.length;

@@ -6,7 +6,7 @@ import type { Model } from '../src/ir/model.js';
 import { printGraph } from '../src/ir/print.js';
 import { verify } from '../src/ir/verify.js';
 import { loadModelFile, stageFiles } from '../src/frontend/onnx/node-fs.js';
-import { encodeModelBytes } from '../src/frontend/onnx/index.js';
+import { encodeModelBytes, type Chunk } from '../src/frontend/onnx/index.js';
 import { compileForOrt } from '../src/backends/ort/compile.js';
 import { checkEp } from '../src/backends/ort/session.js';
 import { Profile } from '../src/util/profile.js';
@@ -25,7 +25,7 @@ export async function compileOnnx(file: string, opts: OrtFlags & { output: strin
   const auto = (reduce.keepFp32 ?? []).includes('auto');
   if ((auto || opts.perNode) && precision === 'fp32') throw new MsgraphError('usage', `${auto ? '--keep-fp32 auto' : '--per-node'} goes with --precision int8, int4 or fp16`);
   progress.set('decoding');
-  const prof = new Profile();
+  const prof = new Profile(!!opts.profile);
   let model = prof.run('read and decode', () => loadModelFile(file));
   prof.run('verify', () => verify(model.graph));
   const location = `${path.basename(opts.output)}.data`;
@@ -58,7 +58,7 @@ export async function compileOnnx(file: string, opts: OrtFlags & { output: strin
   }
   // The plan carries the profile only when asked for (it is otherwise the same on every run).
   const plan = opts.profile ? { ...res.plan, profile: prof.phases } : res.plan;
-  const targets: [string, Uint8Array[]][] = [[opts.output, enc.chunks], [`${opts.output}.plan.json`, [new TextEncoder().encode(JSON.stringify(plan, null, 1) + '\n')]]];
+  const targets: [string, Chunk[]][] = [[opts.output, enc.chunks], [`${opts.output}.plan.json`, [new TextEncoder().encode(JSON.stringify(plan, null, 1) + '\n')]]];
   if (enc.externalChunks.length) targets.push([path.join(path.dirname(opts.output), location), enc.externalChunks]);
   fs.mkdirSync(path.dirname(path.resolve(opts.output)), { recursive: true });
   await prof.runAsync('write', () => writeInterruptibly(() => stageFiles(targets)));

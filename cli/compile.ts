@@ -56,7 +56,7 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
   if ((opts.precision ?? 'fp32') !== 'fp32' || opts.fp16 || (opts.ioDtype ?? 'fp32') !== 'fp32' || opts.perNode) {
     throw new MsgraphError('usage', '--precision is for the ONNX Runtime target (and so are --fp16, --io-dtype and --per-node); MindSpore packages are float32');
   }
-  const prof = new Profile();
+  const prof = new Profile(!!opts.profile);
   const model = prof.run('read and decode', () => loadModelFile(file));
   prof.run('verify', () => verify(model.graph));
   return compileMindSpore(file, model, opts, prof);

@@ -7,7 +7,7 @@
  */
 import type { Staged } from '../src/frontend/onnx/node-fs.js';
 
-export async function writeInterruptibly(stage: () => Staged): Promise<void> {
+export async function writeInterruptibly(stage: () => Staged | Promise<Staged>): Promise<void> {
   let signalled = false;
   const on = () => {
     signalled = true;
@@ -15,8 +15,8 @@ export async function writeInterruptibly(stage: () => Staged): Promise<void> {
   process.on('SIGINT', on);
   process.on('SIGTERM', on);
   try {
-    const staged = stage();
-    // A signal that arrived during the synchronous writes is delivered here.
+    const staged = await stage();
+    // A signal that arrived during the writes is delivered here.
     await new Promise((r) => setTimeout(r, 0));
     await new Promise((r) => setImmediate(r));
     if (signalled) {

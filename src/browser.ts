@@ -89,14 +89,12 @@ export async function openModel(files: readonly BrowserFile[], onProgress?: Prog
       const key = `${f.name}\0${offset}\0${len}`;
       externalFiles.set(location, f);
       wanted.set(key, { f, offset, length: len });
-      return {
-        length: len,
-        load: () => {
-          const b = cache.get(key);
-          if (!b) throw fail(`external data ${loc} was not read`);
-          return b;
-        },
+      const load = () => {
+        const b = cache.get(key);
+        if (!b) throw fail(`external data ${loc} was not read`);
+        return b;
       };
+      return { length: len, load, pieces: () => [load()] };
     },
   };
   const first = importModel(p, { file: file.name, external: resolver });
@@ -170,7 +168,7 @@ export interface MindSporeResult {
 export function mindsporePackage(m: OpenedModel, opts: PackageOptions = {}): MindSporeResult {
   const pkg = buildMindSporePackage(m.load(), opts);
   // In the page the files are held in memory anyway (the .zip is built from them).
-  const files = pkg.files.map(([n, c]): [string, Uint8Array[]] => [n, [...c]]);
+  const files = pkg.files.map(([n, c]): [string, Uint8Array[]] => [n, [...c].map((x) => (x instanceof Uint8Array ? x : x.load()))]);
   const py = files.find(([n]) => n === 'model.py');
   const modelPy = py ? new TextDecoder().decode(concatChunks(py[1])) : '';
   return { modelPy, files, zip: zipChunks(files.map(([n, c]) => [`mindspore_model/${n}`, c])), partial: pkg.partial };

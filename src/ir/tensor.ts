@@ -8,8 +8,33 @@ export interface TensorSource {
 }
 
 /**
+ * Bytes read only when needed: whole (`load`), or in pieces for streaming them to a file (`pieces`; a piece may be a
+ * reused buffer, valid only until the next one is taken).
+ */
+export interface ByteSource {
+  readonly length: number;
+  load(): Uint8Array;
+  pieces(): Iterable<Uint8Array>;
+  /** Reads the bytes into `dst` (of `length` bytes) without an intermediate buffer. */
+  readInto?(dst: Uint8Array): void;
+  /** Set when the bytes are a range of a file: a writer may copy them itself (`open` gives a checked descriptor). */
+  readonly file?: FileRange;
+}
+
+export interface FileRange {
+  path: string;
+  offset: number;
+  /** A descriptor for reading the file, refused when the file is no longer the one read first. */
+  open(): number;
+}
+
+/** A piece of a file being written: bytes in memory, or tensor data still at its source (streamed when written). */
+export type Chunk = Uint8Array | ByteSource;
+
+/**
  * A constant tensor. Numeric data is held as raw little-endian bytes (sub-byte types packed, low nibble first),
- * usually a view into the model file's buffer; external data is read lazily on first access.
+ * a view into the model file's buffer for small tensors; large ones (in the file or in external data) are read on
+ * first access, and writers stream them from their source without holding them.
  * String tensors hold one byte string per element.
  */
 export class Tensor {
@@ -21,7 +46,7 @@ export class Tensor {
   /** Set when the bytes come from an external file; kept for inspection, not for writing. */
   readonly source: TensorSource | null;
   private raw: Uint8Array | null;
-  private loader: (() => Uint8Array) | null;
+  private loader: ByteSource | null;
   private readonly stringData: Uint8Array[] | null;
 
   private constructor(
@@ -29,7 +54,7 @@ export class Tensor {
     dims: readonly number[],
     name: string,
     raw: Uint8Array | null,
-    loader: (() => Uint8Array) | null,
+    loader: ByteSource | null,
     strings: Uint8Array[] | null,
     source: TensorSource | null,
   ) {
@@ -46,8 +71,10 @@ export class Tensor {
     return new Tensor(dtype, dims, name, bytes, null, null, null);
   }
 
-  static lazy(dtype: DType, dims: readonly number[], loader: () => Uint8Array, source: TensorSource, name = ''): Tensor {
-    return new Tensor(dtype, dims, name, null, loader, null, source);
+  /** Bytes read from `from` on first access; `source` names the external file they are in (null: the model file). */
+  static lazy(dtype: DType, dims: readonly number[], from: ByteSource, source: TensorSource | null, name = ''): Tensor {
+    if (from.length !== byteLength(dtype, dims.reduce((a, b) => a * b, 1))) throw new Error(`Tensor.lazy: ${from.length} bytes for ${dtype.name}[${dims.join(',')}]`);
+    return new Tensor(dtype, dims, name, null, from, null, source);
   }
 
   static fromStrings(dims: readonly number[], strings: Uint8Array[], dtype: DType, name = ''): Tensor {
@@ -90,7 +117,7 @@ export class Tensor {
   get bytes(): Uint8Array {
     if (this.stringData) throw new Error('string tensors have no raw bytes');
     if (this.raw === null) {
-      this.raw = this.loader!();
+      this.raw = this.loader!.load();
       this.loader = null;
     }
     return this.raw;
@@ -102,7 +129,30 @@ export class Tensor {
    */
   read(): Uint8Array {
     if (this.stringData) throw new Error('string tensors have no raw bytes');
-    return this.raw ?? this.loader!();
+    return this.raw ?? this.loader!.load();
+  }
+
+  /** Copies the bytes into `dst` (exactly `nbytes` long), straight from the source when they are not in memory. */
+  readInto(dst: Uint8Array): void {
+    if (dst.length !== this.nbytes) throw new Error(`readInto: ${dst.length} bytes for ${this.nbytes}`);
+    if (this.loader?.readInto && !this.raw) return this.loader.readInto(dst);
+    let off = 0;
+    for (const p of this.pieces()) {
+      dst.set(p, off);
+      off += p.length;
+    }
+  }
+
+  /** The bytes in pieces, read from the source when they are not in memory (see ByteSource.pieces). */
+  pieces(): Iterable<Uint8Array> {
+    if (this.stringData) throw new Error('string tensors have no raw bytes');
+    return this.raw ? [this.raw] : this.loader!.pieces();
+  }
+
+  /** The bytes for a writer: the array when they are in memory, a source that streams them otherwise. */
+  payload(): Chunk {
+    if (this.stringData) throw new Error('string tensors have no raw bytes');
+    return this.raw ?? this.loader!;
   }
 
   get strings(): readonly Uint8Array[] {

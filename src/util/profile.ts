@@ -27,10 +27,13 @@ function sample(): MemorySample | null {
 export class Profile {
   readonly phases: PhaseRecord[] = [];
 
+  /** `memory`: sample memory at each phase's ends too (reading the resident set size costs a system call). */
+  constructor(private readonly memory = true) {}
+
   /** Runs `fn` as one phase. */
   run<T>(phase: string, fn: () => T): T {
     const t0 = performance.now();
-    const m0 = sample();
+    const m0 = this.memory ? sample() : null;
     try {
       return fn();
     } finally {
@@ -40,7 +43,7 @@ export class Profile {
 
   async runAsync<T>(phase: string, fn: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
-    const m0 = sample();
+    const m0 = this.memory ? sample() : null;
     try {
       return await fn();
     } finally {
@@ -54,7 +57,7 @@ export class Profile {
   }
 
   private record(phase: string, ms: number, m0: MemorySample | null): void {
-    const m1 = sample();
+    const m1 = m0 ? sample() : null;
     this.phases.push({ phase, ms, ...(m0 && m1 ? { retained_bytes: m1.held - m0.held, rss_bytes: m1.rss } : {}) });
   }
 

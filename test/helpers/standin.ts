@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Tensor } from '../../src/ir/tensor.js';
+import { concatChunks } from '../../src/frontend/onnx/protobuf.js';
 import { compareTensors } from '../../src/backends/ort/verify.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
 import type { RunOutput } from './ort.js';
@@ -28,13 +29,13 @@ export interface StandinRun {
 export function packageText(files: readonly [string, Iterable<Uint8Array>][], name: string): string {
   const f = files.find(([n]) => n === name);
   if (!f) throw new Error(`the package has no ${name}`);
-  return Buffer.concat([...f[1]]).toString('utf8');
+  return Buffer.from(concatChunks([...f[1]])).toString('utf8');
 }
 
 export function writePackage(files: readonly [string, Iterable<Uint8Array>][], dir?: string): string {
   const d = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-ms-'));
   fs.mkdirSync(d, { recursive: true });
-  for (const [name, chunks] of files) fs.writeFileSync(path.join(d, name), Buffer.concat([...chunks]));
+  for (const [name, chunks] of files) fs.writeFileSync(path.join(d, name), concatChunks([...chunks]));
   return d;
 }
 

@@ -7,10 +7,10 @@ import { ckptChunks, safetensorsChunks, type Scratch } from '../../src/backends/
 import { transpose2d } from '../../src/backends/mindspore/layers.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { ApiChecker } from '../../src/backends/mindspore/api.js';
-import { Reader } from '../../src/frontend/onnx/protobuf.js';
+import { Reader, concatChunks, type Chunk } from '../../src/frontend/onnx/protobuf.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
 
-const concat = (cs: Iterable<Uint8Array>) => Buffer.concat([...cs]);
+const concat = (cs: Iterable<Chunk>) => Buffer.from(concatChunks([...cs]));
 
 describe('Namer', () => {
   it('keeps valid names exactly, sanitises the rest and reserves keywords and module names', () => {

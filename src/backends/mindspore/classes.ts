@@ -406,7 +406,7 @@ export function collectParams(e: Emitter): ParamRecord[] {
       const t = b.tensor;
       out.push(b.transposed
         ? { name: prefix + b.attr, source: b.value.name, dims: [...t.dims].reverse(), dtype: t.dtype.name, nbytes: t.nbytes, load: (s) => transpose2d(t, s), transform: 'transposed (ONNX MatMul weight is [in, out])', kind: 'constant' }
-        : { name: prefix + b.attr, source: b.value.name, dims: [...t.dims], dtype: t.dtype.name, nbytes: t.nbytes, load: () => t.read(), kind: 'constant' });
+        : { name: prefix + b.attr, source: b.value.name, dims: [...t.dims], dtype: t.dtype.name, nbytes: t.nbytes, load: () => t.payload(), kind: 'constant' });
     }
   };
   walk(e.root, '');

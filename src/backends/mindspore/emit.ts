@@ -17,7 +17,7 @@ import type { Model } from '../../ir/model.js';
 import type { Graph } from '../../ir/graph.js';
 import type { Node } from '../../ir/node.js';
 import type { Dim } from '../../ir/shape.js';
-import { Tensor } from '../../ir/tensor.js';
+import { Tensor, type Chunk } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import { dtypeFromName } from '../../ir/dtype.js';
 import { toMint } from '../../dialect/to-mint.js';
@@ -66,8 +66,8 @@ export interface ParamRecord {
   dims: number[];
   dtype: string;
   nbytes: number;
-  /** The bytes, read or computed on each call (weights are streamed, never all in memory; see Scratch). */
-  load: (scratch?: Scratch) => Uint8Array;
+  /** The bytes (or their source, to stream), read or computed on each call: never all in memory; see Scratch. */
+  load: (scratch?: Scratch) => Chunk;
   transform?: string;
   kind: 'layer' | 'constant';
 }
@@ -146,7 +146,7 @@ export class Emitter {
 
   run(): EmitResult {
     const model = this.model;
-    const prof = this.opts.profile ?? new Profile();
+    const prof = this.opts.profile ?? new Profile(false);
     if (!model.opsets.has(MINT_DOMAIN)) prof.run('to the mint dialect', () => toMint(model));
     this.opset = model.onnxOpset;
     prof.run('shape inference', () => inferShapes(model));

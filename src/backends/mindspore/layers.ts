@@ -6,7 +6,8 @@
  */
 import { dtypeFromName } from '../../ir/dtype.js';
 import type { Node } from '../../ir/node.js';
-import type { Tensor } from '../../ir/tensor.js';
+import type { Chunk, Tensor } from '../../ir/tensor.js';
+import { transposeInto } from '../../util/transpose.js';
 import type { Value } from '../../ir/value.js';
 import { nodeScope } from '../../frontend/hierarchy.js';
 import type { Scratch } from './weights.js';
@@ -18,8 +19,8 @@ export interface LayerParam {
   /** Dims after `transform` (a transposed MatMul weight, a flattened GroupNorm affine). */
   dims: number[];
   nbytes: number;
-  /** The bytes after `transform`, computed when the weight file is written (one tensor at a time; see Scratch). */
-  load: (scratch?: Scratch) => Uint8Array;
+  /** The bytes after `transform` (or their source), computed when the weight file is written (see Scratch). */
+  load: (scratch?: Scratch) => Chunk;
   /** ONNX initializer the data came from ('' for synthesised ones such as num_batches_tracked). */
   source: string;
   transform?: string;
@@ -51,42 +52,18 @@ function userOf(v: Value | null | undefined): Node | null {
   return v && v.uses.length === 1 && !v.graph?.outputs.includes(v) ? v.uses[0]!.node : null;
 }
 
-const WORDS: Record<number, new (b: ArrayBufferLike, o: number, n: number) => Uint8Array | Uint16Array | Uint32Array | BigUint64Array> = {
-  1: Uint8Array, 2: Uint16Array, 4: Uint32Array, 8: BigUint64Array,
-};
-
 /**
- * [r, c] -> [c, r], element by element in blocks (cache-friendly); read when the weights are written, not before.
- * Into a buffer from `scratch` when given.
+ * [r, c] -> [c, r], read when the weights are written, not before. With `scratch` (a writer that writes each chunk
+ * before asking for the next) the result is a buffer the next transpose reuses; without, an array of its own.
  */
 export function transpose2d(t: Tensor, scratch?: Scratch): Uint8Array {
   const [r, c] = t.dims as [number, number];
-  const w = t.dtype.bits / 8;
-  let src = t.read();
-  const out = scratch ? scratch(src.length) : new Uint8Array(src.length);
-  const Word = WORDS[w];
-  if (!Word) throw new Error(`transpose2d: ${t.dtype.name}`);
-  // Raw data inside a protobuf is often unaligned for the word view: an aligned copy first.
-  if (src.byteOffset % w !== 0) {
-    const aligned = scratch ? scratch(src.length, 1) : new Uint8Array(src.length);
-    aligned.set(src);
-    src = aligned;
-  }
-  const a = new Word(src.buffer, src.byteOffset, r * c);
-  const b = new Word(out.buffer, 0, r * c);
-  const B = 64;
-  for (let i0 = 0; i0 < r; i0 += B) {
-    for (let j0 = 0; j0 < c; j0 += B) {
-      const i1 = Math.min(r, i0 + B);
-      const j1 = Math.min(c, j0 + B);
-      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) b[j * r + i] = a[i * c + j]!;
-    }
-  }
-  return out;
+  const out = transposeInto(t.dtype.bits / 8, r, c, (src) => t.readInto(src));
+  return scratch ? out : out.slice();
 }
 
 function param(attr: string, t: Tensor, source: string, dims?: number[], load?: (scratch?: Scratch) => Uint8Array, transform?: string): LayerParam {
-  return { attr, tensor: t, dims: dims ?? [...t.dims], nbytes: t.nbytes, load: load ?? (() => t.read()), source, transform };
+  return { attr, tensor: t, dims: dims ?? [...t.dims], nbytes: t.nbytes, load: load ?? (() => t.payload()), source, transform };
 }
 
 /**

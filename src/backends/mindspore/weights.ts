@@ -5,6 +5,7 @@
  */
 import { MsgraphError } from '../../errors.js';
 import type { DType } from '../../ir/dtype.js';
+import type { Chunk } from '../../ir/tensor.js';
 import { Writer } from '../../frontend/onnx/protobuf.js';
 
 export interface WeightEntry {
@@ -14,10 +15,10 @@ export interface WeightEntry {
   dims: readonly number[];
   nbytes: number;
   /**
-   * C-order little-endian bytes, read (or computed) when the file is written. A computed weight (a transpose) goes
-   * into `scratch` when given: a buffer the writer reuses for every tensor.
+   * C-order little-endian bytes, read (or computed) when the file is written, or the source they stream from. A
+   * computed weight (a transpose) goes into `scratch` when given: a buffer the writer reuses for every tensor.
    */
-  load(scratch?: Scratch): Uint8Array;
+  load(scratch?: Scratch): Chunk;
 }
 
 /** A reusable buffer of `nbytes` (overwritten by the next call for the same slot; slots are distinct buffers). */
@@ -25,8 +26,9 @@ export type Scratch = (nbytes: number, slot?: number) => Uint8Array;
 
 /**
  * Chunks of weights written one at a time, each before the next is asked for (a file writer), may share one buffer
- * for the weights they compute: the garbage of one fresh buffer per transposed weight is what otherwise raises the
- * peak memory of writing. A consumer that keeps the chunks (the page's zip) must not ask for this.
+ * for the weights they compute, and stream weights from the model file: the garbage of one fresh buffer per weight
+ * is what otherwise raises the peak memory of writing. A consumer that keeps the chunks (the page's zip) must not
+ * ask for this; it gets every weight as an array of its own.
  */
 export interface ChunkOptions {
   reuseBuffers?: boolean;
@@ -45,16 +47,16 @@ function scratchFor(opts: ChunkOptions): Scratch | undefined {
  * A file's contents as chunks that are produced while the file is written: each weight is read, written and let
  * go before the next, so writing never holds more than one tensor. Iterable more than once (each pass reads again).
  */
-export type Chunks = Iterable<Uint8Array>;
+export type Chunks = Iterable<Chunk>;
 
-function chunks(make: () => Generator<Uint8Array>): Chunks {
+function chunks(make: () => Generator<Chunk>): Chunks {
   return { [Symbol.iterator]: make };
 }
 
-function loaded(e: WeightEntry, scratch?: Scratch): Uint8Array {
+function loaded(e: WeightEntry, scratch?: Scratch): Chunk {
   const b = e.load(scratch);
   if (b.length !== e.nbytes) throw new MsgraphError('unsupported', `parameter ${e.name}: ${b.length} bytes, expected ${e.nbytes}`);
-  return b;
+  return scratch || b instanceof Uint8Array ? b : b.load();
 }
 
 const SAFETENSORS_DTYPE: Record<string, string> = {
@@ -105,7 +107,7 @@ export function ckptChunks(entries: readonly WeightEntry[], opts: ChunkOptions =
   });
 }
 
-function ckptEntry(e: WeightEntry, scratch?: Scratch): Uint8Array[] {
+function ckptEntry(e: WeightEntry, scratch?: Scratch): Chunk[] {
   const tensor = new Writer();
   const dims = e.dims.length === 0 ? [0] : e.dims;
   for (const d of dims) tensor.int64(1, d);

@@ -106,7 +106,7 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
   const opset = model.onnxOpset;
   const ep = opts.ep ?? 'cpu';
   const shapes = opts.shapes ?? {};
-  const prof = opts.profile ?? new Profile();
+  const prof = opts.profile ?? new Profile(false);
   prof.run('specialise inputs', () => specializeInputs(model, shapes));
   const passes = parsePassList(opts.passes ?? 'default');
   const fusions = passes.filter((p) => MINDSPORE_ONLY_FUSIONS.includes(p));

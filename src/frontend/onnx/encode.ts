@@ -1,11 +1,11 @@
-import { Writer } from './protobuf.js';
+import { Writer, type Chunk } from './protobuf.js';
 import type {
   AttributeP, DimensionP, FunctionP, GraphP, ModelP, NodeP, OperatorSetIdP, SparseTensorP, StringStringEntryP,
   TensorP, TypeP, ValueInfoP,
 } from './proto.js';
 
 /** Encodes a ModelProto; returns the chunks (tensor payloads are not copied). */
-export function encodeModelChunks(m: ModelP): Uint8Array[] {
+export function encodeModelChunks(m: ModelP): Chunk[] {
   return modelWriter(m).finish();
 }
 

@@ -10,6 +10,7 @@ import {
   type ValueInfoP,
 } from './proto.js';
 import { typeToP } from './tensors.js';
+import type { Chunk } from './protobuf.js';
 
 export interface ExportOptions {
   /**
@@ -21,7 +22,7 @@ export interface ExportOptions {
 
 export interface ExportResult {
   proto: ModelP;
-  externalChunks: Uint8Array[];
+  externalChunks: Chunk[];
   externalBytes: number;
 }
 
@@ -53,7 +54,7 @@ class Exporter {
   private readonly names = new Map<Value, string>();
   private readonly used = new Set<string>();
   private counter = 0;
-  readonly chunks: Uint8Array[] = [];
+  readonly chunks: Chunk[] = [];
   offset = 0;
 
   constructor(private readonly opts: ExportOptions) {}
@@ -165,7 +166,7 @@ class Exporter {
         this.chunks.push(new Uint8Array(pad));
         this.offset += pad;
       }
-      const bytes = t.bytes;
+      const bytes = t.payload();
       p.dataLocation = 1;
       p.externalData = [
         { key: 'location', value: ext.location },
@@ -176,7 +177,7 @@ class Exporter {
       this.offset += bytes.length;
       return p;
     }
-    p.rawData = t.bytes;
+    p.rawData = t.payload();
     return p;
   }
 }

@@ -4,7 +4,7 @@ import { decodeModel } from './decode.js';
 import { encodeModelChunks } from './encode.js';
 import { exportModel, type ExportOptions } from './export.js';
 import { importModel } from './import.js';
-import { WireError } from './protobuf.js';
+import { WireError, type Chunk } from './protobuf.js';
 import type { ModelP } from './proto.js';
 import { noExternalData, type ExternalDataResolver } from './tensors.js';
 
@@ -15,6 +15,7 @@ export { encodeModel, encodeModelChunks } from './encode.js';
 export { importModel } from './import.js';
 export { exportModel } from './export.js';
 export { INLINED_FROM, INLINED_CALL } from './inline.js';
+export { concatChunks, type Chunk } from './protobuf.js';
 
 /** Protobuf refuses messages of 2 GiB or more; past this, tensors must go to external data. */
 export const PROTOBUF_LIMIT = 2 ** 31 - 1;
@@ -54,10 +55,10 @@ export function decodeModelBytes(bytes: Uint8Array, opts: ParseOptions = {}): Mo
 
 export interface EncodeResult {
   /** The model file's bytes, as chunks in order. */
-  chunks: Uint8Array[];
+  chunks: Chunk[];
   size: number;
   /** External data chunks (empty when everything is inline). */
-  externalChunks: Uint8Array[];
+  externalChunks: Chunk[];
   externalSize: number;
 }
 
@@ -79,15 +80,4 @@ export function encodeModelBytes(model: Model, opts: ExportOptions & { autoLocat
   }
   if (size > PROTOBUF_LIMIT) throw new MsgraphError('unsupported', `the model's graph alone is ${size} bytes, over protobuf's 2 GiB limit`);
   return { chunks, size, externalChunks: res.externalChunks, externalSize: res.externalBytes };
-}
-
-export function concatChunks(chunks: Uint8Array[]): Uint8Array {
-  const size = chunks.reduce((s, c) => s + c.length, 0);
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }

@@ -2,6 +2,8 @@
  * Plain objects mirroring onnx.proto (IR versions 3..11). Byte fields are views into the file buffer.
  * Field numbers live in decode.ts / encode.ts next to the code that reads and writes them.
  */
+import type { Chunk } from '../../ir/tensor.js';
+
 export type Int64 = number | bigint;
 
 export interface StringStringEntryP {
@@ -45,7 +47,8 @@ export interface TensorP {
   int64Data: Int64[];
   name: string;
   docString: string;
-  rawData: Uint8Array | null;
+  /** A view of the decoded file; when encoding, tensor data may also still be at its source. */
+  rawData: Chunk | null;
   externalData: StringStringEntryP[];
   dataLocation: number;
   doubleData: number[];

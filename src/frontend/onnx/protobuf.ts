@@ -3,7 +3,24 @@
  * length-delimited fields (zero copy); the writer keeps large byte fields as chunks so that encoding a model never
  * copies tensor data until the final concatenation (or not at all when the chunks are written to a file).
  */
+import type { Chunk } from '../../ir/tensor.js';
+
+export type { Chunk } from '../../ir/tensor.js';
+
 export class WireError extends Error {}
+
+/** Copies chunks into one array (sources are read piece by piece). */
+export function concatChunks(chunks: readonly Chunk[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    for (const p of c instanceof Uint8Array ? [c] : c.pieces()) {
+      out.set(p, off);
+      off += p.length;
+    }
+  }
+  return out;
+}
 
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;
@@ -211,8 +228,10 @@ const utf8Enc = new TextEncoder();
  * appends the payload itself as a chunk; nested messages are other Writers whose chunks are spliced in.
  */
 export class Writer {
-  private readonly chunks: Uint8Array[] = [];
-  private scratch = new Uint8Array(256);
+  private readonly chunks: Chunk[] = [];
+  // Small to start with: V8 keeps typed arrays of up to 64 bytes on its heap, and a model's encoding makes a Writer
+  // for every node, value and dim (off-heap buffers for each were a tenth of a large model's compile time).
+  private scratch = new Uint8Array(64);
   private used = 0;
   private total = 0;
 
@@ -223,7 +242,7 @@ export class Writer {
   private ensure(n: number): void {
     if (this.used + n <= this.scratch.length) return;
     this.flush();
-    if (n > this.scratch.length) this.scratch = new Uint8Array(Math.max(n, 256));
+    if (n > this.scratch.length) this.scratch = new Uint8Array(Math.max(n, 64));
   }
 
   private flush(): void {
@@ -239,8 +258,8 @@ export class Writer {
     this.used = 0;
   }
 
-  private pushChunk(b: Uint8Array): void {
-    if (b.length <= 64) {
+  private pushChunk(b: Chunk): void {
+    if (b instanceof Uint8Array && b.length <= 64) {
       this.ensure(b.length);
       this.scratch.set(b, this.used);
       this.used += b.length;
@@ -303,7 +322,7 @@ export class Writer {
     this.used += 4;
   }
 
-  bytes(field: number, b: Uint8Array): void {
+  bytes(field: number, b: Chunk): void {
     this.tag(field, WIRE_LEN);
     this.rawVarint(b.length);
     this.pushChunk(b);
@@ -316,6 +335,13 @@ export class Writer {
   message(field: number, m: Writer): void {
     this.tag(field, WIRE_LEN);
     this.rawVarint(m.length);
+    if (m.chunks.length === 0 && m.used <= 512) {
+      // A small message is copied in whole: splicing in its own chunk would leave a chunk per dim, value and node.
+      this.ensure(m.used);
+      this.scratch.set(m.scratch.subarray(0, m.used), this.used);
+      this.used += m.used;
+      return;
+    }
     this.flush();
     m.flush();
     for (const c of m.chunks) this.chunks.push(c);
@@ -343,19 +369,12 @@ export class Writer {
   }
 
   /** The chunks, in order (for writing to a file without concatenation). */
-  finish(): Uint8Array[] {
+  finish(): Chunk[] {
     this.flush();
     return this.chunks;
   }
 
   concat(): Uint8Array {
-    const chunks = this.finish();
-    const out = new Uint8Array(this.total);
-    let off = 0;
-    for (const c of chunks) {
-      out.set(c, off);
-      off += c.length;
-    }
-    return out;
+    return concatChunks(this.finish());
   }
 }

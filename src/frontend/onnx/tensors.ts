@@ -1,7 +1,7 @@
 import { MsgraphError } from '../../errors.js';
 import { byteLength, dtypeFromOnnx, type DType } from '../../ir/dtype.js';
 import type { Dim, Shape, ValueType } from '../../ir/shape.js';
-import { Tensor } from '../../ir/tensor.js';
+import { Tensor, type ByteSource } from '../../ir/tensor.js';
 import type { SparseTensor } from '../../ir/attribute.js';
 import type { DimensionP, SparseTensorP, TensorP, TypeP } from './proto.js';
 
@@ -11,7 +11,9 @@ export interface ExternalDataResolver {
    * Validates the reference now (refusing escapes, missing or short files) and returns a loader for the bytes.
    * `length` is undefined when the entry omits it (rest of the file from `offset`).
    */
-  resolve(location: string, offset: number, length: number | undefined, tensor: string): { length: number; load: () => Uint8Array };
+  resolve(location: string, offset: number, length: number | undefined, tensor: string): ByteSource;
+  /** Where the model file was read without its large payloads: the source of a raw_data view that was left out. */
+  inFile?(view: Uint8Array): ByteSource | undefined;
 }
 
 export const noExternalData: ExternalDataResolver = {
@@ -54,18 +56,20 @@ function tensorData(t: TensorP, dtype: DType, dims: number[], size: number, ext:
     if (ref.length !== want) {
       throw new MsgraphError('external-data', `${what} needs ${want} bytes but its external data (${location}) has ${ref.length}`);
     }
-    return Tensor.lazy(dtype, dims, ref.load, { location, offset, length: ref.length }, t.name);
+    return Tensor.lazy(dtype, dims, ref, { location, offset, length: ref.length }, t.name);
   }
   if (dtype.name === 'string') {
     if (t.stringData.length !== size) throw new MsgraphError('model', `${what} has ${t.stringData.length} strings for ${size} elements`);
     return Tensor.fromStrings(dims, t.stringData, dtype, t.name);
   }
   const want = byteLength(dtype, size);
-  if (t.rawData) {
-    if (t.rawData.length !== want) {
-      throw new MsgraphError('model', `${what} (${dtype.name}[${dims.join(',')}]) has ${t.rawData.length} bytes of raw_data, expected ${want}`);
+  const raw = t.rawData;
+  if (raw) {
+    if (raw.length !== want) {
+      throw new MsgraphError('model', `${what} (${dtype.name}[${dims.join(',')}]) has ${raw.length} bytes of raw_data, expected ${want}`);
     }
-    return Tensor.fromBytes(dtype, dims, t.rawData, t.name);
+    const onDisk = raw instanceof Uint8Array ? ext.inFile?.(raw) : raw;
+    return onDisk ? Tensor.lazy(dtype, dims, onDisk, null, t.name) : Tensor.fromBytes(dtype, dims, raw as Uint8Array, t.name);
   }
   return Tensor.fromBytes(dtype, dims, typedFieldBytes(t, dtype, size, want, what), t.name);
 }
