@@ -1,8 +1,10 @@
 /**
  * Compile cost against onnxruntime's own start-up: the whole `msgraph compile` process (--target onnx and
  * --target mindspore) against onnxruntime-node's InferenceSession.create on the same file, and each compile's
- * peak RSS against the file size. Every measurement runs in a fresh child process, one at a time; the outputs of
- * each run are deleted before the next (so that their pages, not yet on disk, do not slow the next run's writes).
+ * peak RSS against the file size. Every measurement runs in a fresh child process, one at a time. The outputs of
+ * each run are deleted, and each measurement waits until the system has written out what earlier ones left in the
+ * page cache: on this kind of machine writes slow down several times over once a few hundred MiB are waiting to go
+ * to disk, which is the previous run's doing, not the one measured.
  *
  *   node dist/bench/compile.js [model.onnx] [--runs N]
  * Without a model it uses torchvision's vit_b_16, exported on first use with Debian's PyTorch.
@@ -51,6 +53,22 @@ function cli(args: string[]): Sample {
   return { ms, rss: m ? Number(m[1]) * 1024 : NaN };
 }
 
+/** Waits (up to 20 s) until less than 64 MiB of written data is waiting to go to disk (Linux; elsewhere at once). */
+function settle(): void {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    let info: string;
+    try {
+      info = fs.readFileSync('/proc/meminfo', 'utf8');
+    } catch {
+      return;
+    }
+    const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+    if (kib('Dirty') + kib('Writeback') < 64 * 1024) return;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -72,11 +90,14 @@ async function main(): Promise<void> {
   const rows = { create: [] as number[], ortProcess: [] as number[], onnx: [] as Sample[], ms: [] as Sample[] };
   try {
     for (let i = 0; i < runs; i++) {
+      settle();
       const o = ortChild(file);
       rows.create.push(o.create);
       rows.ortProcess.push(o.process);
+      settle();
       rows.onnx.push(cli(['compile', file, '-o', path.join(out, 'm.onnx')]));
       fs.rmSync(out, { recursive: true, force: true });
+      settle();
       rows.ms.push(cli(['compile', file, '--target', 'mindspore', '-o', path.join(out, 'pkg')]));
       fs.rmSync(out, { recursive: true, force: true });
     }

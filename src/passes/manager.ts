@@ -8,7 +8,9 @@ import type { Model } from '../ir/model.js';
 import { verify } from '../ir/verify.js';
 import { nodeChecks } from '../dialect/check.js';
 import { inferShapes } from '../dialect/ops/infer.js';
-import type { Pass, PassContext } from './pass.js';
+import { InferenceCache, type Pass, type PassContext } from './pass.js';
+
+export { InferenceCache } from './pass.js';
 import { PASSES } from './registry.js';
 import type { Profile } from '../util/profile.js';
 
@@ -46,6 +48,7 @@ export function runPasses(model: Model, names: readonly string[], opts: PassMana
   const registry = opts.registry ?? PASSES;
   checkPassNames(names, registry);
   const records: PassRecord[] = [];
+  const ctx: PassContext = { ...opts, inference: opts.inference ?? new InferenceCache(model) };
   names.forEach((name, i) => {
     const pass = registry.get(name)!;
     opts.onPass?.(name, i, names.length);
@@ -53,7 +56,8 @@ export function runPasses(model: Model, names: readonly string[], opts: PassMana
     const t0 = performance.now();
     let res;
     try {
-      res = opts.profile ? opts.profile.run(`pass ${name}`, () => pass.run(model, opts)) : pass.run(model, opts);
+      res = opts.profile ? opts.profile.run(`pass ${name}`, () => pass.run(model, ctx)) : pass.run(model, ctx);
+      if (res.modified) ctx.inference!.invalidate();
       if (opts.verifyEach) {
         verify(model.graph, { checkNode: nodeChecks(model) });
         inferShapes(model);

@@ -3,6 +3,32 @@
  * `modified: false` and leaves the printed graph unchanged.
  */
 import type { Model } from '../ir/model.js';
+import { inferShapes, type InferReport } from '../dialect/ops/infer.js';
+
+/**
+ * Inference of a model, kept while nothing changes the model: the pass manager drops it after a pass that reports
+ * `modified`, so that the passes after one that changed nothing (most fusions, on most models) do not run
+ * inference again. A pass reads it at its start, before it changes anything.
+ */
+export class InferenceCache {
+  /** How many times inference ran for the passes. */
+  runs = 0;
+
+  constructor(private readonly model: Model, private report: InferReport | null = null) {}
+
+  /** The report for the model as it is; inference runs when something changed since the last one. */
+  get(): InferReport {
+    if (!this.report) {
+      this.report = inferShapes(this.model);
+      this.runs++;
+    }
+    return this.report;
+  }
+
+  invalidate(): void {
+    this.report = null;
+  }
+}
 
 export interface PassContext {
   /** Execution provider the result is for (target-aware passes consult its capability table). */
@@ -19,6 +45,8 @@ export interface PassContext {
   dtype?: string;
   /** Per input, which dims are free (a name) and which keep the export's size (a number) (free-dims; `--dim`). */
   dims?: Record<string, (string | number)[]>;
+  /** Inference of the model as the pass finds it (read it before changing anything); see InferenceCache. */
+  inference?: InferenceCache;
 }
 
 /** A candidate that did not fuse, and why. */

@@ -16,13 +16,13 @@ import type { KnownValue } from '../dialect/ops/types.js';
 import type { DialectOp } from '../dialect/op-names.js';
 import type { Attribute } from '../ir/attribute.js';
 import type { Model } from '../ir/model.js';
-import type { NearMiss, Pass } from './pass.js';
+import type { NearMiss, Pass, PassContext } from './pass.js';
 import { result } from './pass.js';
 import { constantsOf, replaceWithNode, scopedName } from './util.js';
 import { inferShapes } from '../dialect/ops/infer.js';
 
-const inferShapesKnown = (model: Model) => {
-  const known = inferShapes(model).known;
+const inferShapesKnown = (model: Model, ctx?: PassContext) => {
+  const known = (ctx?.inference?.get() ?? inferShapes(model)).known;
   return (v: Value) => known.get(v);
 };
 
@@ -274,8 +274,8 @@ export function rulePass(name: string, description: string, rules: readonly Rule
   return {
     name,
     description,
-    run(model: Model) {
-      const known = opts.known ? inferShapesKnown(model) : undefined;
+    run(model: Model, ctx: PassContext) {
+      const known = opts.known ? inferShapesKnown(model, ctx) : undefined;
       const r = applyRules(model.graph, constantsOf(model), rules, known);
       return { ...result(r.counts), nearMisses: r.nearMisses };
     },

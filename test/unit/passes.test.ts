@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Model } from '../../src/ir/model.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { toMint } from '../../src/dialect/to-mint.js';
-import { runPasses } from '../../src/passes/manager.js';
+import { InferenceCache, runPasses } from '../../src/passes/manager.js';
 import { printGraph } from '../../src/ir/print.js';
 import { verify, verifyProblems } from '../../src/ir/verify.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
@@ -190,5 +190,31 @@ describe('free-dims', () => {
     expect(report.pinned).toEqual([{ dim: 'seq', size: 6, by: 'pos_embedding [1, 6, 4]' }]);
     // y's [batch, seq, 4] as [1, 4, 6] mixes the sequence with the features: it stays as exported.
     expect(report.fixed.map((f) => f.reason).join()).toMatch(/mixes several input dims/);
+  });
+});
+
+describe('inference between passes', () => {
+  const build = () => {
+    const b = new Builder();
+    const x = b.input('x', [2, 3]);
+    const two = b.constant('two', [2], []);
+    const four = b.op('Add', [two, two]).outputs[0]!;
+    b.output(b.op('Sigmoid', [b.op('Mul', [x, four]).outputs[0]!]).outputs[0]!);
+    return model(b);
+  };
+
+  it('runs once for passes that change nothing, again after one that does, and gives the same graph', () => {
+    const quiet = ['fuse-group-norm', 'fuse-rms-norm', 'remove-noops', 'fuse-activations', 'fold-constants'];
+    const m = build();
+    const cache = new InferenceCache(m);
+    const recs = runPasses(m, quiet.slice(0, 4), { inference: cache });
+    expect(recs.every((r) => !r.modified)).toBe(true);
+    expect(cache.runs).toBe(1);
+    // fold-constants folds 2 + 2 and reports it: the next pass that reads inference runs it again.
+    runPasses(m, ['fold-constants', 'remove-noops', 'fuse-activations'], { inference: cache });
+    expect(cache.runs).toBe(2);
+    const fresh = build();
+    runPasses(fresh, quiet, { verifyEach: true });
+    expect(printGraph(m.graph)).toBe(printGraph(fresh.graph));
   });
 });

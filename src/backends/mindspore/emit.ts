@@ -36,7 +36,7 @@ import { emitItem } from './items.js';
 import { type Buffer, type Item, Mod, constantTensor, dtypeName, isWithin, literalHost, literals, outerRefs, shapeOf } from './cells.js';
 import type { NearMiss } from '../../passes/pass.js';
 import type { FreeDimsReport } from '../../passes/common/free-dims.js';
-import { runPasses } from '../../passes/manager.js';
+import { InferenceCache, runPasses } from '../../passes/manager.js';
 import { MINDSPORE_PIPELINE } from '../../passes/registry.js';
 import { Profile } from '../../util/profile.js';
 import type { Scratch } from './weights.js';
@@ -149,12 +149,12 @@ export class Emitter {
     const prof = this.opts.profile ?? new Profile(false);
     if (!model.opsets.has(MINT_DOMAIN)) prof.run('to the mint dialect', () => toMint(model));
     this.opset = model.onnxOpset;
-    prof.run('shape inference', () => inferShapes(model));
+    const inference = new InferenceCache(model, prof.run('shape inference', () => inferShapes(model)));
     const o = this.opts;
     // --dtype: the half-precision pass after the fusions (before module-contracts), whatever the list.
     const passes = [...(o.passes ?? MINDSPORE_PIPELINE)];
     if (o.dtype && o.dtype !== 'float32' && !passes.includes('half-precision')) passes.splice(Math.max(0, passes.indexOf('module-contracts')) || passes.length, 0, 'half-precision');
-    const fusions = runPasses(model, passes, { profile: prof, printAfter: o.printAfter, onPrint: o.onPrint, verifyEach: o.verifyEach, dtype: o.dtype, dims: o.dims });
+    const fusions = runPasses(model, passes, { profile: prof, printAfter: o.printAfter, onPrint: o.onPrint, verifyEach: o.verifyEach, dtype: o.dtype, dims: o.dims, inference });
     const stat = (k: string) => fusions.reduce((s, r) => s + (r.stats[k] ?? 0), 0);
     this.attention = { fused: stat('attention'), nearMisses: fusions.find((r) => r.name === 'fuse-attention')?.nearMisses ?? [] };
     this.activations = { silu: stat('silu'), gelu: stat('gelu'), hardswish: stat('hardswish'), hardsigmoid: stat('hardsigmoid') };

@@ -9,7 +9,7 @@ import type { Model } from '../../ir/model.js';
 import { tensorType } from '../../ir/shape.js';
 import { toMint } from '../../dialect/to-mint.js';
 import { inferShapes } from '../../dialect/ops/infer.js';
-import { checkPassNames, runPasses, type PassManagerOptions, type PassRecord } from '../../passes/manager.js';
+import { checkPassNames, InferenceCache, runPasses, type PassManagerOptions, type PassRecord } from '../../passes/manager.js';
 import { MINDSPORE_ONLY_FUSIONS, PASSES, parsePassList } from '../../passes/registry.js';
 import { stripInt64ValueTypes } from './ep-guards.js';
 import { buildPlan, type Plan } from './plan.js';
@@ -121,8 +121,8 @@ export function compileForOrt(model: Model, opts: OrtCompileOptions = {}): OrtCo
   let records: PassRecord[] = [];
   if (passes.length) {
     prof.run('to the mint dialect', () => toMint(model));
-    prof.run('shape inference', () => inferShapes(model));
-    records = runPasses(model, passes, manager);
+    const inference = new InferenceCache(model, prof.run('shape inference', () => inferShapes(model)));
+    records = runPasses(model, passes, { ...manager, inference });
   }
   const targetRecords = runPasses(model, target, { ...manager, registry: ORT_TARGET_PASSES });
   const lowered = targetRecords.filter((r) => ORT_LOWERING.includes(r.name));

@@ -93,7 +93,7 @@ export const foldLiterals: Pass = {
 function fold(model: Model, ctx: PassContext, literalsOnly: boolean): PassResult {
   const g = model.graph;
   const limit = ctx.foldLimit ?? 1024;
-  const known = inferShapes(model).known;
+  const known = (ctx.inference?.get() ?? inferShapes(model)).known;
   const ev = new Evaluator(model);
   const consts = new Map<Value, Tensor>();
   const stats = { evaluated: 0, shapes: 0 };
@@ -147,8 +147,15 @@ function fold(model: Model, ctx: PassContext, literalsOnly: boolean): PassResult
     stats.evaluated++;
   }
   // Constant nodes left unused by folding.
-  for (const n of [...g]) if ((n.op === 'Constant' || n.op === 'msgraph.constant') && n.outputs.every((o) => !o || (o.uses.length === 0 && !g.outputs.includes(o)))) g.remove(n);
-  return result(stats);
+  let unused = 0;
+  for (const n of [...g]) {
+    if ((n.op === 'Constant' || n.op === 'msgraph.constant') && n.outputs.every((o) => !o || (o.uses.length === 0 && !g.outputs.includes(o)))) {
+      g.remove(n);
+      unused++;
+    }
+  }
+  const r = result(stats);
+  return unused ? { ...r, modified: true } : r;
 }
 
 /** Integer tensors beyond 2^53 cannot go through the float64 evaluator exactly. */

@@ -19,7 +19,7 @@ import { Tensor } from '../../ir/tensor.js';
 import { fromTensor, num } from '../../ir/array.js';
 import { type Dim, tensorType } from '../../ir/shape.js';
 import { inferShapes } from '../../dialect/ops/infer.js';
-import type { Pass, PassResult } from '../pass.js';
+import type { InferenceCache, Pass, PassResult } from '../pass.js';
 import { constantsOf } from '../util.js';
 import { MsgraphError } from '../../errors.js';
 import { Builder, type FixedSize, reshapeTarget, resetNames, shapeOf } from './reshape-targets.js';
@@ -208,10 +208,11 @@ function pinnedDims(g: Graph, env: Record<string, number>): FreeDimsReport['pinn
   return out;
 }
 
-export function freeInputDims(model: Model, spec: Record<string, (string | number)[]> = {}): FreeDimsReport & { rewritten: number; freed: number } {
+export function freeInputDims(model: Model, spec: Record<string, (string | number)[]> = {}, inference?: InferenceCache): FreeDimsReport & { rewritten: number; freed: number } {
   const g = model.graph;
   resetNames();
-  inferShapes(model);
+  if (inference) inference.get();
+  else inferShapes(model);
   const before = new Map<Value, Dim[]>();
   const record = (v: Value | null | undefined) => {
     const s = shapeOf(v);
@@ -284,7 +285,7 @@ export const freeDims: Pass = {
   name: 'free-dims',
   description: 'batch, spatial and sequence input dims made free; Reshape targets and Slice ends the export fixed from them re-derived as shape arithmetic',
   run(model, ctx): PassResult {
-    const r = freeInputDims(model, ctx.dims);
+    const r = freeInputDims(model, ctx.dims, ctx.inference);
     return { modified: r.rewritten > 0 || r.freed > 0, stats: { freed: r.freed, rewritten: r.rewritten, fixed: r.fixed.length }, report: { inputs: r.inputs, fixed: r.fixed, pinned: r.pinned } };
   },
 };

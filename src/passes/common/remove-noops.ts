@@ -65,9 +65,10 @@ function isNoop(n: Node, op: string): boolean {
 export const removeNoops: Pass = {
   name: 'remove-noops',
   description: 'remove Identity, inference Dropout, same-type Cast and shape ops that leave their input unchanged',
-  run(model) {
+  run(model, ctx) {
     const g = model.graph;
-    inferShapes(model);
+    if (ctx.inference) ctx.inference.get();
+    else inferShapes(model);
     const opset = model.onnxOpset;
     let removed = 0;
     for (const n of [...g]) {
