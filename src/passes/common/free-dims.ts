@@ -241,6 +241,8 @@ export function freeInputDims(model: Model, spec: Record<string, (string | numbe
     chosen.clear();
     reinfer();
   };
+  // Whether the types are those of the graph as it is (no rewrite since the last inference).
+  let fresh = false;
   for (let round = 0; round < 256; round++) {
     try {
       reinfer();
@@ -248,6 +250,7 @@ export function freeInputDims(model: Model, spec: Record<string, (string | numbe
       restore(e);
       break;
     }
+    fresh = true;
     let changed = 0;
     // What a rewrite this round changes downstream is only known after inference: those nodes wait a round.
     const stale = new Set<Value>();
@@ -264,13 +267,14 @@ export function freeInputDims(model: Model, spec: Record<string, (string | numbe
       changed++;
     }
     rewritten += changed;
+    if (changed) fresh = false;
     if (!changed) {
       // One more look, to report what stays fixed.
       for (const n of [...g]) if (n.op === 'mint.reshape') reshapeTarget(g, n, before, env, fixed);
       break;
     }
   }
-  if (chosen.size) {
+  if (chosen.size && !fresh) {
     try {
       reinfer();
     } catch (e) {
