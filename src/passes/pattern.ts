@@ -193,11 +193,13 @@ export interface RuleReport { fused: number; counts: Record<string, number>; nea
 export function applyRules(g: Graph, constOf: ConstOf, rules: readonly Rule[], known?: RuleContext['known']): RuleReport {
   const cx: RuleContext = { g, constOf, known };
   const report: RuleReport = { fused: 0, counts: Object.fromEntries(rules.map((r) => [r.name, 0])), nearMisses: [] };
-  const failures: Attempt[] = [];
+  // Per rule, the attempt that got furthest through each node it reached (for near misses, read once per anchor).
+  const best = new Map<Rule, Map<Node, Attempt>>(rules.map((r) => [r, new Map()]));
+  const patterns = new Map<Rule, readonly Pat[]>(rules.map((r) => [r, [r.pattern].flat()]));
   for (const node of [...g]) {
     for (const rule of rules) {
       if (node.graph !== g) break;
-      for (const p of [rule.pattern].flat()) {
+      for (const p of patterns.get(rule)!) {
         if (!p.ops.includes(node.op) || node.graph !== g) continue;
         const a: Attempt = { cx, depth: -1, reason: '', nodes: [], rule };
         for (const m of matches(p, node, cx, a)) {
@@ -211,15 +213,21 @@ export function applyRules(g: Graph, constOf: ConstOf, rules: readonly Rule[], k
           if (!rule.refines) report.fused++;
           break;
         }
-        if (a.depth >= 0) failures.push(a);
+        if (a.depth >= 0) {
+          const byNode = best.get(rule)!;
+          for (const n of a.nodes) {
+            const cur = byNode.get(n);
+            if (!cur || cur.depth < a.depth) byNode.set(n, a);
+          }
+        }
       }
     }
   }
   for (const n of g) {
     for (const rule of rules) {
       if (n.op !== rule.anchor || (rule.anchorIf && !rule.anchorIf(n, cx))) continue;
-      const best = failures.filter((f) => f.rule === rule && f.nodes.includes(n)).sort((p, q) => q.depth - p.depth)[0];
-      report.nearMisses.push({ node: n.name, reason: `${rule.label}: ${best?.reason ?? outOf(n, rule, g)}` });
+      const b = best.get(rule)!.get(n);
+      report.nearMisses.push({ node: n.name, reason: `${rule.label}: ${b?.reason ?? outOf(n, rule, g)}` });
     }
   }
   return report;
