@@ -1,7 +1,8 @@
 /**
  * Compile cost against onnxruntime's own start-up: the whole `msgraph compile` process (--target onnx and
  * --target mindspore) against onnxruntime-node's InferenceSession.create on the same file, and each compile's
- * peak RSS against the file size. Every measurement runs in a fresh child process, one at a time. The outputs of
+ * peak RSS against the file size. Every measurement runs in a fresh child process, one at a time, the three in
+ * turns. The outputs of
  * each run are deleted, and each measurement waits until the system has written out what earlier ones left in the
  * page cache: on this kind of machine writes slow down several times over once a few hundred MiB are waiting to go
  * to disk, which is the previous run's doing, not the one measured.
@@ -89,17 +90,23 @@ async function main(): Promise<void> {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'msgraph-bench-'));
   const rows = { create: [] as number[], ortProcess: [] as number[], onnx: [] as Sample[], ms: [] as Sample[] };
   try {
+    // The three take turns going first: what ran just before changes the next one's time (memory another process
+    // just released is slower to hand out again on this kind of machine).
+    const steps = [
+      () => {
+        const o = ortChild(file);
+        rows.create.push(o.create);
+        rows.ortProcess.push(o.process);
+      },
+      () => rows.onnx.push(cli(['compile', file, '-o', path.join(out, 'm.onnx')])),
+      () => rows.ms.push(cli(['compile', file, '--target', 'mindspore', '-o', path.join(out, 'pkg')])),
+    ];
     for (let i = 0; i < runs; i++) {
-      settle();
-      const o = ortChild(file);
-      rows.create.push(o.create);
-      rows.ortProcess.push(o.process);
-      settle();
-      rows.onnx.push(cli(['compile', file, '-o', path.join(out, 'm.onnx')]));
-      fs.rmSync(out, { recursive: true, force: true });
-      settle();
-      rows.ms.push(cli(['compile', file, '--target', 'mindspore', '-o', path.join(out, 'pkg')]));
-      fs.rmSync(out, { recursive: true, force: true });
+      for (let k = 0; k < steps.length; k++) {
+        settle();
+        steps[(i + k) % steps.length]!();
+        fs.rmSync(out, { recursive: true, force: true });
+      }
     }
   } finally {
     fs.rmSync(out, { recursive: true, force: true });

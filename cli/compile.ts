@@ -3,13 +3,11 @@ import * as path from 'node:path';
 import { loadModelFile, stageDirectory } from '../src/frontend/onnx/node-fs.js';
 import { writeInterruptibly } from './interrupt.js';
 import { Profile } from '../src/util/profile.js';
-import { compileOnnx } from './compile-onnx.js';
 import { explain } from './explain.js';
 import { MsgraphError } from '../src/errors.js';
 import { verify } from '../src/ir/verify.js';
 import { printGraph } from '../src/ir/print.js';
 import type { Model } from '../src/ir/model.js';
-import { buildMindSporePackage } from '../src/backends/mindspore/package.js';
 import { MINDSPORE_PIPELINE, parsePassList } from '../src/passes/registry.js';
 import { checkPassNames } from '../src/passes/manager.js';
 
@@ -52,7 +50,8 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
   if (path.resolve(opts.output) === path.resolve(file)) {
     throw new MsgraphError('usage', 'the output would overwrite the input model', { file: opts.output });
   }
-  if (opts.target !== 'mindspore') return compileOnnx(file, opts);
+  // Each target's code is loaded only when it is used (the MindSpore backend is half of the CLI).
+  if (opts.target !== 'mindspore') return (await import('./compile-onnx.js')).compileOnnx(file, opts);
   if ((opts.precision ?? 'fp32') !== 'fp32' || opts.fp16 || (opts.ioDtype ?? 'fp32') !== 'fp32' || opts.perNode) {
     throw new MsgraphError('usage', '--precision is for the ONNX Runtime target (and so are --fp16, --io-dtype and --per-node); MindSpore packages are float32');
   }
@@ -84,6 +83,7 @@ async function compileMindSpore(file: string, model: Model, opts: CompileOptions
   // --static keeps every size the export fixed: the pipeline without free-dims.
   const passes = parsePassList(opts.passes, opts.static ? MINDSPORE_PIPELINE.filter((p) => p !== 'free-dims') : MINDSPORE_PIPELINE);
   checkPassNames([...passes, ...(opts.printAfter ?? [])]);
+  const { buildMindSporePackage } = await import('../src/backends/mindspore/package.js');
   const pkg = buildMindSporePackage(model, {
     source: path.basename(file), weights: opts.weights, msVersion: opts.msVersion, attention: opts.attention, strict: opts.strict, dtype: opts.dtype, dims: parseDims(opts.dim ?? []),
     passes, printAfter: opts.printAfter, onPrint: (name, m) => process.stdout.write(`# after ${name}\n${printGraph(m.graph)}`),

@@ -2,14 +2,9 @@
 /** The `msgraph` command: parses arguments and calls into src/. Errors print as one line; --debug adds the stack. */
 import { Command, CommanderError, Option } from 'commander';
 import { isMsgraphError } from '../src/errors.js';
-import { inspectCommand } from './inspect.js';
-import { compileCommand, type CompileOptions } from './compile.js';
-import { runCommand } from './run.js';
-import { verifyCommand } from './verify.js';
-import { benchCommand } from './bench.js';
+import type { CompileOptions } from './compile.js';
 import { VERSION } from '../src/version.js';
-import { DEFAULT_MS_VERSION } from '../src/backends/mindspore/api.js';
-import { serveCommand } from './serve.js';
+import { DEFAULT_MS_VERSION } from '../src/backends/mindspore/version.js';
 import { guardStream, termSafe } from './terminal.js';
 
 // Model names reach stdout and stderr (inspect, --print-ir, run, reports): no raw terminal escapes from a model.
@@ -43,7 +38,7 @@ program
   .option('--depth <n>', 'levels of the module tree to print', '4')
   .option('--shapes', 'infer and list every value with its dtype and (symbolic) shape, and the ops inference cannot handle')
   .option('--fusions', 'count what the fusion passes find (attention, multi-head attention, GroupNorm, LayerNorm, GELU, SiLU) and list near-misses')
-  .action((model: string, opts: { json?: boolean; depth: string; shapes?: boolean; fusions?: boolean }) => withFile(model, () => inspectCommand(model, opts)));
+  .action((model: string, opts: { json?: boolean; depth: string; shapes?: boolean; fusions?: boolean }) => withFile(model, async () => (await import('./inspect.js')).inspectCommand(model, opts)));
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -82,7 +77,7 @@ precisionOptions(program
   .option('--seed <n>', 'onnx, with --precision: seed of the random inputs', '1')
   .option('--per-node', 'onnx, with --precision: when an output falls below --min-cosine, name the first value that does and the layers that lose most')
   .option('--profile', 'print the time and memory of each phase (decode, dialect, each pass, lowering, encode, write) and keep them in the plan or report')
-  .action((model: string, opts: CompileOptions) => withFile(model, () => compileCommand(model, opts)));
+  .action((model: string, opts: CompileOptions) => withFile(model, async () => (await import('./compile.js')).compileCommand(model, opts)));
 
 precisionOptions(program
   .command('run'))
@@ -95,7 +90,7 @@ precisionOptions(program
   .option('--seed <n>', 'seed of the random inputs', '1')
   .option('-o, --output <bundle.json>', 'write inputs and outputs as a tensor bundle')
   .option('--json', 'print JSON')
-  .action((model: string, opts) => withFile(model, () => runCommand(model, opts)));
+  .action((model: string, opts) => withFile(model, async () => (await import('./run.js')).runCommand(model, opts)));
 
 precisionOptions(program
   .command('verify'))
@@ -112,7 +107,7 @@ precisionOptions(program
   .option('--atol <x>', 'allowed absolute error', '1e-6')
   .option('--seed <n>', 'seed of the random inputs', '1')
   .option('--json', 'print JSON')
-  .action((model: string, opts) => withFile(model, () => verifyCommand(model, opts)));
+  .action((model: string, opts) => withFile(model, async () => (await import('./verify.js')).verifyCommand(model, opts)));
 
 precisionOptions(program
   .command('bench'))
@@ -126,14 +121,14 @@ precisionOptions(program
   .option('--threads <n>', 'intra-op (cpu) or wasm threads', '1')
   .option('--seed <n>', 'seed of the random inputs', '1')
   .option('--json', 'print JSON')
-  .action((model: string, opts) => withFile(model, () => benchCommand(model, opts)));
+  .action((model: string, opts) => withFile(model, async () => (await import('./bench.js')).benchCommand(model, opts)));
 
 program
   .command('serve')
   .description('serve the msgraph page (compile, inspect and run models in the browser) on 127.0.0.1')
   .argument('[model]', 'an .onnx file to open in the page')
   .option('--port <n>', 'port (0: any free port)', '8787')
-  .action((model: string | undefined, opts: { port: string }) => withFile(model, () => serveCommand(model, opts)));
+  .action((model: string | undefined, opts: { port: string }) => withFile(model, async () => (await import('./serve.js')).serveCommand(model, opts)));
 
 function fail(e: unknown): never {
   const debug = process.argv.includes('--debug');

@@ -5,8 +5,7 @@
 import { MsgraphError } from '../../errors.js';
 import { MINT_API, MS_VERSIONS, type ApiEntry } from './mint-api.js';
 
-/** The release packages target unless told: the newest that mindone's newest release supports (2.6.0 to 2.7.1). */
-export const DEFAULT_MS_VERSION = '2.7.1';
+export { DEFAULT_MS_VERSION } from './version.js';
 
 export function compareVersions(a: string, b: string): number {
   const parse = (v: string) => {

@@ -58,8 +58,9 @@ interface Copy {
 /**
  * Writes the chunks into a new file as `writeChunks` does, faster: a chunk that is a range of a file is split into
  * pieces that several lanes copy at once (a read and a write each, off the main thread), while the main thread goes
- * on to the next chunks. A chunk in memory may be a buffer its producer reuses for the next one, so a large one is
- * written (in pieces, at once) before the next chunk is asked for, and small ones are copied into a gathering buffer.
+ * on to the next chunks. A chunk in memory may be a buffer its producer reuses for the next one: a large one is
+ * copied into a buffer of the writer's own and written from there while the next chunks are made, and small ones are
+ * copied into a gathering buffer.
  */
 export async function writeChunksParallel(file: string, chunks: Iterable<Chunk>): Promise<void> {
   const fd = fs.openSync(file, 'wx');
@@ -93,6 +94,8 @@ export async function writeChunksParallel(file: string, chunks: Iterable<Chunk>)
     }
   };
   const pending: Promise<void>[] = Array.from({ length: LANES }, () => lane().catch(fail));
+  const copies = [0, 1].map(() => ({ buf: new Uint8Array(0), pending: Promise.resolve() }));
+  let turn = 0;
   let gather = new Uint8Array(GATHER);
   let gathered = 0;
   let gatherAt = 0;
@@ -114,11 +117,18 @@ export async function writeChunksParallel(file: string, chunks: Iterable<Chunk>)
       } else {
         flush();
         if (c instanceof Uint8Array) {
-          // Written in pieces at once (the copies into the page cache run on several threads), and finished
-          // before the next chunk is asked for.
+          // Copied into one of two buffers of the writer's own and written from there in pieces at once (the copies
+          // into the page cache run on several threads) while the next chunks are made: the producer may reuse its
+          // buffer for the next one (a transposed weight), and making that one is what the write overlaps.
+          const slot = copies[turn]!;
+          turn = 1 - turn;
+          await slot.pending;
+          if (slot.buf.length < c.length) slot.buf = new Uint8Array(c.length);
+          const b = slot.buf.subarray(0, c.length);
+          b.set(c);
           const parts: Promise<void>[] = [];
-          for (let off = 0; off < c.length; off += PIECE) parts.push(writeAll(fd, c.subarray(off, off + PIECE), at + off));
-          await Promise.all(parts);
+          for (let off = 0; off < b.length; off += PIECE) parts.push(writeAll(fd, b.subarray(off, off + PIECE), at + off));
+          slot.pending = Promise.all(parts).then(() => undefined, fail);
         }
         else if (c.file) {
           let src = sources.get(c.file.path);
@@ -141,7 +151,7 @@ export async function writeChunksParallel(file: string, chunks: Iterable<Chunk>)
   }
   finished = true;
   wake();
-  await Promise.all(pending);
+  await Promise.all([...pending, ...copies.map((s) => s.pending)]);
   for (const s of sources.values()) fs.closeSync(s);
   fs.closeSync(fd);
   if (failure) throw (failure as { error: unknown }).error;
