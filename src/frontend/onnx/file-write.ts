@@ -1,6 +1,8 @@
 /**
  * Writing a file from chunks (Node only). Tensor data still in the model file is copied from there in pieces, never
- * held whole; `writeChunksParallel` keeps several of those copies in flight on the thread pool at once.
+ * held whole; `writeChunksParallel` keeps several of those copies in flight on the thread pool at once. (Writes
+ * into one file through the page cache take the file's lock one at a time on Linux, so what runs side by side is
+ * one copy's read with another's write, and the main thread's work with both.)
  */
 import * as fs from 'node:fs';
 import type { Chunk } from '../../ir/tensor.js';
@@ -8,7 +10,7 @@ import type { Chunk } from '../../ir/tensor.js';
 /** Copy piece size, and how many copies run at once (the thread pool has four threads; one stays for the rest). */
 const PIECE = 4 * 1024 * 1024;
 const LANES = 3;
-/** In-memory chunks up to this size are gathered into one write; larger ones are written as they are. */
+/** In-memory chunks up to this size are gathered into one write; larger ones go through the writer's own buffers. */
 const GATHER = 1024 * 1024;
 
 function writeAllSync(fd: number, b: Uint8Array, at: number): void {
