@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loopChains } from '../../src/backends/mindspore/loops.js';
 import { Mod } from '../../src/backends/mindspore/cells.js';
 import { Namer, className, identifier, pyComment, pyFloat, pyString } from '../../src/backends/mindspore/python.js';
-import { ckptChunks, safetensorsChunks, type Scratch } from '../../src/backends/mindspore/weights.js';
+import { ckptChunks, safetensorsChunks } from '../../src/backends/mindspore/weights.js';
 import { transpose2d } from '../../src/backends/mindspore/layers.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { ApiChecker } from '../../src/backends/mindspore/api.js';
@@ -69,7 +69,7 @@ describe('weights', () => {
       const raw = new Uint8Array(rows * cols * 4 + 1);
       raw.set(new Uint8Array(Float32Array.from({ length: rows * cols }, (_, i) => base + i).buffer), 1);
       const tensor = Tensor.fromBytes(f32, [rows, cols], raw.subarray(1), name);
-      return { name, dtype: f32, dims: [cols, rows], nbytes: rows * cols * 4, load: (s?: Scratch) => transpose2d(tensor, s) };
+      return { name, dtype: f32, dims: [cols, rows], nbytes: rows * cols * 4, load: (reuse?: boolean) => transpose2d(tensor, reuse) };
     };
     const big = [t('a.weight', 3, 5, 0), t('b.weight', 4, 2, 100)];
     const fresh = concat(safetensorsChunks(big));

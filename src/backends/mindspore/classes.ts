@@ -405,7 +405,7 @@ export function collectParams(e: Emitter): ParamRecord[] {
       if (b.alias || b.kind === 'computed') continue;
       const t = b.tensor;
       out.push(b.transposed
-        ? { name: prefix + b.attr, source: b.value.name, dims: [...t.dims].reverse(), dtype: t.dtype.name, nbytes: t.nbytes, load: (s) => transpose2d(t, s), transform: 'transposed (ONNX MatMul weight is [in, out])', kind: 'constant' }
+        ? { name: prefix + b.attr, source: b.value.name, dims: [...t.dims].reverse(), dtype: t.dtype.name, nbytes: t.nbytes, load: (reuse) => transpose2d(t, reuse), transform: 'transposed (ONNX MatMul weight is [in, out])', kind: 'constant' }
         : { name: prefix + b.attr, source: b.value.name, dims: [...t.dims], dtype: t.dtype.name, nbytes: t.nbytes, load: () => t.payload(), kind: 'constant' });
     }
   };

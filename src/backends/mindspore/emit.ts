@@ -39,7 +39,6 @@ import type { FreeDimsReport } from '../../passes/common/free-dims.js';
 import { InferenceCache, runPasses } from '../../passes/manager.js';
 import { MINDSPORE_PIPELINE } from '../../passes/registry.js';
 import { Profile } from '../../util/profile.js';
-import type { Scratch } from './weights.js';
 
 type AttentionReport = { fused: number; nearMisses: NearMiss[] };
 type ActivationReport = Record<'silu' | 'gelu' | 'hardswish' | 'hardsigmoid', number>;
@@ -66,8 +65,8 @@ export interface ParamRecord {
   dims: number[];
   dtype: string;
   nbytes: number;
-  /** The bytes (or their source, to stream), read or computed on each call: never all in memory; see Scratch. */
-  load: (scratch?: Scratch) => Chunk;
+  /** The bytes (or their source, to stream), read or computed on each call: never all in memory; see WeightEntry. */
+  load: (reuse?: boolean) => Chunk;
   transform?: string;
   kind: 'layer' | 'constant';
 }

@@ -10,7 +10,6 @@ import type { Chunk, Tensor } from '../../ir/tensor.js';
 import { transposeInto } from '../../util/transpose.js';
 import type { Value } from '../../ir/value.js';
 import { nodeScope } from '../../frontend/hierarchy.js';
-import type { Scratch } from './weights.js';
 
 export interface LayerParam {
   /** Attribute name on the layer (`weight`, `bias`, `running_mean`, ...). */
@@ -19,8 +18,8 @@ export interface LayerParam {
   /** Dims after `transform` (a transposed MatMul weight, a flattened GroupNorm affine). */
   dims: number[];
   nbytes: number;
-  /** The bytes after `transform` (or their source), computed when the weight file is written (see Scratch). */
-  load: (scratch?: Scratch) => Chunk;
+  /** The bytes after `transform` (or their source), computed when the weight file is written (see WeightEntry). */
+  load: (reuse?: boolean) => Chunk;
   /** ONNX initializer the data came from ('' for synthesised ones such as num_batches_tracked). */
   source: string;
   transform?: string;
@@ -53,16 +52,16 @@ function userOf(v: Value | null | undefined): Node | null {
 }
 
 /**
- * [r, c] -> [c, r], read when the weights are written, not before. With `scratch` (a writer that writes each chunk
- * before asking for the next) the result is a buffer the next transpose reuses; without, an array of its own.
+ * [r, c] -> [c, r], read when the weights are written, not before. With `reuse` (a writer that writes each chunk
+ * before asking for the next) the result is a buffer the next transpose overwrites; without, an array of its own.
  */
-export function transpose2d(t: Tensor, scratch?: Scratch): Uint8Array {
+export function transpose2d(t: Tensor, reuse?: boolean): Uint8Array {
   const [r, c] = t.dims as [number, number];
   const out = transposeInto(t.dtype.bits / 8, r, c, (src) => t.readInto(src));
-  return scratch ? out : out.slice();
+  return reuse ? out : out.slice();
 }
 
-function param(attr: string, t: Tensor, source: string, dims?: number[], load?: (scratch?: Scratch) => Uint8Array, transform?: string): LayerParam {
+function param(attr: string, t: Tensor, source: string, dims?: number[], load?: (reuse?: boolean) => Uint8Array, transform?: string): LayerParam {
   return { attr, tensor: t, dims: dims ?? [...t.dims], nbytes: t.nbytes, load: load ?? (() => t.payload()), source, transform };
 }
 

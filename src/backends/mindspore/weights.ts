@@ -15,14 +15,11 @@ export interface WeightEntry {
   dims: readonly number[];
   nbytes: number;
   /**
-   * C-order little-endian bytes, read (or computed) when the file is written, or the source they stream from. A
-   * computed weight (a transpose) goes into `scratch` when given: a buffer the writer reuses for every tensor.
+   * C-order little-endian bytes, read (or computed) when the file is written. With `reuse` (see ChunkOptions) a
+   * computed weight may be a buffer the next call overwrites, and a weight still in the model file its source.
    */
-  load(scratch?: Scratch): Chunk;
+  load(reuse?: boolean): Chunk;
 }
-
-/** A reusable buffer of `nbytes` (overwritten by the next call for the same slot; slots are distinct buffers). */
-export type Scratch = (nbytes: number, slot?: number) => Uint8Array;
 
 /**
  * Chunks of weights written one at a time, each before the next is asked for (a file writer), may share one buffer
@@ -32,15 +29,6 @@ export type Scratch = (nbytes: number, slot?: number) => Uint8Array;
  */
 export interface ChunkOptions {
   reuseBuffers?: boolean;
-}
-
-function scratchFor(opts: ChunkOptions): Scratch | undefined {
-  if (!opts.reuseBuffers) return undefined;
-  const bufs: Uint8Array[] = [];
-  return (n, slot = 0) => {
-    if ((bufs[slot]?.length ?? -1) < n) bufs[slot] = new Uint8Array(n);
-    return bufs[slot]!.subarray(0, n);
-  };
 }
 
 /**
@@ -53,10 +41,10 @@ function chunks(make: () => Generator<Chunk>): Chunks {
   return { [Symbol.iterator]: make };
 }
 
-function loaded(e: WeightEntry, scratch?: Scratch): Chunk {
-  const b = e.load(scratch);
+function loaded(e: WeightEntry, reuse: boolean): Chunk {
+  const b = e.load(reuse);
   if (b.length !== e.nbytes) throw new MsgraphError('unsupported', `parameter ${e.name}: ${b.length} bytes, expected ${e.nbytes}`);
-  return scratch || b instanceof Uint8Array ? b : b.load();
+  return reuse || b instanceof Uint8Array ? b : b.load();
 }
 
 const SAFETENSORS_DTYPE: Record<string, string> = {
@@ -90,10 +78,9 @@ export function safetensorsChunks(entries: readonly WeightEntry[], metadata: Rec
   const len = new Uint8Array(8);
   new DataView(len.buffer).setBigUint64(0, BigInt(head.length), true);
   return chunks(function* () {
-    const scratch = scratchFor(opts);
     yield len;
     yield head;
-    for (const e of entries) yield loaded(e, scratch);
+    for (const e of entries) yield loaded(e, !!opts.reuseBuffers);
   });
 }
 
@@ -102,17 +89,16 @@ export function ckptChunks(entries: readonly WeightEntry[], opts: ChunkOptions =
   // Refused dtypes fail now, before anything is written.
   for (const e of entries) if (!CKPT_DTYPE[e.dtype.name]) unsupported(e, 'a .ckpt checkpoint');
   return chunks(function* () {
-    const scratch = scratchFor(opts);
-    for (const e of entries) yield* ckptEntry(e, scratch);
+    for (const e of entries) yield* ckptEntry(e, !!opts.reuseBuffers);
   });
 }
 
-function ckptEntry(e: WeightEntry, scratch?: Scratch): Chunk[] {
+function ckptEntry(e: WeightEntry, reuse: boolean): Chunk[] {
   const tensor = new Writer();
   const dims = e.dims.length === 0 ? [0] : e.dims;
   for (const d of dims) tensor.int64(1, d);
   tensor.string(2, CKPT_DTYPE[e.dtype.name] ?? unsupported(e, 'a .ckpt checkpoint'));
-  tensor.bytes(3, loaded(e, scratch));
+  tensor.bytes(3, loaded(e, reuse));
   const value = new Writer();
   value.string(1, e.name);
   value.message(2, tensor);

@@ -76,8 +76,8 @@ export function readModelFile(file: string): Uint8Array {
 }
 
 /**
- * Loads an .onnx file into the IR. Tensors of MIN_LAZY_BYTES and more, in the file or in external data, are read
- * when first used; writers stream them from the file.
+ * Loads an .onnx file into the IR. Tensors in the file of MIN_LAZY_BYTES and more, and every tensor in external
+ * data, are read when first used; writers stream them from their file.
  */
 export function loadModelFile(file: string, opts: { beforeImport?: (p: ModelP) => void } = {}): Model {
   statModel(file);
@@ -91,15 +91,7 @@ export function loadModelFile(file: string, opts: { beforeImport?: (p: ModelP) =
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
-  const { bytes, holes } = sparse;
-  const p = parseModelProto(bytes, file);
-  opts.beforeImport?.(p);
-  const external = fileExternalResolver(path.dirname(path.resolve(file)), file);
-  external.inFile = (view) => {
-    const src = view.buffer === bytes.buffer ? holes.get(view.byteOffset) : undefined;
-    return src && src.length === view.length ? src : undefined;
-  };
-  return importModel(p, { file, external });
+  return modelFrom(sparse.bytes, file, opts, sparse.holes);
 }
 
 /** The file's bytes and the model read from them (external data resolved next to the file, read lazily). */
@@ -110,9 +102,21 @@ export function openModelFile(file: string, opts: { beforeImport?: (p: ModelP) =
 
 /** A model from bytes already read from `file` (a second, independent copy needs no second read). */
 export function modelFromFileBytes(bytes: Uint8Array, file: string, opts: { beforeImport?: (p: ModelP) => void } = {}): Model {
+  return modelFrom(bytes, file, opts);
+}
+
+/** `holes`: raw_data payloads left on disk (see readSparse), by offset; their tensors read from the file. */
+function modelFrom(bytes: Uint8Array, file: string, opts: { beforeImport?: (p: ModelP) => void }, holes?: SparseFile['holes']): Model {
   const p = parseModelProto(bytes, file);
   opts.beforeImport?.(p);
-  return importModel(p, { file, external: fileExternalResolver(path.dirname(path.resolve(file)), file) });
+  const external = fileExternalResolver(path.dirname(path.resolve(file)), file);
+  if (holes) {
+    external.inFile = (view) => {
+      const src = view.buffer === bytes.buffer ? holes.get(view.byteOffset) : undefined;
+      return src && src.length === view.length ? src : undefined;
+    };
+  }
+  return importModel(p, { file, external });
 }
 
 /** A model file for onnxruntime sessions: the path for onnxruntime-node, bytes and external data for onnxruntime-web. */
