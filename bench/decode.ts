@@ -49,7 +49,7 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') return runChild(args[1]!, args[2]!);
-  const { file, runs } = modelArgs(args, 3);
+  const { files: [file], runs } = modelArgs(args, 3);
   const size = fs.statSync(file).size;
   const dec: Sample[] = [];
   const ortS: Sample[] = [];
