@@ -8,6 +8,7 @@ import { printGraph } from '../../src/ir/print.js';
 import { verify, verifyProblems } from '../../src/ir/verify.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
 import { nodeChecks } from '../../src/dialect/check.js';
+import { inferShapes } from '../../src/dialect/ops/infer.js';
 import { Builder, i64 } from '../helpers/builder.js';
 
 function model(b: Builder): Model {
@@ -216,5 +217,27 @@ describe('inference between passes', () => {
     const fresh = build();
     runPasses(fresh, quiet, { verifyEach: true });
     expect(printGraph(m.graph)).toBe(printGraph(fresh.graph));
+  });
+});
+
+describe('half-precision', () => {
+  it('casts a weight read through an Identity (a shared weight) instead of retyping the Identity', () => {
+    const b = new Builder();
+    const x = b.input('x', [2, 4]);
+    const w = b.constant('proj.weight', Array.from({ length: 16 }, (_, i) => i / 16), [4, 4]);
+    const shared = b.op('Identity', [w]).outputs[0]!;
+    const y = b.op('MatMul', [x, shared]).outputs[0]!;
+    b.output(b.op('MatMul', [y, b.constant('head.weight', Array.from({ length: 8 }, (_, i) => i / 8), [4, 2])]).outputs[0]!);
+    const m = model(b);
+    inferShapes(m);
+    const [r] = runPasses(m, ['half-precision'], { dtype: 'float16', verifyEach: true });
+    expect(r!.stats.half_weights).toBe(1);
+    const head = m.graph.initializers.find((v) => v.name === 'head.weight')!;
+    expect(head.const!.dtype.name).toBe('float16');
+    expect(Array.from(head.const!.toArray() as Uint16Array).slice(0, 3)).toEqual([0, 0x3000, 0x3400]);
+    // The Identity keeps its float32 weight; its output is cast where the half matmul reads it.
+    const id = m.graph.nodes.find((n) => n.op === 'msgraph.identity')!;
+    expect((id.outputs[0]!.type as { dtype: { name: string } }).dtype.name).toBe('float32');
+    expect(id.outputs[0]!.uses.map((u) => u.node.op)).toEqual(['ops.cast']);
   });
 });

@@ -14,9 +14,9 @@
  */
 import { Node } from '../../ir/node.js';
 import type { Value } from '../../ir/value.js';
-import type { Tensor } from '../../ir/tensor.js';
+import { Tensor } from '../../ir/tensor.js';
 import { type DType, dtypeFromName } from '../../ir/dtype.js';
-import { fromTensor, make, num, toTensor } from '../../ir/array.js';
+import { floatToBf16, floatToHalf, fromTensor, make, num, toTensor } from '../../ir/array.js';
 import { tensorType } from '../../ir/shape.js';
 import type { Pass, PassResult } from '../pass.js';
 import { constantsOf, scopedName } from '../util.js';
@@ -43,6 +43,14 @@ const floatOf = (v: Value | null | undefined): DType | null => (v?.type?.kind ==
 
 /** `t` in `dtype` (values rounded to it). */
 function convert(t: Tensor, dtype: DType): Tensor {
+  if (t.dtype === F32 && (dtype.name === 'float16' || dtype.name === 'bfloat16')) {
+    // Straight from the float32 data (a weight of a large model has tens of millions of values).
+    const src = t.toArray() as Float32Array;
+    const out = new Uint16Array(src.length);
+    const round = dtype.name === 'float16' ? floatToHalf : floatToBf16;
+    for (let i = 0; i < src.length; i++) out[i] = round(src[i]!);
+    return Tensor.fromBytes(dtype, t.dims, new Uint8Array(out.buffer), t.name);
+  }
   const a = fromTensor(t);
   return toTensor(make(dtype, [...t.dims], Float64Array.from(num(a))), t.name);
 }
@@ -70,6 +78,9 @@ export function toHalf(model: import('../../ir/model.js').Model, half: DType): P
   const halfConst = new Set<Value>();
   for (const [v, ns] of users) {
     if (!ns.every((n) => mode.get(n) === 'half' && !ANY_INPUT.has(n.op))) continue;
+    // Only a constant's own storage changes: a value computed from one (an Identity of a weight, as exports write
+    // for shared weights) keeps its producer's type and is cast where half reads it.
+    if (!v.const && !(v.producer && (v.producer.op === 'Constant' || v.producer.op === 'msgraph.constant'))) continue;
     const t = constOf(v)!;
     if (t.dtype !== F32) continue;
     const h = convert(t, half);
