@@ -8,6 +8,7 @@ import type { Model } from '../ir/model.js';
 import { verify } from '../ir/verify.js';
 import { nodeChecks } from '../dialect/check.js';
 import { inferShapes } from '../dialect/ops/infer.js';
+import { printGraph } from '../ir/print.js';
 import { InferenceCache, type Pass, type PassContext } from './pass.js';
 
 export { InferenceCache } from './pass.js';
@@ -49,18 +50,33 @@ export function runPasses(model: Model, names: readonly string[], opts: PassMana
   checkPassNames(names, registry);
   const records: PassRecord[] = [];
   const ctx: PassContext = { ...opts, inference: opts.inference ?? new InferenceCache(model) };
+  // Checking each pass: the graph as inference leaves it, so that a pass that reports no change can be held to it.
+  // (A graph inference rejects is left to the first pass's check, which names the pass.)
+  let fresh = false;
+  if (opts.verifyEach) {
+    try {
+      inferShapes(model);
+      fresh = true;
+    } catch {
+      // left to the first pass's check
+    }
+  }
   names.forEach((name, i) => {
     const pass = registry.get(name)!;
     opts.onPass?.(name, i, names.length);
     const before = model.graph.nodeCount;
+    const printed = opts.verifyEach && fresh ? printGraph(model.graph) : '';
     const t0 = performance.now();
     let res;
     try {
       res = opts.profile ? opts.profile.run(`pass ${name}`, () => pass.run(model, ctx)) : pass.run(model, ctx);
       if (res.modified) ctx.inference!.invalidate();
       if (opts.verifyEach) {
+        // Inference between passes is reused after a pass that reports no change: it must have changed nothing.
+        if (fresh && !res.modified && printGraph(model.graph) !== printed) throw new Error('reported no change but changed the graph');
         verify(model.graph, { checkNode: nodeChecks(model) });
         inferShapes(model);
+        fresh = true;
       }
     } catch (e) {
       if (e instanceof MsgraphError) {

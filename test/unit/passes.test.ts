@@ -4,6 +4,7 @@ import { Model } from '../../src/ir/model.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { toMint } from '../../src/dialect/to-mint.js';
 import { InferenceCache, runPasses } from '../../src/passes/manager.js';
+import type { Pass } from '../../src/passes/pass.js';
 import { printGraph } from '../../src/ir/print.js';
 import { verify, verifyProblems } from '../../src/ir/verify.js';
 import { dtypeFromName } from '../../src/ir/dtype.js';
@@ -239,5 +240,27 @@ describe('half-precision', () => {
     const id = m.graph.nodes.find((n) => n.op === 'msgraph.identity')!;
     expect((id.outputs[0]!.type as { dtype: { name: string } }).dtype.name).toBe('float32');
     expect(id.outputs[0]!.uses.map((u) => u.node.op)).toEqual(['ops.cast']);
+  });
+});
+
+describe('the pass contract under verifyEach', () => {
+  it('holds a pass that reports no change to it (inference is reused after such a pass)', () => {
+    const b = new Builder();
+    const x = b.input('x', [2, 3]);
+    b.output(b.op('Sigmoid', [b.op('Tanh', [x]).outputs[0]!]).outputs[0]!);
+    const m = model(b);
+    const sneaky: Pass = {
+      name: 'sneaky',
+      description: 'renames a node and says nothing',
+      run(mm) {
+        mm.graph.nodes[0]!.name = 'renamed';
+        return { modified: false, stats: {} };
+      },
+    };
+    const registry = new Map([['sneaky', sneaky]]);
+    expect(() => runPasses(m, ['sneaky'], { verifyEach: true, registry })).toThrow(/pass sneaky: reported no change but changed the graph/);
+    // Reporting the change is fine.
+    const honest: Pass = { ...sneaky, run(mm) { mm.graph.nodes[0]!.name = 'again'; return { modified: true, stats: {} }; } };
+    expect(() => runPasses(m, ['honest'], { verifyEach: true, registry: new Map([['honest', honest]]) })).not.toThrow();
   });
 });
