@@ -147,8 +147,4 @@ function fail(e: unknown): never {
 // No SIGINT handler while computing: Ctrl-C stops at once. Outputs are staged and renamed into place
 // (cli/interrupt.ts), so stopping never leaves a partial output.
 
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
-  fail(e);
-}
+program.parseAsync(process.argv).catch(fail);

@@ -200,21 +200,30 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Removes temporaries that a killed run (SIGKILL, power loss) left next to `target`: files and directories named
- * `<target>.msgraph-<pid>-<id>.tmp|old` whose process is gone. Live runs' temporaries are left alone.
+ * Removes temporaries that a killed run (SIGKILL, power loss) left next to the targets: files and directories named
+ * `<target>.msgraph-<pid>-<id>.tmp|old` whose process is gone. Live runs' temporaries are left alone. Each
+ * directory is listed once (an output directory such as /tmp can hold thousands of entries).
  */
-export function cleanStaleTemps(target: string): void {
-  const dir = path.dirname(path.resolve(target));
-  const base = path.basename(target);
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return;
+export function cleanStaleTemps(...targets: string[]): void {
+  const byDir = new Map<string, Set<string>>();
+  for (const t of targets) {
+    const dir = path.dirname(path.resolve(t));
+    let bases = byDir.get(dir);
+    if (!bases) byDir.set(dir, (bases = new Set()));
+    bases.add(path.basename(t));
   }
-  for (const n of names) {
-    const m = TEMP.exec(n);
-    if (m && m[1] === base && !alive(Number(m[2]))) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+  for (const [dir, bases] of byDir) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      if (!n.includes('.msgraph-')) continue;
+      const m = TEMP.exec(n);
+      if (m && bases.has(m[1]!) && !alive(Number(m[2]))) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+    }
   }
 }
 
@@ -232,7 +241,7 @@ export async function stageFiles(targets: [string, Iterable<Chunk>][]): Promise<
     for (const t of temps) fs.rmSync(t, { force: true });
   };
   try {
-    for (const [target] of targets) cleanStaleTemps(target);
+    cleanStaleTemps(...targets.map(([t]) => t));
     for (const [target, chunks] of targets) {
       const tmp = tempFor(target);
       temps.push(tmp);
@@ -294,7 +303,7 @@ function moveIntoPlace(tmp: string, target: string, kind: 'file' | 'directory'):
 export function writeFilesAtomic(targets: [string, Iterable<Chunk>][]): void {
   const temps: string[] = [];
   try {
-    for (const [target] of targets) cleanStaleTemps(target);
+    cleanStaleTemps(...targets.map(([t]) => t));
     for (const [target, chunks] of targets) {
       temps.push(tempFor(target));
       writeChunks(temps[temps.length - 1]!, chunks);
