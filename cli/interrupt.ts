@@ -2,8 +2,10 @@
  * Ctrl-C and termination. While msgraph computes, no handler is installed, so SIGINT/SIGTERM stop the process at
  * once (a handler could only run once the synchronous work is over). Outputs are staged under temporary names;
  * only while they are written is a handler installed, and a signal then removes the temporaries and exits 130
- * before anything is renamed into place. Temporaries that SIGKILL leaves behind are removed by the next run that
- * writes the same output.
+ * before anything is renamed into place. A model whose weights are written into the output while it compiles
+ * (src/frontend/onnx/write-ahead.ts) has its temporary from the start: a process outside this one removes it when
+ * this one ends without renaming it, by a signal or SIGKILL. Other temporaries that SIGKILL leaves behind are
+ * removed by the next run that writes the same output.
  */
 import type { Staged } from '../src/frontend/onnx/node-fs.js';
 

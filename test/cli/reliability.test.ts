@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLI, msgraph, msgraphMemory, ROOT } from '../helpers/cli.js';
-import { encodeProto, floatTensor, int64Tensor, intAttr, node, protoModel, tensorAttr, vi } from '../helpers/proto-models.js';
+import { encodeProto, floatTensor, int64Tensor, intAttr, largeMatMulModel, node, protoModel, tensorAttr, vi } from '../helpers/proto-models.js';
 import { emptyTensorP } from '../../src/frontend/onnx/proto.js';
 import { CORPUS_DIR, MODELS_DIR, runOnnx } from '../helpers/ort.js';
 import { HAS_TORCH, PY, STANDIN_DIR } from '../helpers/standin.js';
@@ -285,6 +285,26 @@ describe('interrupts, atomic outputs, determinism', () => {
       // Either the signal ended it (computing) or the write handler did (130); never a finished run.
       expect(signal === 'SIGINT' || code === 130, `exit ${code} ${signal}`).toBe(true);
       expect(fs.readdirSync(d)).toEqual([]);
+    }
+  });
+
+  it('a run killed while it writes weights ahead (Ctrl-C, SIGKILL) leaves nothing either', async () => {
+    const src = path.join(dir, 'large-matmul.onnx');
+    if (!fs.existsSync(src)) fs.writeFileSync(src, encodeProto(largeMatMulModel()));
+    for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+      const d = fs.mkdtempSync(path.join(dir, 'ahead-'));
+      const child = spawn(process.execPath, [CLI, 'compile', src, '-o', path.join(d, 'm.onnx')], { stdio: 'ignore' });
+      const exited = new Promise<void>((r) => child.on('exit', () => r()));
+      // Killed once the output's temporary exists (or the run is over: then it is checked as finished below).
+      let finished = false;
+      void exited.then(() => (finished = true));
+      while (!finished && !fs.readdirSync(d).some((f) => f.endsWith('.tmp'))) await new Promise((r) => setTimeout(r, 2));
+      child.kill(signal);
+      await exited;
+      // The temporary is removed by a process that outlives the run, a moment after it ends.
+      for (let i = 0; i < 200 && fs.readdirSync(d).some((f) => f.endsWith('.tmp')); i++) await new Promise((r) => setTimeout(r, 10));
+      const left = fs.readdirSync(d);
+      expect(left.length === 0 || left.sort().join() === 'm.onnx,m.onnx.plan.json', `${signal}: ${left.join(', ')}`).toBe(true);
     }
   });
 

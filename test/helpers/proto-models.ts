@@ -24,3 +24,22 @@ export function floatTensor(name: string, values: number[], dims = [values.lengt
 
 export const intAttr = (name: string, i: number | bigint): AttributeP => ({ ...emptyAttributeP(), name, type: 2, i });
 export const tensorAttr = (name: string, t: TensorP): AttributeP => ({ ...emptyAttributeP(), name, type: 4, t });
+
+/**
+ * y = x @ w + b with w float32[k, n] (k * n * 4 bytes; 2560 x 4096 is 40 MiB, past the size from which the CLI
+ * writes weights into the output while it compiles).
+ */
+export function largeMatMulModel(k = 2560, n = 4096): ModelP {
+  const raw = (name: string, dims: number[], data: Float32Array): TensorP => ({ ...emptyTensorP(), name, dataType: 1, dims, rawData: new Uint8Array(data.buffer) });
+  const w = new Float32Array(k * n).map((_, i) => Math.sin(i * 0.001));
+  return protoModel([node('MatMul', ['x', 'w'], ['m'], 'mm'), node('Add', ['m', 'b'], ['y'], 'add')], {
+    input: [vi('x', [1, k])], output: [vi('y', [1, n])], initializer: [raw('w', [k, n], w), raw('b', [n], new Float32Array(n).fill(0.5))],
+  });
+}
+
+/** Deterministic float32 values, and a float32 tensor of them in raw_data (large ones stay on disk when read). */
+export const floats = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
+export function rawFloatTensor(name: string, dims: number[], seed: number): TensorP {
+  const n = dims.reduce((a, b) => a * b, 1);
+  return { ...emptyTensorP(), name, dataType: 1, dims, rawData: new Uint8Array(floats(n, seed).buffer) };
+}

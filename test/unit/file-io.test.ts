@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeModel } from '../../src/frontend/onnx/encode.js';
-import { emptyAttributeP, emptyGraphP, emptyModelP, emptyNodeP, emptyTensorP, AttrType, type ModelP, type TensorP } from '../../src/frontend/onnx/proto.js';
+import { emptyAttributeP, emptyGraphP, emptyModelP, emptyNodeP, AttrType, type ModelP } from '../../src/frontend/onnx/proto.js';
 import { loadModelFile, readModelFile, saveModelFile, stageFiles } from '../../src/frontend/onnx/node-fs.js';
 import { MIN_LAZY_BYTES } from '../../src/frontend/onnx/file-read.js';
 import { writeChunks, writeChunksParallel } from '../../src/frontend/onnx/file-write.js';
@@ -11,6 +11,7 @@ import { concatChunks, decodeModelBytes, encodeModelBytes } from '../../src/fron
 import type { Chunk } from '../../src/ir/tensor.js';
 import { simdTranspose, transposeInto } from '../../src/util/transpose.js';
 import { transpose2d } from '../../src/backends/mindspore/layers.js';
+import { floats, rawFloatTensor } from '../helpers/proto-models.js';
 
 let dir: string;
 beforeAll(() => {
@@ -18,11 +19,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const floats = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
-function tensor(name: string, dims: number[], seed: number): TensorP {
-  const n = dims.reduce((a, b) => a * b, 1);
-  return { ...emptyTensorP(), name, dataType: 1, dims, rawData: new Uint8Array(floats(n, seed).buffer) };
-}
+const tensor = rawFloatTensor;
 
 /** y = Relu(MatMul(x, w) + b) + c, with w (large, an initializer), b (small) and c (large, in a Constant node). */
 function model(): ModelP {

@@ -1,12 +1,32 @@
-import { Writer, type Chunk } from './protobuf.js';
+import { WIRE_LEN, Writer, type Chunk } from './protobuf.js';
 import type {
   AttributeP, DimensionP, FunctionP, GraphP, ModelP, NodeP, OperatorSetIdP, SparseTensorP, StringStringEntryP,
   TensorP, TypeP, ValueInfoP,
 } from './proto.js';
 
-/** Encodes a ModelProto; returns the chunks (tensor payloads are not copied). */
-export function encodeModelChunks(m: ModelP): Chunk[] {
-  return modelWriter(m).finish();
+/**
+ * The graph-first layout: the model's `graph` field comes first in the file, its length written in `lengthWidth`
+ * bytes (more when it needs more; padded when it needs fewer, which protobuf readers accept), and the graph's first
+ * `leading` initializers come before its nodes. Protobuf readers take fields in any order, so the model is the same;
+ * what it buys is that those initializers lie at offsets known before the rest of the model is: a writer can put
+ * them into the file while the model is still being compiled.
+ */
+export interface GraphFirst {
+  leading: number;
+  lengthWidth: number;
+}
+
+/**
+ * Encodes a ModelProto; returns the chunks (tensor payloads are not copied). With `graphFirst`, the first chunk is
+ * the graph field's tag and length, and nothing else.
+ */
+export function encodeModelChunks(m: ModelP, graphFirst?: GraphFirst): Chunk[] {
+  if (!graphFirst || !m.graph) return modelWriter(m).finish();
+  const graph = graphW(m.graph, graphFirst.leading);
+  const head = new Writer();
+  head.tag(7, WIRE_LEN);
+  head.paddedVarint(graph.length, graphFirst.lengthWidth);
+  return [head.concat(), ...graph.finish(), ...modelWriter({ ...m, graph: null }).finish()];
 }
 
 export function encodeModel(m: ModelP): Uint8Array {
@@ -45,11 +65,13 @@ function entryW(e: StringStringEntryP): Writer {
   return w;
 }
 
-export function graphW(g: GraphP): Writer {
+/** `leading`: that many initializers are written first, before the nodes (see GraphFirst). */
+export function graphW(g: GraphP, leading = 0): Writer {
   const w = new Writer();
+  for (let i = 0; i < leading; i++) w.message(5, tensorW(g.initializer[i]!));
   for (const n of g.node) w.message(1, nodeW(n));
   if (g.name) w.string(2, g.name);
-  for (const t of g.initializer) w.message(5, tensorW(t));
+  for (let i = leading; i < g.initializer.length; i++) w.message(5, tensorW(g.initializer[i]!));
   if (g.docString) w.string(10, g.docString);
   for (const v of g.input) w.message(11, valueInfoW(v));
   for (const v of g.output) w.message(12, valueInfoW(v));

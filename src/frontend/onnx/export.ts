@@ -10,7 +10,8 @@ import {
   type ValueInfoP,
 } from './proto.js';
 import { typeToP } from './tensors.js';
-import type { Chunk } from './protobuf.js';
+import { Writer, type Chunk } from './protobuf.js';
+import { tensorW } from './encode.js';
 
 export interface ExportOptions {
   /**
@@ -18,12 +19,19 @@ export interface ExportOptions {
    * The payload chunks to write there, in order, are returned in `ExportResult.externalChunks`.
    */
   externalData?: { location: string; threshold: number; align?: number };
+  /**
+   * Initializers (by tensor) that go first in the graph, in this order, for the graph-first layout (`GraphFirst` in
+   * encode.ts): as many of them as the graph still holds, up to the first it no longer does.
+   */
+  leading?: readonly Tensor[];
 }
 
 export interface ExportResult {
   proto: ModelP;
   externalChunks: Chunk[];
   externalBytes: number;
+  /** How many of `leading` come first in `proto.graph.initializer`. */
+  leading: number;
 }
 
 /** Builds the ModelProto for an IR model. Values get unique names (the original ones where they are unique). */
@@ -41,9 +49,37 @@ export function exportModel(model: Model, opts: ExportOptions = {}): ExportResul
   p.metadata = entries(model.metadata);
   p.trainingInfo = model.trainingInfo;
   p.configuration = model.deviceConfigurations;
-  p.graph = ex.graph(model.graph);
+  const lead = leadingValues(model.graph, opts.leading ?? []);
+  p.graph = ex.graph(model.graph, lead);
   p.rawFunctions = model.unusedFunctions;
-  return { proto: p, externalChunks: ex.chunks, externalBytes: ex.offset };
+  return { proto: p, externalChunks: ex.chunks, externalBytes: ex.offset, leading: lead.length };
+}
+
+/** The initializers holding `tensors`, in that order, up to the first tensor no initializer holds. */
+function leadingValues(g: Graph, tensors: readonly Tensor[]): Value[] {
+  if (tensors.length === 0) return [];
+  const of = new Map<Tensor, Value>();
+  for (const v of g.initializers) if (v.const && !of.has(v.const)) of.set(v.const, v);
+  const out: Value[] = [];
+  for (const t of tensors) {
+    const v = of.get(t);
+    if (!v) break;
+    out.push(v);
+    of.delete(t);
+  }
+  return out;
+}
+
+/**
+ * The bytes that initializers holding `tensors` take at the start of a graph-first model (the graph's fields for
+ * them, named as exportModel names them), as exportModel would encode them if the model stays as it is.
+ */
+export function leadingInitializerChunks(model: Model, tensors: readonly Tensor[]): Chunk[] {
+  const ex = new Exporter({});
+  ex.reserveNames(model.graph);
+  const w = new Writer();
+  for (const v of leadingValues(model.graph, tensors)) w.message(5, tensorW(ex.tensor(v.const!, ex.name(v))));
+  return w.finish();
 }
 
 function entries(m: Map<string, string>): StringStringEntryP[] {
@@ -78,7 +114,7 @@ class Exporter {
     return n;
   }
 
-  graph(g: Graph): GraphP {
+  graph(g: Graph, leading: readonly Value[] = []): GraphP {
     const p = emptyGraphP();
     p.name = g.name;
     p.docString = g.docString;
@@ -86,7 +122,8 @@ class Exporter {
     p.quantizationAnnotation = g.quantizationAnnotations;
     // Graph inputs and outputs keep a (possibly empty) type, as exporters write them; value_info only what is known.
     for (const v of g.inputs) p.input.push(this.valueInfo(v, true));
-    for (const v of g.initializers) p.initializer.push(this.tensor(v.const!, this.name(v)));
+    const first = new Set(leading);
+    for (const v of [...leading, ...g.initializers.filter((x) => !first.has(x))]) p.initializer.push(this.tensor(v.const!, this.name(v)));
     for (const n of g) p.node.push(this.node(n));
     for (const v of g.outputs) p.output.push(this.valueInfo(v, true));
     const outputs = new Set(g.outputs);
@@ -147,7 +184,7 @@ class Exporter {
     return { values: this.tensor(s.values, s.values.name, false), indices: this.tensor(s.indices, s.indices.name, false), dims: s.dims };
   }
 
-  private tensor(t: Tensor, name: string, mayExternalize = true): TensorP {
+  tensor(t: Tensor, name: string, mayExternalize = true): TensorP {
     const p = emptyTensorP();
     p.name = name;
     p.dims = [...t.dims];

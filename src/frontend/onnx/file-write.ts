@@ -17,7 +17,7 @@ const LANES = 4;
  * 0.85 s in calls of 4 MiB or 1 MiB, 0.06 to 0.08 s in calls of 512 KiB or 256 KiB (and no slower than large calls
  * when memory is at hand).
  */
-const WRITE = 512 * 1024;
+export const WRITE = 512 * 1024;
 /** In-memory chunks up to this size are gathered into one write; larger ones go through the writer's own buffers. */
 const GATHER = WRITE;
 
@@ -74,6 +74,15 @@ interface Copy {
  */
 export async function writeChunksParallel(file: string, chunks: Iterable<Chunk>): Promise<void> {
   const fd = fs.openSync(file, 'wx');
+  try {
+    await writeChunksAt(fd, chunks, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** `writeChunksParallel` into an open file, from byte `start` on. */
+export async function writeChunksAt(fd: number, chunks: Iterable<Chunk>, start: number): Promise<void> {
   const sources = new Map<string, number>();
   const queue: Copy[] = [];
   let head = 0;
@@ -116,7 +125,7 @@ export async function writeChunksParallel(file: string, chunks: Iterable<Chunk>)
     gathered = 0;
   };
   try {
-    let at = 0;
+    let at = start;
     for (const c of chunks) {
       if (failure) break;
       if (c instanceof Uint8Array && c.length <= GATHER) {
@@ -163,6 +172,5 @@ export async function writeChunksParallel(file: string, chunks: Iterable<Chunk>)
   wake();
   await Promise.all([...pending, ...copies.map((s) => s.pending)]);
   for (const s of sources.values()) fs.closeSync(s);
-  fs.closeSync(fd);
   if (failure) throw (failure as { error: unknown }).error;
 }

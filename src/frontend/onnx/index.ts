@@ -13,7 +13,7 @@ export type { ExportOptions } from './export.js';
 export { decodeModel } from './decode.js';
 export { encodeModel, encodeModelChunks } from './encode.js';
 export { importModel } from './import.js';
-export { exportModel } from './export.js';
+export { exportModel, leadingInitializerChunks } from './export.js';
 export { INLINED_FROM, INLINED_CALL } from './inline.js';
 export { concatChunks, type Chunk } from './protobuf.js';
 
@@ -60,15 +60,19 @@ export interface EncodeResult {
   /** External data chunks (empty when everything is inline). */
   externalChunks: Chunk[];
   externalSize: number;
+  /** In the graph-first layout (`leading` and `lengthWidth` given), the first chunk's length: the graph's tag and length. */
+  head: number;
 }
 
 /**
  * IR -> ONNX bytes. With no `externalData` option, tensors go external automatically (to `autoLocation`) only
  * when the inline file would pass protobuf's 2 GiB limit.
  */
-export function encodeModelBytes(model: Model, opts: ExportOptions & { autoLocation?: string } = {}): EncodeResult {
+export function encodeModelBytes(model: Model, opts: ExportOptions & { autoLocation?: string; lengthWidth?: number } = {}): EncodeResult {
   let res = exportModel(model, opts);
-  let chunks = encodeModelChunks(res.proto);
+  const graphFirst = opts.leading && opts.lengthWidth ? { leading: res.leading, lengthWidth: opts.lengthWidth } : undefined;
+  let chunks = encodeModelChunks(res.proto, graphFirst);
+  let head = graphFirst ? chunks[0]!.length : 0;
   let size = chunks.reduce((s, c) => s + c.length, 0);
   if (size > PROTOBUF_LIMIT && !opts.externalData) {
     if (!opts.autoLocation) {
@@ -76,8 +80,9 @@ export function encodeModelBytes(model: Model, opts: ExportOptions & { autoLocat
     }
     res = exportModel(model, { externalData: { location: opts.autoLocation, threshold: 1024 } });
     chunks = encodeModelChunks(res.proto);
+    head = 0;
     size = chunks.reduce((s, c) => s + c.length, 0);
   }
   if (size > PROTOBUF_LIMIT) throw new MsgraphError('unsupported', `the model's graph alone is ${size} bytes, over protobuf's 2 GiB limit`);
-  return { chunks, size, externalChunks: res.externalChunks, externalSize: res.externalBytes };
+  return { chunks, size, externalChunks: res.externalChunks, externalSize: res.externalBytes, head };
 }

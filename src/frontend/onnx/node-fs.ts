@@ -182,8 +182,18 @@ export interface Staged {
   abort(): void;
 }
 
+/**
+ * A file already being written under a temporary name (write-ahead.ts): `finish` completes it; `abort` stops the
+ * writing and removes it.
+ */
+export interface Prewritten {
+  readonly tmp: string;
+  finish(): Promise<void>;
+  abort(): void;
+}
+
 /** Name of a temporary next to `target`: the owner's pid in it lets a later run tell a stale one from a live one. */
-function tempFor(target: string): string {
+export function tempFor(target: string): string {
   return `${target}.msgraph-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`;
 }
 
@@ -235,14 +245,21 @@ function ioError(e: unknown, file: string | undefined): MsgraphError {
  * Writes every file under a temporary name; nothing is visible at the targets until `commit`. Tensor data still in
  * the model file is copied from there with several copies in flight.
  */
-export async function stageFiles(targets: [string, Iterable<Chunk>][]): Promise<Staged> {
+export async function stageFiles(targets: [string, Iterable<Chunk> | Prewritten][]): Promise<Staged> {
   const temps: string[] = [];
+  const pre = targets.map(([, c]) => c).filter((c): c is Prewritten => 'finish' in c);
   const abort = () => {
+    for (const p of pre) p.abort();
     for (const t of temps) fs.rmSync(t, { force: true });
   };
   try {
     cleanStaleTemps(...targets.map(([t]) => t));
     for (const [target, chunks] of targets) {
+      if ('finish' in chunks) {
+        temps.push(chunks.tmp);
+        await chunks.finish();
+        continue;
+      }
       const tmp = tempFor(target);
       temps.push(tmp);
       await writeChunksParallel(tmp, chunks);

@@ -282,6 +282,17 @@ export class Writer {
     this.scratch[this.used++] = v;
   }
 
+  /** A varint in at least `width` bytes (a longer encoding of a small number is valid protobuf). */
+  paddedVarint(v: number, width: number): void {
+    this.ensure(Math.max(width, 10));
+    const start = this.used;
+    this.rawVarint(v);
+    while (this.used - start < width) {
+      this.scratch[this.used - 1] = this.scratch[this.used - 1]! | 0x80;
+      this.scratch[this.used++] = 0;
+    }
+  }
+
   private rawVarintBig(v: bigint): void {
     this.ensure(10);
     let u = BigInt.asUintN(64, v);
