@@ -82,8 +82,20 @@ export function dialectName(n: Node, rank: number | null): string | undefined {
   return byOnnx.get(n.op);
 }
 
+/** Answers by opset and name: inference and lowering ask for every node, several times over. */
+const answered = new Map<number, Map<string, string | undefined>>();
+
 /** The ONNX op a dialect op lowers to at `opset`. */
 export function onnxOpOf(name: string, opset: number): string | undefined {
+  let byName = answered.get(opset);
+  if (!byName) answered.set(opset, (byName = new Map()));
+  if (byName.has(name)) return byName.get(name);
+  const op = lookupOnnxOp(name, opset);
+  byName.set(name, op);
+  return op;
+}
+
+function lookupOnnxOp(name: string, opset: number): string | undefined {
   for (const [re, op] of FORM_PATTERNS) if (re.test(name)) return op;
   const ops = toOnnx.get(name);
   if (!ops) return undefined;

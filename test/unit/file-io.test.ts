@@ -8,7 +8,8 @@ import { loadModelFile, readModelFile, saveModelFile, stageFiles } from '../../s
 import { MIN_LAZY_BYTES } from '../../src/frontend/onnx/file-read.js';
 import { writeChunks, writeChunksParallel } from '../../src/frontend/onnx/file-write.js';
 import { concatChunks, decodeModelBytes, encodeModelBytes } from '../../src/frontend/onnx/index.js';
-import type { Chunk } from '../../src/ir/tensor.js';
+import type { Chunk, Tensor } from '../../src/ir/tensor.js';
+import { runPasses } from '../../src/passes/manager.js';
 import { simdTranspose, transposeInto } from '../../src/util/transpose.js';
 import { transpose2d } from '../../src/backends/mindspore/layers.js';
 import { floats, rawFloatTensor } from '../helpers/proto-models.js';
@@ -82,6 +83,23 @@ describe('reading a model without its weights', () => {
     const m = loadModelFile(f);
     fs.writeFileSync(f, encodeModel({ ...model(), producerName: 'someone else' }));
     expect(() => m.graph.initializers.find((v) => v.name === 'w')!.const!.bytes).toThrow(/changed while it was being read/);
+  });
+
+  it('cse tells constants still on disk apart by where they are, without reading them', () => {
+    const m = model();
+    // A second Constant with the same 32 KiB of values, at another place in the file.
+    const c2 = { ...m.graph!.node[0]!, name: 'const2', output: ['c2'], attribute: [{ ...m.graph!.node[0]!.attribute[0]! }] };
+    m.graph!.node.splice(1, 0, c2);
+    m.graph!.node.push({ ...emptyNodeP(), opType: 'Add', input: ['y', 'c2'], output: ['y2'], name: 'add3' });
+    m.graph!.output[0] = { ...m.graph!.output[0]!, name: 'y2' };
+    const f = path.join(dir, 'two-consts.onnx');
+    fs.writeFileSync(f, encodeModel(m));
+    const lazy = loadModelFile(f);
+    const [r] = runPasses(lazy, ['cse']);
+    expect(r!.stats.merged).toBe(0);
+    const consts = [...lazy.graph].filter((n) => n.op === 'Constant').map((n) => n.attrs.get('value')!.value as Tensor);
+    expect(consts).toHaveLength(2);
+    expect(consts.every((t) => !t.isLoaded)).toBe(true);
   });
 
   it('reads a file the walk does not understand whole, so that the decoder names the problem', () => {

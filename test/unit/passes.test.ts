@@ -66,6 +66,22 @@ describe('fold-constants, cse, dce', () => {
     idempotent(m, ['fold-constants', 'cse', 'dce']);
   });
 
+  it('cse merges equal tensor attributes only: strings by their contents, data on disk by where it is', () => {
+    const b = new Builder();
+    const str = dtypeFromName('string')!;
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const konst = (t: Tensor) => b.op('Constant', [], { attrs: { value: { type: 'tensor', value: t } } }).outputs[0]!;
+    const s1 = konst(Tensor.fromStrings([1], [enc('left')], str));
+    const s2 = konst(Tensor.fromStrings([1], [enc('right')], str));
+    const s3 = konst(Tensor.fromStrings([1], [enc('left')], str));
+    for (const v of [s1, s2, s3]) b.output(b.op('Identity', [v]).outputs[0]!);
+    const m = model(b);
+    const [r] = runPasses(m, ['cse'], { verifyEach: true });
+    expect(r!.stats.merged).toBe(1); // s3 into s1; s2 holds other strings
+    const kept = m.graph.nodes.filter((n) => n.op === 'Constant' || n.attrs.has('value'));
+    expect(kept.map((n) => new TextDecoder().decode((n.attrs.get('value')!.value as Tensor).strings[0]))).toEqual(['left', 'right']);
+  });
+
   it('does not fold past its size cap', () => {
     const b = new Builder();
     const x = b.input('x', [2]);

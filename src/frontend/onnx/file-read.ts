@@ -152,38 +152,40 @@ export function readSparse(file: string, fd: number, st: fs.Stats): SparseFile {
   const holes = new Map<number, ByteSource>();
   const identity = identityOf(st);
   const f = new Filler(fd, bytes);
-  const varint = (pos: number, end: number): [number, number] => {
+  // The walk's position: varint() reads at it and moves it on (no [value, position] pair per field).
+  let pos = 0;
+  const varint = (end: number): number => {
     f.ensure(pos, 10);
     let v = 0;
     let mul = 1;
     for (let i = 0; i < 10 && pos < end; i++) {
       const b = bytes[pos++]!;
       v += (b & 0x7f) * mul;
-      if (b < 0x80) return [v, pos];
+      if (b < 0x80) return v;
       mul *= 128;
     }
     throw new Malformed();
   };
-  const walk = (kind: Kind, pos: number, end: number, depth: number): void => {
+  const walk = (kind: Kind, start: number, end: number, depth: number): void => {
     if (depth > MAX_DEPTH) throw new Malformed();
+    pos = start;
     while (pos < end) {
-      const [key, p] = varint(pos, end);
+      const key = varint(end);
       const field = Math.floor(key / 8);
-      pos = p;
       switch (key % 8) {
-        case 0: pos = varint(pos, end)[1]; break;
+        case 0: varint(end); break;
         case 1: pos += 8; break;
         case 5: pos += 4; break;
         case 2: {
-          const [len, q] = varint(pos, end);
-          pos = q;
-          if (pos + len > end) throw new Malformed();
+          const len = varint(end);
+          const at = pos;
+          if (at + len > end) throw new Malformed();
           const child = CHILDREN[kind][field];
-          if (child) walk(child, pos, pos + len, depth + 1);
+          if (child) walk(child, at, at + len, depth + 1);
           else if (kind === 'tensor' && field === RAW_DATA && len >= MIN_LAZY_BYTES) {
-            holes.set(pos, fileRange(file, pos, len, `tensor data at byte ${pos}`, identity));
-          } else f.ensure(pos, len);
-          pos += len;
+            holes.set(at, fileRange(file, at, len, `tensor data at byte ${at}`, identity));
+          } else f.ensure(at, len);
+          pos = at + len;
           break;
         }
         default: throw new Malformed();

@@ -9,8 +9,16 @@ const RANDOM = /random|multinomial|bernoulli|rand/i;
 
 function attrKey(a: Attribute): string {
   switch (a.type) {
-    case 'tensor':
-      return `t:${a.value.dtype.name}:${a.value.dims.join('x')}:${a.value.isString ? '' : base64Encode(a.value.bytes)}`;
+    case 'tensor': {
+      const t = a.value;
+      const head = `t:${t.dtype.name}:${t.dims.join('x')}:`;
+      if (t.isString) return head + t.strings.map(base64Encode).join(',');
+      // A tensor still on disk is known by where it is (the same bytes), not read in to be compared: two ranges
+      // with equal contents are then not merged, which costs a missed merge, never a wrong one.
+      const p = t.payload();
+      if (!(p instanceof Uint8Array) && p.file) return `${head}@${p.file.path}:${p.file.offset}:${p.length}`;
+      return head + base64Encode(t.bytes);
+    }
     case 'graph':
     case 'graphs':
       return '';
@@ -36,7 +44,7 @@ export const cse: Pass = {
     let merged = 0;
     for (const n of [...g]) {
       if (n.subgraphs().length || RANDOM.test(n.op)) continue;
-      const attrs = [...n.attrs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, a]) => `${k}=${attrKey(a)}`);
+      const attrs = [...n.attrs.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, a]) => `${k}=${attrKey(a)}`);
       const key = `${n.domain}|${n.op}|${n.inputs.map(id).join(',')}|${attrs.join(';')}|${n.outputs.length}`;
       const prev = seen.get(key);
       if (!prev) {
