@@ -4,6 +4,9 @@ import type { Attribute } from './attribute.js';
 import { attributeGraphs } from './attribute.js';
 import type { ValueType } from './shape.js';
 
+/** What a node without subgraphs returns (frozen: the array is shared). */
+const NO_GRAPHS = Object.freeze([]) as unknown as Graph[];
+
 export interface NodeInit {
   op: string;
   domain?: string;
@@ -116,8 +119,11 @@ export class Node {
 
   /** Subgraphs in attribute order. */
   subgraphs(): Graph[] {
-    const out: Graph[] = [];
-    for (const a of this.attrs.values()) out.push(...attributeGraphs(a));
-    return out;
+    let out: Graph[] | null = null;
+    for (const a of this.attrs.values()) {
+      if (a.type === 'graph') (out ??= []).push(a.value);
+      else if (a.type === 'graphs') (out ??= []).push(...a.value);
+    }
+    return out ?? NO_GRAPHS;
   }
 }
