@@ -5,7 +5,7 @@ import { MsgraphError } from '../src/errors.js';
 import type { Model } from '../src/ir/model.js';
 import { printGraph } from '../src/ir/print.js';
 import { verify } from '../src/ir/verify.js';
-import { cleanStaleTemps, loadModelFile, stageFiles, tempFor, type Prewritten } from '../src/frontend/onnx/node-fs.js';
+import { loadModelFile, stageFiles, tempFor, type Prewritten } from '../src/frontend/onnx/node-fs.js';
 import { startWriteAhead, type WriteAhead } from '../src/frontend/onnx/write-ahead.js';
 import { encodeModelBytes, type Chunk } from '../src/frontend/onnx/index.js';
 import { compileForOrt } from '../src/backends/ort/compile.js';
@@ -107,7 +107,6 @@ async function compileAndWrite(file: string, opts: CompileOnnxOptions, run: Run)
 /** Starts writing the weights ahead into the output's temporary file, when the model has enough of them on disk. */
 function startAhead(model: Model, output: string): WriteAhead | null {
   fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
-  cleanStaleTemps(output);
   try {
     return startWriteAhead(model, tempFor(output));
   } catch (e) {

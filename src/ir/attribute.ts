@@ -31,8 +31,11 @@ export type Attribute = (
 export type AttributeType = Attribute['type'];
 
 /** Subgraphs held by an attribute (If branches, Loop/Scan bodies). */
+/** Shared by every attribute without subgraphs (frozen, so that no caller can add to it). */
+export const NO_GRAPHS = Object.freeze([]) as unknown as Graph[];
+
 export function attributeGraphs(a: Attribute): Graph[] {
   if (a.type === 'graph') return [a.value];
   if (a.type === 'graphs') return a.value;
-  return [];
+  return NO_GRAPHS;
 }

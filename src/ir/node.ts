@@ -1,11 +1,8 @@
 import { Value } from './value.js';
 import type { Graph } from './graph.js';
 import type { Attribute } from './attribute.js';
-import { attributeGraphs } from './attribute.js';
+import { attributeGraphs, NO_GRAPHS } from './attribute.js';
 import type { ValueType } from './shape.js';
-
-/** What a node without subgraphs returns (frozen: the array is shared). */
-const NO_GRAPHS = Object.freeze([]) as unknown as Graph[];
 
 export interface NodeInit {
   op: string;
@@ -121,8 +118,8 @@ export class Node {
   subgraphs(): Graph[] {
     let out: Graph[] | null = null;
     for (const a of this.attrs.values()) {
-      if (a.type === 'graph') (out ??= []).push(a.value);
-      else if (a.type === 'graphs') (out ??= []).push(...a.value);
+      const gs = attributeGraphs(a);
+      if (gs.length) (out ??= []).push(...gs);
     }
     return out ?? NO_GRAPHS;
   }

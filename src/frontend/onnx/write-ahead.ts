@@ -5,7 +5,7 @@
  * usually come out of the compile as they went in. `startWriteAhead` bets on that: it encodes them at the start of
  * the graph-first layout (`GraphFirst` in encode.ts: the graph field first, these initializers first in it), whose
  * offsets do not depend on anything the passes do, and a worker thread copies them from the model file into the
- * output's temporary file while the main thread compiles. When the model is encoded, `complete` keeps the longest
+ * output's temporary file while the main thread compiles. When the model is encoded, `finish` keeps the longest
  * run of written bytes the final encoding starts with and writes the rest from there on: a weight the passes changed,
  * renamed or dropped ends the run, and everything after it is written again. The result is the final encoding, byte
  * for byte, whichever way the bet went.
